@@ -1,0 +1,343 @@
+"""The bench file (CONTRACTS.md §2): load, validate, save.
+
+A bench file describes the oscilloscope, its two channels, the acquisition,
+the target board and the uncertainty of the shunt and the channel gains.
+Every value is validated on load; an error names the file, the key and what
+is allowed. Nothing reaches an instrument before the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.errors import BenchError
+
+DRIVERS = ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000",
+           "tektronix-mso", "siglent-sds", "rs-rtb")
+COUPLINGS = ("DC", "AC")
+MEASURED_AT = ("board", "supply")
+TARGET_KINDS = ("ssh", "local")
+TELEMETRY = ("auto", "off", "ina3221", "tegrastats")
+MAX_CHANNEL = 8
+
+
+@dataclass(frozen=True)
+class ScopeConfig:
+    resource: str
+    driver: str = "auto"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    channel: int
+    probe_ratio: float
+    volts_per_div: float
+    offset_v: float
+    coupling: str = "DC"
+    bandwidth_limit: bool = False
+    measured_at: str = "board"           # voltage channel only
+    shunt_ohm: float | None = None       # current channel only
+    amps_per_volt: float | None = None   # current channel only
+    deskew_s: float = 0.0                # current channel only
+
+
+@dataclass(frozen=True)
+class AcquisitionConfig:
+    window_s: float
+    sample_rate_hz: float
+    pretrigger: float
+    trigger_level_a: float
+    trigger_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    kind: str
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    identity_file: str = ""
+    known_hosts: str = "~/.ssh/known_hosts"
+    workdir: str = "~/joulebench"
+    setup: tuple[str, ...] = ()
+    telemetry: str = "auto"
+
+
+@dataclass(frozen=True)
+class UncertaintyConfig:
+    shunt_tolerance: float = 0.001
+    voltage_gain_error: float = 0.01
+    current_gain_error: float = 0.01
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    scope: ScopeConfig
+    voltage: ChannelConfig
+    current: ChannelConfig
+    acquisition: AcquisitionConfig
+    target: TargetConfig
+    uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
+    source_path: str = ""
+
+    def to_toml(self) -> str:
+        return dumps_bench(self)
+
+
+# --------------------------------------------------------------------------
+# Schema: key -> (kind, required, check, what is allowed)
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+def _any(_: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class _Key:
+    kind: str                      # "str" | "float" | "int" | "bool" | "strlist"
+    required: bool
+    check: Callable[[Any], bool] = _any
+    allowed: str = ""
+
+
+def _choice(options: tuple[str, ...]) -> _Key:
+    return _Key("str", False, lambda s: s in options, "one of " + ", ".join(f'"{o}"' for o in options))
+
+
+_CHANNEL_COMMON = {
+    "channel": _Key("int", True, lambda c: 1 <= c <= MAX_CHANNEL, f"an integer from 1 to {MAX_CHANNEL}"),
+    "probe_ratio": _Key("float", True, _positive, "a number above 0 (e.g. 10.0 for a 10:1 probe)"),
+    "volts_per_div": _Key("float", True, _positive, "a number of volts per division above 0"),
+    "offset_v": _Key("float", True, math.isfinite, "the volts at the centre of the screen, a finite number"),
+    "coupling": _choice(COUPLINGS),
+    "bandwidth_limit": _Key("bool", False, _any, "true or false"),
+}
+
+SCHEMA: dict[str, dict[str, _Key]] = {
+    "scope": {
+        "resource": _Key("str", True, lambda s: s.strip() != "", 'a VISA resource such as "TCPIP::192.168.1.50::5025::SOCKET", or "sim"'),
+        "driver": _choice(DRIVERS),
+        "timeout_s": _Key("float", False, _positive, "a number of seconds above 0"),
+    },
+    "voltage": {**_CHANNEL_COMMON, "measured_at": _choice(MEASURED_AT)},
+    "current": {
+        **_CHANNEL_COMMON,
+        "shunt_ohm": _Key("float", False, _positive, "a resistance in ohms above 0 (e.g. 0.01)"),
+        "amps_per_volt": _Key("float", False, _positive, "a current-probe sensitivity in A/V above 0"),
+        "deskew_s": _Key("float", False, lambda x: abs(x) < 1.0, "a delay in seconds, between -1 and 1"),
+    },
+    "acquisition": {
+        "window_s": _Key("float", True, _positive, "a window length in seconds above 0"),
+        "sample_rate_hz": _Key("float", True, _positive, "a sample rate in Hz above 0"),
+        "pretrigger": _Key("float", True, lambda x: 0.0 <= x < 1.0, "a fraction of the window from 0 up to (not including) 1"),
+        "trigger_level_a": _Key("float", True, math.isfinite, "a current in amps"),
+        "trigger_timeout_s": _Key("float", False, _positive, "a number of seconds above 0"),
+    },
+    "target": {
+        "kind": _Key("str", True, lambda s: s in TARGET_KINDS, 'one of "ssh", "local"'),
+        "host": _Key("str", False, _any, "a Host alias from ~/.ssh/config, a hostname or an address"),
+        "port": _Key("int", False, lambda p: 1 <= p <= 65535, "a TCP port from 1 to 65535"),
+        "user": _Key("str", False, _any, "a user name"),
+        "identity_file": _Key("str", False, _any, "a path to a private key file, or empty"),
+        "known_hosts": _Key("str", False, lambda s: s.strip() != "", "a path to a known_hosts file"),
+        "workdir": _Key("str", False, lambda s: s.strip() != "", "a directory on the target"),
+        "setup": _Key("strlist", False, _any, "a list of shell commands"),
+        "telemetry": _choice(TELEMETRY),
+    },
+    "uncertainty": {
+        "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1 (0.001 = 0.1 %)"),
+        "voltage_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
+        "current_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
+    },
+}
+REQUIRED_SECTIONS = ("scope", "voltage", "current", "acquisition", "target")
+_TYPE_WORDS = {"str": "a string", "float": "a number", "int": "an integer",
+               "bool": "true or false", "strlist": "a list of strings"}
+
+
+class _Ctx:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str, message: str) -> BenchError:
+        return BenchError(f"{self.source}: [{key}] {message}")
+
+
+def _coerce(ctx: _Ctx, where: str, spec: _Key, value: Any) -> Any:
+    kind = spec.kind
+    ok = False
+    if kind == "str":
+        ok = isinstance(value, str)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ctx.fail(where, f"is {value}; it must be {spec.allowed}.")
+    elif kind == "strlist":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if ok:
+            value = tuple(value)
+    if not ok:
+        raise ctx.fail(where, f"is {value!r} ({type(value).__name__}); it must be "
+                              f"{_TYPE_WORDS[kind]}: {spec.allowed}.")
+    if not spec.check(value):
+        raise ctx.fail(where, f"is {value!r}; it must be {spec.allowed}.")
+    return value
+
+
+def _section(ctx: _Ctx, data: dict, name: str) -> dict[str, Any]:
+    raw = data.get(name, {})
+    if not isinstance(raw, dict):
+        raise ctx.fail(name, "must be a table ([" + name + "]).")
+    schema = SCHEMA[name]
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise ctx.fail(f"{name}.{unknown[0]}", "is not a known key. Allowed keys in "
+                       f"[{name}]: {', '.join(schema)}.")
+    out: dict[str, Any] = {}
+    for key, spec in schema.items():
+        where = f"{name}.{key}"
+        if key not in raw:
+            if spec.required:
+                raise ctx.fail(where, f"is missing; it must be {_TYPE_WORDS[spec.kind]}: {spec.allowed}.")
+            continue
+        out[key] = _coerce(ctx, where, spec, raw[key])
+    return out
+
+
+def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
+    """Validate a parsed TOML document and build a BenchConfig."""
+    ctx = _Ctx(source)
+    unknown = sorted(set(data) - set(SCHEMA))
+    if unknown:
+        raise ctx.fail(unknown[0], "is not a known section. Allowed sections: "
+                       + ", ".join(f"[{s}]" for s in SCHEMA) + ".")
+    for name in REQUIRED_SECTIONS:
+        if name not in data:
+            raise ctx.fail(name, f"section is missing; a bench file needs [{'], ['.join(REQUIRED_SECTIONS)}].")
+    scope = ScopeConfig(**_section(ctx, data, "scope"))
+    v = _section(ctx, data, "voltage")
+    c = _section(ctx, data, "current")
+    acq = _section(ctx, data, "acquisition")
+    tgt = _section(ctx, data, "target")
+    unc = _section(ctx, data, "uncertainty")
+
+    if v["channel"] == c["channel"]:
+        raise ctx.fail("current.channel", f"is {c['channel']}, the same channel as voltage.channel; "
+                       "voltage and current must be measured on different channels.")
+    has_shunt, has_apv = "shunt_ohm" in c, "amps_per_volt" in c
+    if has_shunt == has_apv:
+        word = "both" if has_shunt else "neither"
+        raise ctx.fail("current.shunt_ohm", f"and current.amps_per_volt: {word} given; give exactly one: "
+                       "shunt_ohm for a shunt resistor, amps_per_volt for a current probe.")
+    if v.get("measured_at") == "supply" and not has_shunt:
+        raise ctx.fail("voltage.measured_at", 'is "supply", which needs current.shunt_ohm to subtract I·R; '
+                       'with a current probe, measure the voltage at the board (measured_at = "board").')
+    if tgt["kind"] == "ssh" and not tgt.get("host", "").strip():
+        raise ctx.fail("target.host", 'is missing; kind = "ssh" needs the board\'s host name, address '
+                       "or ~/.ssh/config alias.")
+    if acq["window_s"] * acq["sample_rate_hz"] < 10:
+        raise ctx.fail("acquisition.sample_rate_hz", f"gives only {acq['window_s'] * acq['sample_rate_hz']:.3g} "
+                       "samples in acquisition.window_s; at least 10 samples per window are needed.")
+
+    return BenchConfig(
+        scope=scope,
+        voltage=ChannelConfig(**v),
+        current=ChannelConfig(**c),
+        acquisition=AcquisitionConfig(**acq),
+        target=TargetConfig(**tgt),
+        uncertainty=UncertaintyConfig(**unc),
+        source_path=source,
+    )
+
+
+def loads_bench(text: str, source: str = "<bench>") -> BenchConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{source}: not valid TOML ({exc}). Fix the syntax at that line.") from None
+    return parse_bench(data, source)
+
+
+def load_bench(path: str | Path) -> BenchConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"{path}: no such bench file. Check the path, or start from "
+                         "resources/demo_bench.toml.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: cannot be read ({exc}).") from None
+    return loads_bench(text, str(path))
+
+
+# --------------------------------------------------------------------------
+# Saving
+
+_CHANNEL_ONLY = {"voltage": ("shunt_ohm", "amps_per_volt", "deskew_s"),
+                 "current": ("measured_at",)}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def bench_to_dict(bench: BenchConfig) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name in SCHEMA:
+        obj = getattr(bench, name)
+        section = {}
+        for f in dataclasses.fields(obj):
+            if f.name in _CHANNEL_ONLY.get(name, ()):
+                continue
+            value = getattr(obj, f.name)
+            if value is None:
+                continue
+            section[f.name] = value
+        out[name] = section
+    return out
+
+
+def dumps_bench(bench: BenchConfig) -> str:
+    lines = ["# Joulebench bench file (CONTRACTS.md §2)"]
+    for name, section in bench_to_dict(bench).items():
+        lines.append("")
+        lines.append(f"[{name}]")
+        for key, value in section.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_bench(bench: BenchConfig, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dumps_bench(bench), encoding="utf-8")
+    tmp.replace(path)

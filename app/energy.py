@@ -1,0 +1,303 @@
+"""Power traces and their integrals, in float64, in chunks.
+
+A PowerTrace joins a voltage and a current Waveform sample by sample:
+
+    V(k) = volts of the voltage channel at sample k            (minus I·R when measured at the supply)
+    I(k) = amps of the current channel at time t_k + deskew_s  (linear interpolation for a fractional shift)
+    P(k) = V(k) · I(k)
+
+Between samples P is taken as linear, so the energy over any [t0, t1] is the
+trapezoid rule with exact partial-sample edges.
+
+`summarise()` scans a trace once, in chunks (memory independent of the
+record length), and keeps per-row aggregates (ROW samples per row): sums of P
+and P², min/max of V, I and P. Every later question — the energy between two
+markers, the idle power, a window's mean, the overview pyramid for drawing —
+is answered from the rows plus at most two partial rows read from the codes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.errors import AnalysisError
+from instruments.waveform import Waveform
+
+ROW = 512                 # samples per summary row
+CHUNK_ROWS = 128          # rows per scan chunk (65 536 samples: stays in cache)
+CLIP_WARN_FRACTION = 1e-4  # above this fraction of codes at a rail, the window is flagged
+
+
+def amps_per_volt(shunt_ohm: float | None, amps_per_volt_: float | None) -> float:
+    """Amps per volt of the current channel: 1/R for a shunt, the probe's A/V otherwise."""
+    if (shunt_ohm is None) == (amps_per_volt_ is None):
+        raise AnalysisError("give exactly one of shunt_ohm and amps_per_volt for the current channel")
+    if shunt_ohm is not None:
+        if not shunt_ohm > 0:
+            raise AnalysisError(f"shunt_ohm is {shunt_ohm}; it must be above 0")
+        return 1.0 / shunt_ohm
+    if not amps_per_volt_ > 0:
+        raise AnalysisError(f"amps_per_volt is {amps_per_volt_}; it must be above 0")
+    return float(amps_per_volt_)
+
+
+class PowerTrace:
+    """V, I and P of one capture window, computed on demand from raw codes."""
+
+    def __init__(self, voltage: Waveform, current: Waveform, *, shunt_ohm: float | None = None,
+                 amps_per_volt_: float | None = None, measured_at: str = "board", deskew_s: float = 0.0):
+        if not math.isclose(voltage.x_increment, current.x_increment, rel_tol=1e-9):
+            raise AnalysisError(f"the channels were sampled at different intervals ({voltage.x_increment} s "
+                                f"and {current.x_increment} s); capture both in one acquisition")
+        if measured_at not in ("board", "supply"):
+            raise AnalysisError(f'measured_at is "{measured_at}"; it must be "board" or "supply"')
+        if measured_at == "supply" and shunt_ohm is None:
+            raise AnalysisError('measured_at = "supply" needs shunt_ohm to subtract I·R')
+        self.voltage = voltage
+        self.current = current
+        self.a_per_v = amps_per_volt(shunt_ohm, amps_per_volt_)
+        self.supply_ohm = shunt_ohm if measured_at == "supply" else 0.0
+        self.dx = voltage.x_increment
+        # current-channel index of voltage sample k: k + shift
+        shift = (voltage.x_origin - current.x_origin + deskew_s) / self.dx
+        self._shift_int = math.floor(shift)
+        self._shift_frac = shift - self._shift_int
+        if abs(self._shift_frac) < 1e-9:
+            self._shift_frac = 0.0
+        elif self._shift_frac > 1 - 1e-9:
+            self._shift_int += 1
+            self._shift_frac = 0.0
+        need_after = 1 if self._shift_frac else 0
+        k_lo = max(0, -self._shift_int)
+        k_hi = min(len(voltage), len(current) - self._shift_int - need_after)   # exclusive
+        if k_hi - k_lo < 2:
+            raise AnalysisError("after deskew the channels overlap in fewer than 2 samples; "
+                                "check deskew_s against the window length")
+        self._k0 = k_lo
+        self.n = k_hi - k_lo
+        self.x0 = voltage.x_origin + k_lo * self.dx
+
+    # -- geometry ----------------------------------------------------------
+    @property
+    def t_first(self) -> float:
+        return self.x0
+
+    @property
+    def t_last(self) -> float:
+        return self.x0 + (self.n - 1) * self.dx
+
+    def time_of(self, j: int) -> float:
+        return self.x0 + j * self.dx
+
+    # -- values --------------------------------------------------------------
+    def arrays(self, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(V, I, P) as float64 for trace samples [j0, j1)."""
+        v = np.empty(j1 - j0)
+        i = np.empty(j1 - j0)
+        p = np.empty(j1 - j0)
+        self._fill(j0, j1, v, i, p)
+        return v, i, p
+
+    def _fill(self, j0: int, j1: int, v: np.ndarray, i: np.ndarray, p: np.ndarray) -> None:
+        vw, cw = self.voltage, self.current
+        k0, k1 = j0 + self._k0, j1 + self._k0
+        np.copyto(v, vw.code_slice(k0, k1), casting="unsafe")
+        v *= vw.gain_v
+        v += vw.offset_v
+        c0 = k0 + self._shift_int
+        gain_a = cw.gain_v * self.a_per_v
+        off_a = cw.offset_v * self.a_per_v
+        if self._shift_frac:
+            codes = cw.code_slice(c0, k1 + self._shift_int + 1).astype(np.float64)
+            f = self._shift_frac
+            np.multiply(codes[:-1], 1.0 - f, out=i)
+            i += f * codes[1:]
+        else:
+            np.copyto(i, cw.code_slice(c0, k1 + self._shift_int), casting="unsafe")
+        i *= gain_a
+        i += off_a
+        if self.supply_ohm:
+            v -= self.supply_ohm * i
+        np.multiply(v, i, out=p)
+
+    def power_at(self, t_s: float) -> float:
+        """P at time t_s, linear between samples (t_s within the trace)."""
+        x = (t_s - self.x0) / self.dx
+        j = min(max(int(math.floor(x)), 0), self.n - 2)
+        _, _, p = self.arrays(j, j + 2)
+        f = x - j
+        return float(p[0] * (1.0 - f) + p[1] * f)
+
+
+@dataclass
+class TraceSummary:
+    """Per-row aggregates of a PowerTrace (ROW samples a row; the last row may be short)."""
+    p_sum: np.ndarray     # float64, W
+    p2_sum: np.ndarray    # float64, W²
+    p_min: np.ndarray
+    p_max: np.ndarray
+    v_min: np.ndarray
+    v_max: np.ndarray
+    i_min: np.ndarray
+    i_max: np.ndarray
+    n: int
+    clip_voltage: float   # fraction of voltage codes at a rail
+    clip_current: float
+
+    @property
+    def clipped(self) -> bool:
+        return max(self.clip_voltage, self.clip_current) > CLIP_WARN_FRACTION
+
+
+def _rail_count(codes: np.ndarray, lo: int, hi: int) -> int:
+    if codes.size == 0:
+        return 0
+    cmin, cmax = codes.min(), codes.max()
+    count = 0
+    if cmin <= lo:
+        count += int(np.count_nonzero(codes <= lo))
+    if cmax >= hi:
+        count += int(np.count_nonzero(codes >= hi))
+    return count
+
+
+def summarise(trace: PowerTrace, progress=None) -> TraceSummary:
+    """One pass over the trace in chunks; memory stays at a few chunk buffers."""
+    n = trace.n
+    rows = -(-n // ROW)
+    out = {name: np.empty(rows) for name in ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")}
+    chunk = ROW * CHUNK_ROWS
+    vb, ib, pb = np.empty(chunk), np.empty(chunk), np.empty(chunk)
+    for j0 in range(0, n, chunk):
+        j1 = min(n, j0 + chunk)
+        m = j1 - j0
+        v, i, p = vb[:m], ib[:m], pb[:m]
+        trace._fill(j0, j1, v, i, p)
+        r0 = j0 // ROW
+        full = m // ROW
+        if full:
+            r1 = r0 + full
+            pr = p[:full * ROW].reshape(full, ROW)
+            out["p_sum"][r0:r1] = pr.sum(axis=1)
+            out["p2_sum"][r0:r1] = np.einsum("ij,ij->i", pr, pr)
+            out["p_min"][r0:r1] = pr.min(axis=1)
+            out["p_max"][r0:r1] = pr.max(axis=1)
+            vr = v[:full * ROW].reshape(full, ROW)
+            out["v_min"][r0:r1] = vr.min(axis=1)
+            out["v_max"][r0:r1] = vr.max(axis=1)
+            ir = i[:full * ROW].reshape(full, ROW)
+            out["i_min"][r0:r1] = ir.min(axis=1)
+            out["i_max"][r0:r1] = ir.max(axis=1)
+        if m % ROW:
+            r = r0 + full
+            pt, vt, it = p[full * ROW:], v[full * ROW:], i[full * ROW:]
+            out["p_sum"][r], out["p2_sum"][r] = pt.sum(), np.dot(pt, pt)
+            out["p_min"][r], out["p_max"][r] = pt.min(), pt.max()
+            out["v_min"][r], out["v_max"][r] = vt.min(), vt.max()
+            out["i_min"][r], out["i_max"][r] = it.min(), it.max()
+        if progress is not None:
+            progress(j1 / n)
+    return TraceSummary(n=n, clip_voltage=clip_fraction(trace.voltage),
+                        clip_current=clip_fraction(trace.current), **out)
+
+
+def clip_fraction(wave: Waveform) -> float:
+    """Fraction of a channel's codes sitting at the ADC's rails."""
+    total = len(wave)
+    if total == 0:
+        return 0.0
+    count = 0
+    step = 1 << 22
+    for k in range(0, total, step):
+        count += _rail_count(wave.code_slice(k, min(total, k + step)), wave.code_min, wave.code_max)
+    return count / total
+
+
+@dataclass(frozen=True)
+class IntervalStats:
+    t0_s: float
+    t1_s: float
+    energy_j: float
+    mean_w: float
+    min_w: float
+    max_w: float
+    rms_w: float
+    std_w: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.t1_s - self.t0_s
+
+
+def _sample_sums(trace: PowerTrace, summary: TraceSummary, a: int, b: int) -> tuple[float, float, float, float]:
+    """Σ P, Σ P², min P, max P over trace samples [a, b) (b > a)."""
+    s = s2 = 0.0
+    lo, hi = math.inf, -math.inf
+    ra, rb = -(-a // ROW), b // ROW           # full rows [ra, rb)
+    pieces = []
+    if ra < rb:
+        s += float(summary.p_sum[ra:rb].sum())
+        s2 += float(summary.p2_sum[ra:rb].sum())
+        lo = float(summary.p_min[ra:rb].min())
+        hi = float(summary.p_max[ra:rb].max())
+        pieces = [(a, min(b, ra * ROW)), (max(a, rb * ROW), b)]
+    else:
+        pieces = [(a, b)]
+    for j0, j1 in pieces:
+        if j1 > j0:
+            _, _, p = trace.arrays(j0, j1)
+            s += float(p.sum())
+            s2 += float(np.dot(p, p))
+            lo, hi = min(lo, float(p.min())), max(hi, float(p.max()))
+    return s, s2, lo, hi
+
+
+def interval_stats(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: float) -> IntervalStats:
+    """Energy and statistics of P over [t0_s, t1_s], P linear between samples.
+
+    mean = E / (t1 - t0); rms² = ∫P² dt / (t1 - t0) with P² linear between
+    samples (the same trapezoid rule); std = sqrt(rms² - mean²).
+    """
+    if not (math.isfinite(t0_s) and math.isfinite(t1_s)) or t1_s <= t0_s:
+        raise AnalysisError(f"the interval [{t0_s}, {t1_s}] s is empty; its end must come after its start")
+    eps = 1e-9 * trace.dx
+    if t0_s < trace.t_first - eps or t1_s > trace.t_last + eps:
+        raise AnalysisError(f"the interval [{t0_s:.9g}, {t1_s:.9g}] s is outside the captured window "
+                            f"[{trace.t_first:.9g}, {trace.t_last:.9g}] s")
+    t0_s, t1_s = max(t0_s, trace.t_first), min(t1_s, trace.t_last)
+    dx = trace.dx
+    x0 = (t0_s - trace.x0) / dx
+    x1 = (t1_s - trace.x0) / dx
+    a = int(math.ceil(x0 - 1e-9))           # first sample at or after t0
+    b = int(math.floor(x1 + 1e-9))          # last sample at or before t1
+    p0 = trace.power_at(t0_s)
+    p1 = trace.power_at(t1_s)
+    if a > b:                               # both ends inside one sample gap
+        e = (t1_s - t0_s) * (p0 + p1) / 2
+        e2 = (t1_s - t0_s) * (p0 * p0 + p1 * p1) / 2
+        lo, hi = min(p0, p1), max(p0, p1)
+    else:
+        s, s2, lo, hi = _sample_sums(trace, summary, a, b + 1)
+        _, _, pe = trace.arrays(a, a + 1)
+        pa = float(pe[0])
+        _, _, pe = trace.arrays(b, b + 1)
+        pb = float(pe[0])
+        e = dx * (s - (pa + pb) / 2)
+        e2 = dx * (s2 - (pa * pa + pb * pb) / 2)
+        ta, tb = trace.time_of(a), trace.time_of(b)
+        e += (ta - t0_s) * (p0 + pa) / 2 + (t1_s - tb) * (pb + p1) / 2
+        e2 += (ta - t0_s) * (p0 * p0 + pa * pa) / 2 + (t1_s - tb) * (pb * pb + p1 * p1) / 2
+        lo, hi = min(lo, p0, p1), max(hi, p0, p1)
+    span = t1_s - t0_s
+    mean = e / span
+    ms = e2 / span
+    rms = math.sqrt(max(ms, 0.0))
+    std = math.sqrt(max(ms - mean * mean, 0.0))
+    return IntervalStats(t0_s, t1_s, e, mean, lo, hi, rms, std)
+
+
+def energy_j(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: float) -> float:
+    return interval_stats(trace, summary, t0_s, t1_s).energy_j
