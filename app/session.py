@@ -1,0 +1,225 @@
+"""Writing a session file (CONTRACTS.md §5), atomically.
+
+The file is written under `NAME.h5.partial` and renamed to `NAME.h5` when it
+is closed, so a reader never sees half a file under the final name. A run or
+a whole session that fails midway is still closed and renamed with what was
+captured, marked `status = "incomplete"` with the reason; if the process
+itself dies, the `.partial` file stays on disk with every window that was
+flushed.
+
+Raw codes are stored exactly as received (int8/uint8/int16), chunked; the
+per-row summary of the power trace (app/energy.py) is stored beside them as
+the first level of a min/max overview pyramid, so a long record draws and its
+markers integrate without reading the codes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import uuid as _uuid
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from app.energy import ROW, TraceSummary
+from app.errors import SessionError
+from app.session_format import (APP_VERSION, CHANNEL_UNITS, FORMAT, FORMAT_VERSION, OVERVIEW_FACTOR,
+                                OVERVIEW_MIN_ROWS, PARTIAL_SUFFIX, RAW_CHUNK_SAMPLES, SUMMARY_COLUMNS,
+                                SUMMARY_UNITS, X_FORMULA_ATTR, run_name, set_attrs, window_name)
+from instruments.waveform import X_FORMULA, Y_FORMULA, Waveform
+
+log = logging.getLogger(__name__)
+COMPRESSIONS = ("none", "deflate")
+
+
+def utc_now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def overview_levels(summary: TraceSummary) -> list[dict[str, np.ndarray]]:
+    """Level 0 is the summary itself (ROW samples a row); each next level merges OVERVIEW_FACTOR rows."""
+    level = {name: getattr(summary, name) for name in SUMMARY_COLUMNS}
+    levels = [level]
+    while len(level["p_sum"]) > OVERVIEW_MIN_ROWS:
+        rows = len(level["p_sum"])
+        pad = (-rows) % OVERVIEW_FACTOR
+        nxt = {}
+        for name, arr in level.items():
+            if name.endswith("_sum"):
+                fill, reduce = 0.0, np.sum
+            elif name.endswith("_min"):
+                fill, reduce = np.inf, np.min
+            else:
+                fill, reduce = -np.inf, np.max
+            padded = np.concatenate([arr, np.full(pad, fill)]) if pad else arr
+            nxt[name] = reduce(padded.reshape(-1, OVERVIEW_FACTOR), axis=1)
+        levels.append(nxt)
+        level = nxt
+    return levels
+
+
+class RunWriter:
+    """One run being written; windows are flushed to disk as they arrive."""
+
+    def __init__(self, session: "SessionWriter", group: h5py.Group, number: int):
+        self._session = session
+        self.group = group
+        self.number = number
+        self.windows = 0
+
+    def add_window(self, voltage: Waveform, current: Waveform, summary: TraceSummary,
+                   current_scaling: dict[str, Any], voltage_extra: dict[str, Any] | None = None,
+                   attrs: dict[str, Any] | None = None) -> int:
+        """Store one window's raw codes of both channels and the power summary."""
+        self.windows += 1
+        g = self.group.require_group("windows").create_group(window_name(self.windows))
+        set_attrs(g, {"row_samples": ROW, "clip_fraction_voltage": summary.clip_voltage,
+                      "clip_fraction_current": summary.clip_current, **(attrs or {})})
+        self._session._write_channel(g, "voltage", voltage, voltage_extra or {})
+        self._session._write_channel(g, "current", current, current_scaling)
+        ov = g.create_group("overview")
+        levels = overview_levels(summary)
+        set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(levels))],
+                       "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": summary.n,
+                       "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
+        for k, level in enumerate(levels):
+            lg = ov.create_group(f"level{k}")
+            for name in SUMMARY_COLUMNS:
+                lg.create_dataset(name, data=level[name])
+        self._session.flush()
+        return self.windows
+
+    def set_telemetry(self, samples: list[dict[str, Any]]) -> None:
+        """On-board sensor samples: time_s (board clock), rail, volts, amps, watts."""
+        if not samples:
+            return
+        dt = np.dtype([("time_s", "f8"), ("rail", h5py.string_dtype()), ("volts", "f8"),
+                       ("amps", "f8"), ("watts", "f8")])
+        arr = np.array([(s["time_s"], s["rail"], s["volts"], s["amps"], s["watts"]) for s in samples], dtype=dt)
+        ds = self.group.create_dataset("telemetry", data=arr)
+        ds.attrs["units"] = '{"time_s": "s (board monotonic)", "volts": "V", "amps": "A", "watts": "W"}'
+
+    def finish(self, attrs: dict[str, Any], record: dict[str, Any] | None = None,
+               details: dict[str, Any] | None = None, status: str = "complete", reason: str = "") -> None:
+        set_attrs(self.group, {**attrs, "status": status, "reason": reason, "windows": self.windows})
+        if record is not None:
+            res = self.group.require_group("results")
+            set_attrs(res, record)
+            set_attrs(res, {"record_json": record, "details_json": details or {}})
+        self._session.flush()
+
+
+class SessionWriter:
+    """Create a session file; use as a context manager so that it is always closed and renamed."""
+
+    def __init__(self, path: str | Path, *, bench_toml: str, resource: str, scope_idn: str = "",
+                 scope_driver: str = "", voltage_applied: dict | None = None,
+                 current_applied: dict | None = None, target: dict | None = None,
+                 workload: dict | None = None, label: str = "", operator: str = "", notes: str = "",
+                 compression: str = "none"):
+        if compression not in COMPRESSIONS:
+            raise SessionError(f'compression "{compression}" is not known; use one of {", ".join(COMPRESSIONS)}')
+        self.path = Path(path)
+        self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self.compression = compression
+        self._runs = 0
+        self._status, self._reason = "complete", ""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = h5py.File(self.partial_path, "w", libver=("earliest", "v110"))
+        except OSError as exc:
+            raise SessionError(f"cannot create the session file {self.partial_path}: {exc}. "
+                               "Check that the folder is writable and the disk is not full.") from None
+        f = self.file
+        self.uuid = str(_uuid.uuid4())
+        set_attrs(f, {"format": FORMAT, "format_version": FORMAT_VERSION, "created": utc_now_iso(),
+                      "app_version": APP_VERSION, "uuid": self.uuid, "label": label, "operator": operator,
+                      "notes": notes, "status": "incomplete", "reason": "still being written"})
+        b = f.create_group("bench")
+        set_attrs(b, {"toml": bench_toml, "scope_idn": scope_idn, "scope_driver": scope_driver,
+                      "resource": resource})
+        for name, applied in (("voltage", voltage_applied), ("current", current_applied)):
+            g = b.create_group(name)
+            applied = applied or {}
+            set_attrs(g, applied)
+            g.attrs["units"] = _units_json(applied)
+        set_attrs(f.create_group("target"), target or {})
+        set_attrs(f.create_group("workload"), workload or {})
+        f.create_group("runs")
+        self.flush()
+
+    # -- runs -----------------------------------------------------------------
+    def begin_run(self, attrs: dict[str, Any] | None = None) -> RunWriter:
+        self._runs += 1
+        g = self.file["runs"].create_group(run_name(self._runs))
+        set_attrs(g, {"started": utc_now_iso(), "status": "incomplete", "reason": "still being captured",
+                      **(attrs or {})})
+        return RunWriter(self, g, self._runs)
+
+    def _write_channel(self, group: h5py.Group, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
+        codes = np.asarray(wave.codes)
+        if codes.dtype not in (np.int8, np.uint8, np.int16, np.uint16, np.int32):
+            raise SessionError(f"the {name} codes arrived as {codes.dtype}; raw codes must be integers "
+                               "as the scope sent them")
+        n = len(codes)
+        kwargs: dict[str, Any] = {"chunks": (max(1, min(n, RAW_CHUNK_SAMPLES)),)} if n else {}
+        if self.compression == "deflate" and n:
+            kwargs.update(compression="gzip", compression_opts=1, shuffle=codes.itemsize > 1)
+        ds = group.create_dataset(name, data=codes, **kwargs)
+        set_attrs(ds, {
+            "y_increment": wave.y_increment, "y_origin": wave.y_origin, "y_reference": wave.y_reference,
+            "y_formula": Y_FORMULA, "x_increment": wave.x_increment, "x_origin": wave.x_origin,
+            X_FORMULA_ATTR: X_FORMULA, "units": wave.units, "code_min": wave.code_min,
+            "code_max": wave.code_max, "channel": wave.channel, "vendor_preamble": wave.vendor_preamble,
+            "settings": wave.settings, **extra,
+        })
+
+    # -- closing --------------------------------------------------------------
+    def mark_incomplete(self, reason: str) -> None:
+        self._status, self._reason = "incomplete", reason
+
+    def flush(self) -> None:
+        try:
+            self.file.flush()
+        except (OSError, RuntimeError) as exc:
+            raise SessionError(f"cannot write {self.partial_path}: {exc}. Check the free disk space.") from None
+
+    def close(self) -> Path:
+        """Close, sync to disk and rename to the final name. Returns the final path."""
+        if self.file is None:
+            return self.path
+        try:
+            set_attrs(self.file, {"status": self._status, "reason": self._reason, "runs": self._runs})
+            self.file.close()
+            self.file = None
+            with open(self.partial_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.partial_path, self.path)
+        except OSError as exc:
+            raise SessionError(f"cannot finish the session file {self.partial_path}: {exc}. The data "
+                               f"written so far is in {self.partial_path}.") from None
+        log.info("session saved: %s (%s)", self.path, self._status)
+        return self.path
+
+    def __enter__(self) -> "SessionWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None and self._status == "complete":
+            self.mark_incomplete(_reason_of(exc))
+        self.close()
+
+
+def _reason_of(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by the operator (Ctrl-C)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _units_json(applied: dict[str, Any]) -> str:
+    return json.dumps({k: CHANNEL_UNITS.get(k, "") for k in applied})
