@@ -90,7 +90,9 @@ class RunWriter:
         for k, level in enumerate(levels):
             lg = ov.create_group(f"level{k}")
             for name in SUMMARY_COLUMNS:
-                lg.create_dataset(name, data=level[name])
+                # sums stay float64 (markers integrate from them); extremes are for drawing: float32
+                dtype = np.float64 if name.endswith("_sum") else np.float32
+                lg.create_dataset(name, data=level[name].astype(dtype, copy=False))
         self._session.flush()
         return self.windows
 
@@ -167,7 +169,9 @@ class SessionWriter:
             raise SessionError(f"the {name} codes arrived as {codes.dtype}; raw codes must be integers "
                                "as the scope sent them")
         n = len(codes)
-        kwargs: dict[str, Any] = {"chunks": (max(1, min(n, RAW_CHUNK_SAMPLES)),)} if n else {}
+        # equal chunks of at most RAW_CHUNK_SAMPLES: the last chunk is not padded out to full size on disk
+        chunk = -(-n // -(-n // RAW_CHUNK_SAMPLES)) if n else 0
+        kwargs: dict[str, Any] = {"chunks": (chunk,)} if n else {}
         if self.compression == "deflate" and n:
             kwargs.update(compression="gzip", compression_opts=1, shuffle=codes.itemsize > 1)
         ds = group.create_dataset(name, data=codes, **kwargs)

@@ -1,0 +1,178 @@
+"""CSV reports and trace export (CONTRACTS.md §1: `report`, `trace`).
+
+CSV conventions: UTF-8 with a byte-order mark (Excel detects the encoding;
+pandas reads it as utf-8-sig), units in column names, ISO 8601 timestamps,
+floats at full precision (Python's shortest round-trip repr, never 6
+significant digits), empty cells for unknown values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from app.analysis import mean_ci95
+from app.errors import ReportError, SessionError
+from app.session_reader import SessionReader
+
+log = logging.getLogger(__name__)
+
+RUN_FIELDS = ("run", "duration_s", "windows", "window_s", "avg_power_w", "idle_power_w", "energy_j",
+              "dynamic_energy_j", "energy_method", "ops", "j_per_gop", "uncertainty_j", "clipped", "warnings")
+DETAIL_FIELDS = ("power_ci95_w", "clip_fraction_voltage", "clip_fraction_current")
+SESSION_FIELDS = ("session_file", "session_created", "session_label", "session_uuid", "workload", "scope_idn",
+                  "scope_driver", "target_kind", "target_host")
+RUN_EXTRA = ("run_status", "run_reason", "run_started", "exit_status")
+SUMMARY_STATS = ("energy_j", "dynamic_energy_j", "j_per_gop", "avg_power_w", "duration_s")
+COLUMNS = (("row_type",) + SESSION_FIELDS + RUN_EXTRA + RUN_FIELDS + DETAIL_FIELDS + ("n_runs",)
+           + tuple(f"{s}_{k}" for s in SUMMARY_STATS for k in ("mean", "std", "ci95")))
+
+
+def cell(value: Any) -> str:
+    """One CSV cell at full precision."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def session_run_rows(path: str | Path) -> list[dict[str, Any]]:
+    """One row per run of one session file (runs without results still appear, marked)."""
+    rows = []
+    with SessionReader(path) as s:
+        bench, target = s.group_attrs("bench"), s.group_attrs("target")
+        base = {"row_type": "run", "session_file": str(path), "session_created": s.attrs.get("created"),
+                "session_label": s.attrs.get("label"), "session_uuid": s.attrs.get("uuid"),
+                "workload": s.workload_name, "scope_idn": bench.get("scope_idn"),
+                "scope_driver": bench.get("scope_driver"), "target_kind": target.get("kind"),
+                "target_host": target.get("host")}
+        for run in s.runs():
+            row = dict(base)
+            row.update({"run": run.number, "run_status": run.status, "run_reason": run.attrs.get("reason"),
+                        "run_started": run.attrs.get("started"), "exit_status": run.attrs.get("exit_status")})
+            record = run.record or {}
+            for key in RUN_FIELDS:
+                if key in record:
+                    row[key] = record[key]
+            details = run.details
+            for key in DETAIL_FIELDS:
+                row[key] = details.get(key)
+            rows.append(row)
+    return rows
+
+
+def summary_rows(run_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per workload over its complete runs: n, mean, std, 95 % CI half-width."""
+    by_workload: dict[str, list[dict[str, Any]]] = {}
+    for row in run_rows:
+        if row.get("run_status") == "complete" and row.get("energy_j") is not None:
+            by_workload.setdefault(row["workload"], []).append(row)
+    out = []
+    for workload, rows in by_workload.items():
+        summary: dict[str, Any] = {"row_type": "summary", "workload": workload, "n_runs": len(rows)}
+        for stat in SUMMARY_STATS:
+            values = [float(r[stat]) for r in rows if r.get(stat) is not None]
+            if not values:
+                continue
+            mean, ci = mean_ci95(values)
+            std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+            summary.update({f"{stat}_mean": mean, f"{stat}_std": std, f"{stat}_ci95": ci})
+        out.append(summary)
+    return out
+
+
+def build_report(paths: Iterable[str | Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    runs: list[dict[str, Any]] = []
+    for p in paths:
+        runs += session_run_rows(p)
+    if not runs:
+        raise ReportError("the sessions hold no runs; nothing to report")
+    return runs, summary_rows(runs)
+
+
+def write_report_csv(paths: Iterable[str | Path], out_csv: str | Path) -> tuple[int, int]:
+    """Write the CSV report; returns (run rows, summary rows)."""
+    runs, summaries = build_report(paths)
+    out_csv = Path(out_csv)
+    try:
+        with open(out_csv, "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(COLUMNS)
+            for row in runs + summaries:
+                w.writerow([cell(row.get(c)) for c in COLUMNS])
+    except OSError as exc:
+        raise ReportError(f"cannot write {out_csv}: {exc}") from None
+    log.info("report: %d runs, %d workloads -> %s", len(runs), len(summaries), out_csv)
+    return len(runs), len(summaries)
+
+
+# ---------------------------------------------------------------------------
+# Trace export
+
+TRACE_COLUMNS = ("time_s", "voltage_v", "current_a", "power_w")
+TRACE_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class TraceExport:
+    rows: int
+    t_first_s: float | None
+    t_last_s: float | None
+
+
+def export_trace(session: str | Path, run: int, window: int, out_csv: str | Path, *, start_s: float | None = None,
+                 stop_s: float | None = None, every: int = 1,
+                 progress: Callable[[float], None] | None = None) -> TraceExport:
+    """Stream one window as CSV (time, V, I, P), in chunks: memory does not grow with the record."""
+    if every < 1:
+        raise ReportError(f"--every is {every}; it must be a whole number of samples, 1 or more")
+    with SessionReader(session) as s:
+        trace = s.run(run).window(window).trace()
+        j0 = 0 if start_s is None else max(0, math.ceil((start_s - trace.x0) / trace.dx - 1e-9))
+        j1 = trace.n if stop_s is None else min(trace.n, math.floor((stop_s - trace.x0) / trace.dx + 1e-9) + 1)
+        if start_s is not None and stop_s is not None and stop_s < start_s:
+            raise ReportError(f"--stop {stop_s} s comes before --start {start_s} s")
+        rows, first, last = 0, None, None
+        try:
+            fh = open(out_csv, "w", encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise ReportError(f"cannot write {out_csv}: {exc}") from None
+        with fh:
+            fh.write(",".join(TRACE_COLUMNS) + "\r\n")
+            step = TRACE_CHUNK * every
+            for c0 in range(j0, j1, step):
+                c1 = min(j1, c0 + step)
+                v, i, p = trace.arrays(c0, c1)
+                idx = slice(0, c1 - c0, every)
+                t = trace.x0 + (c0 + np.arange(0, c1 - c0, every)) * trace.dx
+                lines = [f"{a!r},{b!r},{c!r},{d!r}" for a, b, c, d in
+                         zip(t.tolist(), v[idx].tolist(), i[idx].tolist(), p[idx].tolist())]
+                if lines:
+                    first = lines[0] if first is None else first
+                    last = lines[-1]
+                    rows += len(lines)
+                    fh.write("\r\n".join(lines) + "\r\n")
+                if progress is not None:
+                    progress((c1 - j0) / max(1, j1 - j0))
+    if rows == 0:
+        raise ReportError(f"no samples between --start and --stop; the window spans "
+                          f"[{trace.t_first:.9g}, {trace.t_last:.9g}] s")
+    return TraceExport(rows, float(first.split(",")[0]), float(last.split(",")[0]))
+
+
+def session_paths_exist(paths: Iterable[str | Path]) -> None:
+    for p in paths:
+        if not Path(p).exists():
+            raise SessionError(f"{p}: no such session file.")
