@@ -19,6 +19,8 @@ is answered from the rows plus at most two partial rows read from the codes.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,15 +189,16 @@ def _rail_count(codes: np.ndarray, lo: int, hi: int) -> int:
     return count
 
 
-def summarise(trace: PowerTrace, progress=None) -> TraceSummary:
-    """One pass over the trace in chunks; memory stays at a few chunk buffers."""
-    n = trace.n
-    rows = -(-n // ROW)
-    out = {name: np.empty(rows) for name in ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")}
+SUMMARY_FIELDS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")
+PARALLEL_MIN_SAMPLES = 1 << 21   # below this, one thread is faster than two
+
+
+def _scan(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.ndarray], progress=None) -> None:
+    """Fill the rows of samples [j_start, j_stop) (j_start a multiple of ROW)."""
     chunk = ROW * CHUNK_ROWS
     vb, ib, pb = np.empty(chunk), np.empty(chunk), np.empty(chunk)
-    for j0 in range(0, n, chunk):
-        j1 = min(n, j0 + chunk)
+    for j0 in range(j_start, j_stop, chunk):
+        j1 = min(j_stop, j0 + chunk)
         m = j1 - j0
         v, i, p = vb[:m], ib[:m], pb[:m]
         trace._fill(j0, j1, v, i, p)
@@ -227,7 +230,45 @@ def summarise(trace: PowerTrace, progress=None) -> TraceSummary:
             out["v_min"][r], out["v_max"][r] = vt.min(), vt.max()
             out["i_min"][r], out["i_max"][r] = it.min(), it.max()
         if progress is not None:
-            progress(j1 / n)
+            progress(j1)
+
+
+def summarise(trace: PowerTrace, progress=None, workers: int | None = None) -> TraceSummary:
+    """One pass over the trace in chunks; memory stays at a few chunk buffers per worker.
+
+    In-memory records are split into row-aligned parts scanned by `workers` threads (NumPy
+    releases the GIL in its loops); `progress(fraction)` is called from the calling thread.
+    """
+    n = trace.n
+    rows = -(-n // ROW)
+    out = {name: np.empty(rows) for name in SUMMARY_FIELDS}
+    in_memory = isinstance(trace.voltage.codes, np.ndarray) and isinstance(trace.current.codes, np.ndarray)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if in_memory and n >= PARALLEL_MIN_SAMPLES else 1
+    if workers <= 1:
+        _scan(trace, 0, n, out, None if progress is None else (lambda j: progress(j / n)))
+    else:
+        rows_per = -(-rows // workers)
+        bounds = [(min(n, k * rows_per * ROW), min(n, (k + 1) * rows_per * ROW)) for k in range(workers)]
+        done = [0] * workers
+
+        def part(k: int) -> None:
+            a, b = bounds[k]
+
+            def note(j: int) -> None:
+                done[k] = j - a
+            _scan(trace, a, b, out, note)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="summarise") as pool:
+            futures = [pool.submit(part, k) for k in range(workers)]
+            if progress is not None:
+                while not all(f.done() for f in futures):
+                    wait(futures, timeout=0.1)
+                    progress(sum(done) / n)
+            for f in futures:
+                f.result()
+    if progress is not None:
+        progress(1.0)
     return TraceSummary(n=n, clip_voltage=clip_fraction(trace.voltage),
                         clip_current=clip_fraction(trace.current), **out)
 

@@ -154,6 +154,13 @@ def test_rows_and_tail_row_agree_with_direct_sum():
     assert len(summ.p_sum) == -(-n // ROW)
     assert summ.p_sum.sum() == pytest.approx(4.0 * n, rel=1e-12)
     assert interval_stats(trace, summ, 0.0, trace.t_last).energy_j == pytest.approx(4.0 * (n - 1) * 1e-6, rel=1e-9)
+    # split over three threads at row boundaries: the same rows, the same energy
+    summ3 = summarise(trace, workers=3)
+    assert summ3.p_sum.sum() == pytest.approx(4.0 * n, rel=1e-12)
+    assert np.array_equal(summ3.p_max, summ.p_max) and len(summ3.p_sum) == len(summ.p_sum)
+    seen = []
+    summarise(trace, workers=2, progress=seen.append)
+    assert seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
 
 
 def test_clipping_fraction_counts_codes_at_rails():
