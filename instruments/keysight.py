@@ -1,0 +1,139 @@
+"""Keysight (Agilent) InfiniiVision 2000/3000/4000 X.
+
+Dialect (SCOPES.md): `:CHANnel<n>:OFFSet` is the centre-screen voltage; 10
+horizontal divisions; the sample rate follows the timebase and is read back;
+`:SINGle` then poll `:OPERegister:CONDition?` until the Run bit (8) clears;
+download with `:WAVeform:POINts MAX` before `:POINts:MODE RAW`, BYTE unsigned,
+the whole record in one `:DATA?` (#8 block).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from instruments.errors import InstrumentError
+from instruments.replies import boolean, fields, fmt, number, set_checked
+from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
+                               Scope)
+from instruments.transport import ProgressFn
+from instruments.waveform import Waveform
+
+RUN_BIT = 8
+LIVE_POINTS = 1000
+
+
+def preamble_waveform(reply: str, codes: np.ndarray, channel: int, source: str) -> Waveform:
+    """Keysight preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin, yref."""
+    fmt_, type_, points, count, xinc, xorg, xref, yinc, yorg, yref = fields(reply, 10, ":WAVeform:PREamble?", source)
+    if int(fmt_) != 0:
+        raise InstrumentError(f"{source}: waveform format {int(fmt_)} is not BYTE (0)")
+    if int(points) != len(codes):
+        raise InstrumentError(f"{source}: the preamble announces {int(points)} points but {len(codes)} arrived; "
+                              "capture again")
+    if xinc <= 0 or yinc == 0:
+        raise InstrumentError(f"{source}: the preamble's increments (x {xinc}, y {yinc}) are unusable")
+    return Waveform(codes=codes, y_increment=yinc, y_origin=yorg, y_reference=yref, x_increment=xinc,
+                    x_origin=xorg - xref * xinc, code_min=1, code_max=255, channel=channel,
+                    vendor_preamble={"format": fmt_, "type": type_, "points": points, "count": count,
+                                     "xincrement": xinc, "xorigin": xorg, "xreference": xref,
+                                     "yincrement": yinc, "yorigin": yorg, "yreference": yref,
+                                     "formula": "volts = (code - yreference) * yincrement + yorigin; "
+                                                "time = (i - xreference) * xincrement + xorigin"})
+
+
+class KeysightInfiniiVision(Scope):
+    driver_name = "keysight-infiniivision"
+    horizontal_divisions = 10
+
+    def _set(self, command: str) -> None:
+        set_checked(self.t, command)
+
+    def _configure_channel(self, ch: ChannelSetup) -> None:
+        self.check_channel(ch.channel)
+        n = ch.channel
+        self._set(f":CHANnel{n}:DISPlay 1")
+        self._set(f":CHANnel{n}:PROBe {fmt(ch.probe_ratio)}")
+        self._set(f":CHANnel{n}:SCALe {fmt(ch.volts_per_div)}")
+        self._set(f":CHANnel{n}:OFFSet {fmt(ch.offset_v)}")
+        self._set(f":CHANnel{n}:COUPling {ch.coupling}")
+        self._set(f":CHANnel{n}:BWLimit {1 if ch.bandwidth_limit else 0}")
+
+    def _read_channel(self, n: int) -> ChannelApplied:
+        q = self.t.query
+        src = self.t.name
+        return ChannelApplied(
+            channel=n,
+            probe_ratio=number(q(f":CHANnel{n}:PROBe?"), f":CHANnel{n}:PROBe?", src),
+            volts_per_div=number(q(f":CHANnel{n}:SCALe?"), f":CHANnel{n}:SCALe?", src),
+            offset_v=number(q(f":CHANnel{n}:OFFSet?"), f":CHANnel{n}:OFFSet?", src),
+            coupling=q(f":CHANnel{n}:COUPling?").strip().upper(),
+            bandwidth_limit=boolean(q(f":CHANnel{n}:BWLimit?"), f":CHANnel{n}:BWLimit?", src),
+        )
+
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+        self.t.write("*CLS")
+        self.t.write(":STOP")
+        self._configure_channel(voltage)
+        self._configure_channel(current)
+        w, p = acquisition.window_s, acquisition.pretrigger
+        self._set(":TIMebase:MODE MAIN")
+        self._set(":TIMebase:REFerence CENTer")
+        self._set(f":TIMebase:RANGe {fmt(w)}")
+        self._set(f":TIMebase:POSition {fmt(w * (0.5 - p))}")
+        self._set(":ACQuire:TYPE NORMal")
+        src = self.t.name
+        range_s = number(self.t.query(":TIMebase:RANGe?"), ":TIMebase:RANGe?", src)
+        position_s = number(self.t.query(":TIMebase:POSition?"), ":TIMebase:POSition?", src)
+        rate = number(self.t.query(":ACQuire:SRATe?"), ":ACQuire:SRATe?", src)
+        points = int(number(self.t.query(":ACQuire:POINts?"), ":ACQuire:POINts?", src))
+        self._window_s = range_s
+        return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
+                       AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=range_s,
+                                          pretrigger=0.5 - position_s / range_s if range_s else p))
+
+    def arm_single(self, trigger_channel: int, level_v: float) -> None:
+        self.check_channel(trigger_channel)
+        self._set(":TRIGger:MODE EDGE")
+        self._set(f":TRIGger:EDGE:SOURce CHANnel{trigger_channel}")
+        self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
+        self._set(":TRIGger:EDGE:SLOPe POSitive")
+        self._set(":TRIGger:SWEep NORMal")
+        self.t.write(":SINGle")
+
+    def force_trigger(self) -> None:
+        self.t.write(":TRIGger:FORCe")
+
+    def acquisition_done(self) -> bool:
+        reply = self.t.query(":OPERegister:CONDition?")
+        return not (int(number(reply, ":OPERegister:CONDition?", self.t.name)) & RUN_BIT)
+
+    def _download(self, channel: int, progress: ProgressFn | None, cancel: threading.Event | None,
+                  raw: bool) -> Waveform:
+        self.check_channel(channel)
+        self.t.write(f":WAVeform:SOURce CHANnel{channel}")
+        self.t.write(":WAVeform:FORMat BYTE")
+        self.t.write(":WAVeform:UNSigned 1")
+        if raw:
+            self.t.write(":WAVeform:POINts MAX")
+            self.t.write(":WAVeform:POINts:MODE RAW")
+        else:
+            self.t.write(":WAVeform:POINts:MODE NORMal")
+            self.t.write(f":WAVeform:POINts {LIVE_POINTS}")
+        pre = self.t.query(":WAVeform:PREamble?")
+        codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
+        return preamble_waveform(pre, codes, channel, self.t.name)
+
+    def fetch(self, channel: int, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> Waveform:
+        return self._download(channel, progress, cancel, raw=True)
+
+    def live_frame(self, channel: int) -> Waveform:
+        return self._download(channel, None, None, raw=False)
+
+    def run(self) -> None:
+        self.t.write(":RUN")
+
+    def stop(self) -> None:
+        self.t.write(":STOP")

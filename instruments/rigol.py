@@ -1,0 +1,207 @@
+"""Rigol DS1000Z, MSO5000 and DHO800/900.
+
+Dialect traps (SCOPES.md): `:CHANnel<n>:OFFSet` shifts the trace, so the
+centre of the screen is −offset; DS1000Z shows 12 horizontal divisions,
+MSO5000/DHO 10; `:ACQuire:MDEPth` is settable only while running and its
+legal values depend on the channels on; `:TRIGger:STATus?` TD is not sticky,
+so armed-then-STOP means done; downloads come in pages of at most 250 000
+BYTE (125 000 WORD) points, `:WAVeform:STARt` 1-based, #9 blocks; volts =
+(code − yorigin − yreference)·yincrement with yorigin in codes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from instruments.errors import InstrumentError
+from instruments.replies import fields, fmt, number, set_checked
+from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
+                               Scope)
+from instruments.transport import ProgressFn
+from instruments.waveform import Waveform
+
+ARMED_STATES = ("WAIT", "RUN", "TD")
+
+
+def rigol_waveform(reply: str, codes: np.ndarray, channel: int, source: str, code_max: int) -> Waveform:
+    """Rigol preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin, yref."""
+    fmt_, type_, points, count, xinc, xorg, xref, yinc, yorg, yref = fields(reply, 10, ":WAVeform:PREamble?", source)
+    if xinc <= 0 or yinc == 0:
+        raise InstrumentError(f"{source}: the preamble's increments (x {xinc}, y {yinc}) are unusable")
+    return Waveform(codes=codes, y_increment=yinc, y_origin=0.0, y_reference=yorg + yref, x_increment=xinc,
+                    x_origin=xorg, code_min=0, code_max=code_max, channel=channel,
+                    vendor_preamble={"format": fmt_, "type": type_, "points": points, "count": count,
+                                     "xincrement": xinc, "xorigin": xorg, "xreference": xref,
+                                     "yincrement": yinc, "yorigin": yorg, "yreference": yref,
+                                     "formula": "volts = (code - yorigin - yreference) * yincrement; "
+                                                "time = xorigin + i * xincrement"})
+
+
+class RigolDS1000Z(Scope):
+    driver_name = "rigol-ds1000z"
+    horizontal_divisions = 12
+    page_points = 250_000
+    word = False
+    # legal memory depths by the number of channels on (DS1000Z)
+    depths = {1: (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000),
+              2: (6_000, 60_000, 600_000, 6_000_000, 12_000_000),
+              4: (3_000, 30_000, 300_000, 3_000_000, 6_000_000)}
+
+    def __init__(self, transport, idn: str = ""):
+        super().__init__(transport, idn)
+        self._armed_at = 0.0
+        self._armed_seen = False
+
+    def _set(self, command: str) -> None:
+        set_checked(self.t, command)
+
+    def memory_depth(self, points_wanted: float, channels_on: int) -> int:
+        """The smallest legal depth that holds the window; the largest if none does."""
+        legal = self.depths[1 if channels_on <= 1 else 2 if channels_on == 2 else 4]
+        for depth in legal:
+            if depth >= points_wanted * (1 - 1e-9):
+                return depth
+        return legal[-1]
+
+    def _configure_channel(self, ch: ChannelSetup) -> None:
+        self.check_channel(ch.channel)
+        n = ch.channel
+        self._set(f":CHANnel{n}:DISPlay 1")
+        self._set(f":CHANnel{n}:PROBe {fmt(ch.probe_ratio)}")
+        self._set(f":CHANnel{n}:SCALe {fmt(ch.volts_per_div)}")
+        self._set(f":CHANnel{n}:OFFSet {fmt(-ch.offset_v)}")      # Rigol: centre of screen = −offset
+        self._set(f":CHANnel{n}:COUPling {ch.coupling}")
+        self._set(f":CHANnel{n}:BWLimit {'20M' if ch.bandwidth_limit else 'OFF'}")
+
+    def _read_channel(self, n: int) -> ChannelApplied:
+        q, src = self.t.query, self.t.name
+        return ChannelApplied(
+            channel=n,
+            probe_ratio=number(q(f":CHANnel{n}:PROBe?"), f":CHANnel{n}:PROBe?", src),
+            volts_per_div=number(q(f":CHANnel{n}:SCALe?"), f":CHANnel{n}:SCALe?", src),
+            offset_v=-number(q(f":CHANnel{n}:OFFSet?"), f":CHANnel{n}:OFFSet?", src),
+            coupling=q(f":CHANnel{n}:COUPling?").strip().upper(),
+            bandwidth_limit=q(f":CHANnel{n}:BWLimit?").strip().upper() != "OFF",
+        )
+
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+        self.t.write("*CLS")
+        self.t.write(":RUN")                                    # MDEPth is settable only while running
+        used = {voltage.channel, current.channel}
+        for n in range(1, self.max_channels + 1):
+            if n not in used:
+                self._set(f":CHANnel{n}:DISPlay 0")              # more memory for the two we use
+        self._configure_channel(voltage)
+        self._configure_channel(current)
+        w, p = acquisition.window_s, acquisition.pretrigger
+        self._set(":TIMebase:MODE MAIN")
+        self._set(f":TIMebase:MAIN:SCALe {fmt(w / self.horizontal_divisions)}")
+        self._set(f":TIMebase:MAIN:OFFSet {fmt(w * (0.5 - p))}")   # trigger → screen centre
+        depth = self.memory_depth(acquisition.sample_rate_hz * w, len(used))
+        self._set(f":ACQuire:MDEPth {depth}")
+        src = self.t.name
+        scale = number(self.t.query(":TIMebase:MAIN:SCALe?"), ":TIMebase:MAIN:SCALe?", src)
+        offset = number(self.t.query(":TIMebase:MAIN:OFFSet?"), ":TIMebase:MAIN:OFFSet?", src)
+        rate = number(self.t.query(":ACQuire:SRATe?"), ":ACQuire:SRATe?", src)
+        points = int(number(self.t.query(":ACQuire:MDEPth?"), ":ACQuire:MDEPth?", src))
+        window = scale * self.horizontal_divisions
+        self._window_s = window
+        return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
+                       AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
+                                          pretrigger=0.5 - offset / window))
+
+    def arm_single(self, trigger_channel: int, level_v: float) -> None:
+        self.check_channel(trigger_channel)
+        self._set(":TRIGger:MODE EDGE")
+        self._set(f":TRIGger:EDGE:SOURce CHANnel{trigger_channel}")
+        self._set(":TRIGger:EDGE:SLOPe POSitive")
+        self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
+        self._set(":TRIGger:SWEep SINGle")
+        self.t.write(":SINGle")
+        self._armed_at = time.monotonic()
+        self._armed_seen = False
+
+    def force_trigger(self) -> None:
+        self.t.write(":TFORce")
+
+    def acquisition_done(self) -> bool:
+        status = self.t.query(":TRIGger:STATus?").strip().upper()
+        if status in ARMED_STATES:
+            self._armed_seen = True
+            return False
+        if status == "STOP":
+            # TD is not sticky: STOP after being armed means done. If we never saw it armed, give
+            # the scope the window's length (plus a second) before believing STOP.
+            return self._armed_seen or time.monotonic() - self._armed_at > self._window_s + 1.0
+        if status == "AUTO":
+            return False
+        raise InstrumentError(f"{self.t.name}: the reply to :TRIGger:STATus? is {status!r}; expected one of "
+                              "WAIT, RUN, TD, AUTO, STOP")
+
+    @property
+    def _dtype(self):
+        return np.dtype("<u2") if self.word else np.dtype(np.uint8)
+
+    def _start_download(self, channel: int, mode: str) -> str:
+        self.check_channel(channel)
+        self.t.write(f":WAVeform:SOURce CHANnel{channel}")
+        self.t.write(f":WAVeform:MODE {mode}")
+        self.t.write(f":WAVeform:FORMat {'WORD' if self.word else 'BYTE'}")
+        return self.t.query(":WAVeform:PREamble?")
+
+    def fetch(self, channel: int, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> Waveform:
+        self.t.write(":STOP")
+        pre = self._start_download(channel, "RAW")
+        points = int(fields(pre, 10, ":WAVeform:PREamble?", self.t.name)[2])
+        if points <= 0:
+            raise InstrumentError(f"{self.t.name}: the preamble announces {points} points; nothing was captured")
+        codes = np.empty(points, dtype=self._dtype)
+        self._read_record(codes, progress, cancel)
+        return rigol_waveform(pre, codes, channel, self.t.name, 65535 if self.word else 255)
+
+    def _read_record(self, codes: np.ndarray, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        total = codes.nbytes
+        page = self.page_points
+        for start in range(0, len(codes), page):
+            stop = min(len(codes), start + page)
+            self.t.write(f":WAVeform:STARt {start + 1}")
+            self.t.write(f":WAVeform:STOP {stop}")
+            self.t.read_block_into(":WAVeform:DATA?", codes[start:stop], progress=progress, cancel=cancel,
+                                   done_before=start * codes.itemsize, total=total)
+
+    def live_frame(self, channel: int) -> Waveform:
+        pre = self._start_download(channel, "NORMal")
+        codes = self.t.read_block(":WAVeform:DATA?", self._dtype)
+        return rigol_waveform(pre, codes, channel, self.t.name, 65535 if self.word else 255)
+
+    def run(self) -> None:
+        self.t.write(":RUN")
+
+    def stop(self) -> None:
+        self.t.write(":STOP")
+
+
+class RigolMSO5000(RigolDS1000Z):
+    """MSO5000 (BYTE, the whole record in one read after *WAI) and DHO800/900 (12-bit WORD, paged)."""
+
+    driver_name = "rigol-mso5000"
+    horizontal_divisions = 10
+    page_points = 250_000
+    depths = {k: (1_000, 10_000, 100_000, 1_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000,
+                  200_000_000) for k in (1, 2, 4)}
+
+    @property
+    def word(self) -> bool:   # DHO800/900 digitise 12 bits: WORD transfers
+        model = self.idn.split(",")[1].strip().upper() if self.idn.count(",") >= 1 else ""
+        return model.startswith("DHO")
+
+    def _read_record(self, codes: np.ndarray, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        if self.word:
+            self.page_points = 125_000
+            return super()._read_record(codes, progress, cancel)
+        self.t.write("*WAI")
+        self.t.read_block_into(":WAVeform:DATA?", codes, progress=progress, cancel=cancel)

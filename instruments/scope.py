@@ -1,0 +1,184 @@
+"""The Scope interface every driver implements, and what it takes and returns.
+
+The bench file speaks centre-screen volts and window seconds; a driver turns
+them into its dialect and reads back what the scope actually applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from instruments.errors import CancelledError, InstrumentError
+from instruments.transport import ProgressFn, Transport
+from instruments.waveform import Waveform
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ChannelSetup:
+    """What the bench asks of one channel."""
+    channel: int
+    probe_ratio: float
+    volts_per_div: float
+    offset_v: float            # volts at the centre of the screen
+    coupling: str = "DC"
+    bandwidth_limit: bool = False
+
+
+@dataclass(frozen=True)
+class AcquisitionSetup:
+    window_s: float
+    sample_rate_hz: float
+    pretrigger: float          # fraction of the window before the trigger
+
+
+@dataclass
+class ChannelApplied:
+    """What the scope reports it applied, read back after configuring."""
+    channel: int
+    probe_ratio: float
+    volts_per_div: float
+    offset_v: float            # centre-screen volts, whatever the dialect
+    coupling: str
+    bandwidth_limit: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class AcquisitionApplied:
+    sample_rate_hz: float
+    points: int
+    window_s: float
+    pretrigger: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Applied:
+    voltage: ChannelApplied
+    current: ChannelApplied
+    acquisition: AcquisitionApplied
+
+
+class Scope(ABC):
+    """One oscilloscope of a family, over a Transport."""
+
+    driver_name: str = ""
+    horizontal_divisions: int = 10
+    vertical_divisions: int = 8
+    max_channels: int = 4
+
+    def __init__(self, transport: Transport, idn: str = ""):
+        self.t = transport
+        self.idn = idn
+        self._window_s = 0.0
+
+    # -- identity ---------------------------------------------------------
+    def identify(self) -> str:
+        self.idn = self.t.query("*IDN?").strip()
+        return self.idn
+
+    def close(self) -> None:
+        self.t.close()
+
+    # -- the operations every family implements ----------------------------
+    @abstractmethod
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+        """Apply the channels and the acquisition; return what the scope reports back."""
+
+    @abstractmethod
+    def arm_single(self, trigger_channel: int, level_v: float) -> None:
+        """Single acquisition, edge trigger rising through level_v (volts at the probe tip)."""
+
+    @abstractmethod
+    def force_trigger(self) -> None: ...
+
+    @abstractmethod
+    def acquisition_done(self) -> bool:
+        """Poll once: has the armed single acquisition completed?"""
+
+    @abstractmethod
+    def fetch(self, channel: int, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> Waveform:
+        """The whole record of one channel, raw codes and scaling."""
+
+    @abstractmethod
+    def run(self) -> None:
+        """Free-running acquisition (for the live view)."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @abstractmethod
+    def live_frame(self, channel: int) -> Waveform:
+        """A screen-resolution record of the channel, fast (the scope keeps running)."""
+
+    # -- shared behaviour -------------------------------------------------------
+    def check_channel(self, channel: int) -> None:
+        if not 1 <= channel <= self.max_channels:
+            raise InstrumentError(f"{self.t.name}: channel {channel} does not exist on this scope "
+                                  f"({self.max_channels} channels); change the channel in the bench file")
+
+    def wait_complete(self, timeout_s: float, cancel: threading.Event | None = None,
+                      on_poll: Callable[[float], None] | None = None) -> None:
+        """Poll until the single acquisition completes, the timeout passes, or cancel is set."""
+        start = time.monotonic()
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"{self.t.name}: waiting for the trigger was cancelled")
+            if self.acquisition_done():
+                return
+            elapsed = time.monotonic() - start
+            if on_poll is not None:
+                on_poll(elapsed)
+            if elapsed > timeout_s:
+                raise InstrumentError(f"{self.t.name}: the acquisition did not complete within {timeout_s:g} s: "
+                                      "no trigger. Check that the trigger level is between the idle and busy "
+                                      "current, and that the workload started.")
+            time.sleep(POLL_S)
+
+
+def nice_volts_per_div(span_v: float, divisions: int, fill: float = 0.8) -> float:
+    """The smallest 1-2-5 volts/div at which `span_v` fills at most `fill` of the screen."""
+    if not span_v > 0 or not math.isfinite(span_v):
+        raise InstrumentError(f"cannot range a signal span of {span_v} V")
+    raw = span_v / (divisions * fill)
+    decade = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * decade >= raw * (1 - 1e-9):
+            return m * decade
+    return 10 * decade
+
+
+@dataclass(frozen=True)
+class RangeProposal:
+    volts_per_div: float
+    offset_v: float
+
+
+def propose_range(v_min: float, v_max: float, divisions: int = 8, min_span_v: float = 1e-3) -> RangeProposal:
+    """Volts/div and centre so that [v_min, v_max] fills most of the screen without clipping (METHOD.md)."""
+    span = max(v_max - v_min, min_span_v)
+    vdiv = nice_volts_per_div(span, divisions)
+    return RangeProposal(vdiv, (v_max + v_min) / 2)
+
+
+def propose_trigger_level_a(idle_a: float, busy_a: float) -> float:
+    """A trigger level between idle and busy current: a third of the way up from idle."""
+    if busy_a <= idle_a:
+        raise InstrumentError(f"the busy current ({busy_a:.4g} A) is not above the idle current ({idle_a:.4g} A); "
+                              "run a load (cpu-burn) during auto-range to find a trigger level")
+    return idle_a + (busy_a - idle_a) / 3
