@@ -46,6 +46,7 @@ def preamble_waveform(reply: str, codes: np.ndarray, channel: int, source: str) 
 class KeysightInfiniiVision(Scope):
     driver_name = "keysight-infiniivision"
     horizontal_divisions = 10
+    _points_wanted: int | None = None
 
     def _set(self, command: str) -> None:
         set_checked(self.t, command)
@@ -87,8 +88,13 @@ class KeysightInfiniiVision(Scope):
         range_s = number(self.t.query(":TIMebase:RANGe?"), ":TIMebase:RANGe?", src)
         position_s = number(self.t.query(":TIMebase:POSition?"), ":TIMebase:POSition?", src)
         rate = number(self.t.query(":ACQuire:SRATe?"), ":ACQuire:SRATe?", src)
-        points = int(number(self.t.query(":ACQuire:POINts?"), ":ACQuire:POINts?", src))
+        memory = int(number(self.t.query(":ACQuire:POINts?"), ":ACQuire:POINts?", src))
         self._window_s = range_s
+        # the timebase fixes the acquisition's own rate; the download asks for the bench's rate
+        wanted = max(100, int(round(acquisition.sample_rate_hz * range_s)))
+        self._points_wanted = wanted if wanted < memory else None
+        points = min(memory, wanted)
+        rate = min(rate, points / range_s) if range_s else rate
         return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=range_s,
                                           pretrigger=0.5 - position_s / range_s if range_s else p))
@@ -116,8 +122,10 @@ class KeysightInfiniiVision(Scope):
         self.t.write(":WAVeform:FORMat BYTE")
         self.t.write(":WAVeform:UNSigned 1")
         if raw:
-            self.t.write(":WAVeform:POINts MAX")
+            self.t.write(":WAVeform:POINts MAX")            # MAX switches the mode: set it before RAW
             self.t.write(":WAVeform:POINts:MODE RAW")
+            if self._points_wanted:
+                self.t.write(f":WAVeform:POINts {self._points_wanted}")
         else:
             self.t.write(":WAVeform:POINts:MODE NORMal")
             self.t.write(f":WAVeform:POINts {LIVE_POINTS}")

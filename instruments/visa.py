@@ -102,7 +102,9 @@ class VisaTransport(Transport):
             self._res.set_visa_attribute(attr, False)
         pos, total = 0, len(view)
         deadline = time.monotonic() + self.timeout_s
+        quiet = self._res.ignore_warning(self._constants.StatusCode.success_max_count_read)
         try:
+            quiet.__enter__()
             while pos < total:
                 try:
                     data, status = visalib.read(session, total - pos)
@@ -118,6 +120,7 @@ class VisaTransport(Transport):
                 elif status == self._constants.StatusCode.error_timeout or time.monotonic() > deadline:
                     raise self._short(what, pos, total, f"no data for {self.timeout_s:g} s")
         finally:
+            quiet.__exit__(None, None, None)
             if term_en and not self._closed:
                 try:
                     self._res.set_visa_attribute(attr, True)

@@ -1,0 +1,276 @@
+"""Signal sources of the simulated scope: what the board draws, as a function of time.
+
+Time is this computer's monotonic clock (time.monotonic()), the same clock a
+workload on this computer stamps its events with. A source gives the clean
+supply current I(t) in amps; the board's voltage is
+
+    V_board(t) = supply_v − I(t)·(source_ohm + shunt_ohm)
+
+and the scope's current channel sees the shunt's voltage I(t)·shunt_ohm.
+Noise is added by the scope when it samples.
+
+* demo     an idle board with bursts, like a Jetson on 19 V
+* cpu      the current follows this computer's CPU load (/proc/stat), so a
+           workload started on this computer shows up
+* profile  a TOML file: piecewise current steps, supply, source resistance,
+           ripple, noise, seed; and an optional control file through which a
+           workload switches the current at stated instants
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class SourceError(Exception):
+    """A signal source cannot be built (bad profile)."""
+
+
+@dataclass
+class Electrical:
+    supply_v: float = 19.0
+    source_ohm: float = 0.05
+    shunt_ohm: float = 0.01
+    noise_v: float = 0.004          # rms, volts on the voltage channel
+    noise_a: float = 0.004          # rms, amps on the current (as shunt volts: noise_a * shunt_ohm)
+    ripple_a: float = 0.0           # amplitude of a sine ripple on the current
+    ripple_hz: float = 0.0
+    seed: int = 1
+
+
+class Source:
+    name = "source"
+
+    def __init__(self, electrical: Electrical):
+        self.e = electrical
+
+    def current_a(self, t: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def board(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(board volts, supply amps), clean, at times t (monotonic seconds)."""
+        i = self.current_a(t)
+        if self.e.ripple_a and self.e.ripple_hz:
+            i = i + self.e.ripple_a * np.sin(2 * math.pi * self.e.ripple_hz * t)
+        v = self.e.supply_v - i * (self.e.source_ohm + self.e.shunt_ohm)
+        return v, i
+
+    def close(self) -> None:
+        pass
+
+
+class DemoSource(Source):
+    """Idle 0.25 A (≈4.75 W) with a 2 s burst of 0.65 A every 6 s and a little load noise."""
+    name = "demo"
+
+    def __init__(self, electrical: Electrical | None = None, idle_a: float = 0.25, busy_a: float = 0.65,
+                 period_s: float = 6.0, burst_s: float = 2.0):
+        super().__init__(electrical or Electrical())
+        self.idle_a, self.busy_a, self.period_s, self.burst_s = idle_a, busy_a, period_s, burst_s
+
+    def current_a(self, t: np.ndarray) -> np.ndarray:
+        phase = np.mod(t, self.period_s)
+        busy = phase < self.burst_s
+        wobble = 0.03 * np.sin(2 * math.pi * 7.0 * t) * busy
+        return np.where(busy, self.busy_a, self.idle_a) + wobble
+
+
+class _History:
+    """A piecewise-constant signal recorded as (time, value) steps; thread-safe."""
+
+    def __init__(self, initial: float, keep_s: float = 3600.0):
+        self._lock = threading.Lock()
+        self._t = [-math.inf]
+        self._v = [initial]
+        self._keep_s = keep_s
+
+    def set(self, t: float, value: float) -> None:
+        with self._lock:
+            if t <= self._t[-1]:
+                t = self._t[-1] + 1e-9
+            self._t.append(t)
+            self._v.append(value)
+            cutoff = t - self._keep_s
+            while len(self._t) > 2 and self._t[1] < cutoff:
+                del self._t[0], self._v[0]
+                self._t[0] = -math.inf
+
+    def values(self, t: np.ndarray) -> np.ndarray:
+        with self._lock:
+            ts = np.asarray(self._t)
+            vs = np.asarray(self._v)
+        idx = np.searchsorted(ts, t, side="right") - 1
+        return vs[np.clip(idx, 0, len(vs) - 1)]
+
+
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as fh:
+        parts = fh.readline().split()[1:]
+    values = [int(p) for p in parts]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values), idle
+
+
+class CpuSource(Source):
+    """The current follows this computer's CPU load, sampled every interval_s."""
+    name = "cpu"
+
+    def __init__(self, electrical: Electrical | None = None, idle_a: float = 0.25, busy_a: float = 0.75,
+                 interval_s: float = 0.02):
+        super().__init__(electrical or Electrical())
+        self.idle_a, self.busy_a, self.interval_s = idle_a, busy_a, interval_s
+        self._hist = _History(idle_a)
+        self._stop = threading.Event()
+        try:
+            self._last = _cpu_times()
+        except OSError as exc:
+            raise SourceError(f"the cpu source needs /proc/stat ({exc}); use --source demo") from None
+        self._thread = threading.Thread(target=self._run, name="sim-cpu-load", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                total, idle = _cpu_times()
+            except OSError:
+                continue
+            d_total, d_idle = total - self._last[0], idle - self._last[1]
+            self._last = (total, idle)
+            if d_total <= 0:
+                continue
+            load = min(1.0, max(0.0, 1.0 - d_idle / d_total))
+            self._hist.set(time.monotonic() - self.interval_s / 2, self.idle_a + load * (self.busy_a - self.idle_a))
+
+    def current_a(self, t: np.ndarray) -> np.ndarray:
+        return self._hist.values(t)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class ProfileSpec:
+    electrical: Electrical
+    steps: list[tuple[float, float]] = field(default_factory=list)   # (seconds after start, amps)
+    period_s: float = 0.0
+    initial_a: float = 0.0
+    control_file: str = ""
+
+
+_PROFILE_KEYS = {"supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "ripple_a", "ripple_hz", "seed",
+                 "steps", "period_s", "initial_a", "control_file"}
+
+
+def load_profile(path: str | Path) -> ProfileSpec:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot read the profile ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(data) - _PROFILE_KEYS
+    if unknown:
+        raise SourceError(f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
+    e = Electrical()
+    for key in ("supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "ripple_a", "ripple_hz"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+                    or value < 0:
+                raise SourceError(f"{path}: {key} is {value!r}; a number of 0 or more is needed")
+            setattr(e, key, float(value))
+    if e.shunt_ohm <= 0:
+        raise SourceError(f"{path}: shunt_ohm must be above 0")
+    if "seed" in data:
+        if not isinstance(data["seed"], int):
+            raise SourceError(f"{path}: seed must be an integer")
+        e.seed = data["seed"]
+    steps = []
+    for k, step in enumerate(data.get("steps", [])):
+        if not (isinstance(step, list) and len(step) == 2 and all(isinstance(x, (int, float)) for x in step)):
+            raise SourceError(f"{path}: steps[{k}] is {step!r}; each step is [seconds, amps]")
+        steps.append((float(step[0]), float(step[1])))
+    if any(b[0] <= a[0] for a, b in zip(steps, steps[1:])):
+        raise SourceError(f"{path}: steps must be in increasing time order")
+    return ProfileSpec(electrical=e, steps=steps, period_s=float(data.get("period_s", 0.0)),
+                       initial_a=float(data.get("initial_a", 0.0)), control_file=str(data.get("control_file", "")))
+
+
+class ProfileSource(Source):
+    """Piecewise-constant current: timed steps after the source starts (repeating every period_s if set),
+    overridden by lines "<monotonic seconds> <amps>" appended to control_file."""
+    name = "profile"
+
+    def __init__(self, spec: ProfileSpec, start_s: float | None = None):
+        super().__init__(spec.electrical)
+        self.spec = spec
+        self.start_s = time.monotonic() if start_s is None else start_s
+        self._control = _History(math.nan)
+        self._stop = threading.Event()
+        self._offset = 0
+        if spec.control_file:
+            Path(spec.control_file).touch()
+            self._thread = threading.Thread(target=self._watch, name="sim-profile-control", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        path = self.spec.control_file
+        while not self._stop.wait(0.002):
+            self.poll_control(path)
+
+    def poll_control(self, path: str) -> None:
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n")
+        if end < 0:
+            return
+        self._offset += end + 1
+        for line in data[:end].decode("ascii", "replace").splitlines():
+            parts = line.split()
+            try:
+                t, amps = float(parts[0]), float(parts[1])
+            except (IndexError, ValueError):
+                log.warning("profile control file %s: ignoring line %r (want '<monotonic s> <amps>')", path, line)
+                continue
+            self._control.set(t, amps)
+
+    def current_a(self, t: np.ndarray) -> np.ndarray:
+        spec = self.spec
+        rel = np.asarray(t, dtype=np.float64) - self.start_s
+        if spec.period_s > 0:
+            rel = np.mod(rel, spec.period_s)
+        out = np.full(rel.shape, spec.initial_a)
+        for t0, amps in spec.steps:
+            out = np.where(rel >= t0, amps, out)
+        ctl = self._control.values(np.asarray(t, dtype=np.float64))
+        return np.where(np.isnan(ctl), out, ctl)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def make_source(name: str) -> Source:
+    """'demo', 'cpu', or the path of a profile TOML."""
+    if name == "demo":
+        return DemoSource()
+    if name == "cpu":
+        return CpuSource()
+    if os.path.exists(name):
+        return ProfileSource(load_profile(name))
+    raise SourceError(f"unknown source {name!r}: use demo, cpu, or the path of a profile TOML file")

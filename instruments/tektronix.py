@@ -1,0 +1,134 @@
+"""Tektronix 4/5/6 Series MSO.
+
+Dialect (SCOPES.md): `HEADer OFF` first so replies are bare values; channel
+offset is the centre-screen voltage with POSition 0; `HORizontal:MODe MANual`
+with scale and record length; trigger position in percent of the record;
+`ACQuire:STOPAfter SEQuence; ACQuire:STATE RUN` arms a single acquisition,
+`ACQuire:STATE?` 0 means done; signed 16-bit LSB-first `CURVe?` with the
+scale fields asked by name (their positions in `WFMOutpre?` differ across
+families). Settings are checked through the event status register and the
+event queue (`*ESR?`, `ALLEv?`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from instruments.errors import InstrumentError
+from instruments.replies import fmt, number
+from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
+                               Scope)
+from instruments.transport import ProgressFn
+from instruments.waveform import Waveform
+
+ESR_ERROR_BITS = 4 | 8 | 16 | 32          # query, device, execution, command errors
+SCALE_FIELDS = ("YMUlt", "YOFf", "YZEro", "XINcr", "XZEro", "PT_Off", "NR_Pt")
+
+
+class TektronixMSO(Scope):
+    driver_name = "tektronix-mso"
+    horizontal_divisions = 10
+    max_channels = 8
+
+    def _set(self, command: str) -> None:
+        self.t.write(command)
+        esr = int(number(self.t.query("*ESR?"), "*ESR?", self.t.name))
+        if esr & ESR_ERROR_BITS:
+            events = self.t.query("ALLEv?").strip()
+            raise InstrumentError(f"{self.t.name}: the scope refused {command!r}: {events}. Change that setting in "
+                                  "the bench file to one the scope supports.")
+
+    def _q(self, command: str) -> float:
+        return number(self.t.query(command), command, self.t.name)
+
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+        self.t.write("HEADer OFF")
+        self.t.write("*CLS")
+        for ch in (voltage, current):
+            self.check_channel(ch.channel)
+            n = ch.channel
+            self._set(f"DISplay:GLObal:CH{n}:STATE 1")
+            self._set(f"CH{n}:PROBEFunc:EXTAtten {fmt(ch.probe_ratio)}")
+            self._set(f"CH{n}:SCAle {fmt(ch.volts_per_div)}")
+            self._set(f"CH{n}:POSition 0")
+            self._set(f"CH{n}:OFFSet {fmt(ch.offset_v)}")
+            self._set(f"CH{n}:COUPling {ch.coupling}")
+            self._set(f"CH{n}:BANdwidth {'20.0000E+06' if ch.bandwidth_limit else 'FULl'}")
+        w, p = acquisition.window_s, acquisition.pretrigger
+        self._set("HORizontal:MODe MANual")
+        self._set(f"HORizontal:MODe:RECOrdlength {int(round(acquisition.sample_rate_hz * w))}")
+        self._set(f"HORizontal:SCAle {fmt(w / self.horizontal_divisions)}")
+        self._set("HORizontal:DELay:MODe OFF")
+        self._set(f"HORizontal:POSition {fmt(100.0 * p)}")
+        scale = self._q("HORizontal:SCAle?")
+        rate = self._q("HORizontal:MODe:SAMPLERate?")
+        points = int(self._q("HORizontal:MODe:RECOrdlength?"))
+        position = self._q("HORizontal:POSition?")
+        window = scale * self.horizontal_divisions
+        self._window_s = window
+        return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
+                       AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
+                                          pretrigger=position / 100.0))
+
+    def _read_channel(self, n: int) -> ChannelApplied:
+        bw = self.t.query(f"CH{n}:BANdwidth?").strip().upper()
+        try:
+            limited = float(bw) < 1e9 and float(bw) <= 250e6
+        except ValueError:
+            limited = bw not in ("FUL", "FULL")
+        return ChannelApplied(channel=n, probe_ratio=self._q(f"CH{n}:PROBEFunc:EXTAtten?"),
+                              volts_per_div=self._q(f"CH{n}:SCAle?"), offset_v=self._q(f"CH{n}:OFFSet?"),
+                              coupling=self.t.query(f"CH{n}:COUPling?").strip().upper(), bandwidth_limit=limited)
+
+    def arm_single(self, trigger_channel: int, level_v: float) -> None:
+        self.check_channel(trigger_channel)
+        self._set("TRIGger:A:TYPe EDGE")
+        self._set(f"TRIGger:A:EDGE:SOUrce CH{trigger_channel}")
+        self._set(f"TRIGger:A:LEVel:CH{trigger_channel} {fmt(level_v)}")
+        self._set("TRIGger:A:EDGE:SLOpe RISe")
+        self._set("TRIGger:A:MODe NORMal")
+        self._set("ACQuire:STOPAfter SEQuence")
+        self.t.write("ACQuire:STATE RUN")
+
+    def force_trigger(self) -> None:
+        self.t.write("TRIGger FORCe")
+
+    def acquisition_done(self) -> bool:
+        return int(self._q("ACQuire:STATE?")) == 0
+
+    def _download(self, channel: int, progress, cancel, reduced: bool) -> Waveform:
+        self.check_channel(channel)
+        points = int(self._q("HORizontal:MODe:RECOrdlength?"))
+        self.t.write(f"DATa:SOUrce CH{channel}")
+        self.t.write("DATa:ENCdg SRIbinary")
+        self.t.write("DATa:WIDth 2")
+        self.t.write(f"DATa:RESOlution {'REDUced' if reduced else 'FULL'}")
+        self.t.write("DATa:STARt 1")
+        self.t.write(f"DATa:STOP {points}")
+        scale = {f: self._q(f"WFMOutpre:{f}?") for f in SCALE_FIELDS}
+        codes = self.t.read_block("CURVe?", "<i2", progress=progress, cancel=cancel)
+        if int(scale["NR_Pt"]) != len(codes):
+            raise InstrumentError(f"{self.t.name}: WFMOutpre:NR_Pt? says {int(scale['NR_Pt'])} points but "
+                                  f"{len(codes)} arrived; capture again")
+        if scale["XINcr"] <= 0 or scale["YMUlt"] == 0:
+            raise InstrumentError(f"{self.t.name}: unusable scale (XINcr {scale['XINcr']}, YMUlt {scale['YMUlt']})")
+        return Waveform(codes=codes, y_increment=scale["YMUlt"], y_origin=scale["YZEro"], y_reference=scale["YOFf"],
+                        x_increment=scale["XINcr"], x_origin=scale["XZEro"] - scale["PT_Off"] * scale["XINcr"],
+                        code_min=-32768, code_max=32767, channel=channel,
+                        vendor_preamble={**scale, "formula": "volts = (code - YOFf) * YMUlt + YZEro; "
+                                                             "time = XZEro + XINcr * (i - PT_Off)"})
+
+    def fetch(self, channel: int, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> Waveform:
+        return self._download(channel, progress, cancel, reduced=False)
+
+    def live_frame(self, channel: int) -> Waveform:
+        return self._download(channel, None, None, reduced=True)
+
+    def run(self) -> None:
+        self.t.write("ACQuire:STOPAfter RUNSTop")
+        self.t.write("ACQuire:STATE RUN")
+
+    def stop(self) -> None:
+        self.t.write("ACQuire:STATE STOP")
+
