@@ -36,6 +36,28 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sim_scope(args: argparse.Namespace) -> int:
+    from instruments.sim.server import SimScope
+    from instruments.sim.sources import SourceError
+    try:
+        sim = SimScope(persona=args.persona, source=args.source, host=args.host, port=args.port,
+                       max_points=args.max_points)
+    except (SourceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Choose another --port.",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"simulated {args.persona} scope ({args.source} source) listening on {sim.host}:{sim.port}; "
+          f"VISA resource {sim.resource}; Ctrl-C stops it", file=sys.stderr)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",
@@ -59,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", type=float, metavar="S", help="last time to export, seconds from the trigger")
     p.add_argument("--every", type=int, default=1, metavar="M", help="export every M-th sample (default 1)")
     p.set_defaults(func=_cmd_trace)
+
+    p = sub.add_parser("sim-scope", help="the simulated scope as a standalone SCPI server (for trying without "
+                                         "hardware)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5025, help="TCP port (default 5025)")
+    p.add_argument("--persona", choices=("keysight", "rigol"), default="keysight", help="dialect (default keysight)")
+    p.add_argument("--source", default="demo", metavar="demo|cpu|PROFILE.toml",
+                   help="what the simulated board draws (default demo)")
+    p.add_argument("--max-points", type=int, default=4_000_000, help="acquisition memory (Keysight persona)")
+    p.set_defaults(func=_cmd_sim_scope)
     return parser
 
 

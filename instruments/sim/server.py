@@ -114,7 +114,7 @@ class SimScope:
     """A simulated scope serving one persona on host:port (port 0 picks a free one)."""
 
     def __init__(self, persona: str = "keysight", source: Source | str = "demo", host: str = "127.0.0.1",
-                 port: int = 0, max_points: int = 16_000_000):
+                 port: int = 0, max_points: int = 4_000_000):
         if persona not in PERSONAS:
             raise ValueError(f"unknown persona {persona!r}: use one of {', '.join(PERSONAS)}")
         self.source = make_source(source) if isinstance(source, str) else source

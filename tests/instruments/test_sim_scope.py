@@ -1,0 +1,255 @@
+"""The simulated scope through the real pyvisa-py path: both personas, SCPI details, faults."""
+
+import math
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.energy import PowerTrace, interval_stats, summarise
+from instruments.detect import open_scope
+from instruments.errors import InstrumentError
+from instruments.scope import AcquisitionSetup, ChannelSetup
+from instruments.sim.server import SimScope
+from instruments.sim.sources import ProfileSource, load_profile
+from instruments.visa import VisaTransport
+
+ROOT = Path(__file__).resolve().parents[2]
+V = ChannelSetup(1, 10.0, 2.0, 19.0, "DC", True)
+I = ChannelSetup(2, 1.0, 0.001, 0.0025, "DC", False)      # 0.25 A idle sits at the centre
+I_WIDE = ChannelSetup(2, 1.0, 0.002, 0.005, "DC", False)  # 0.25 A .. 0.75 A on screen
+
+
+def profile(tmp_path, text):
+    p = tmp_path / "profile.toml"
+    p.write_text(text)
+    return ProfileSource(load_profile(p))
+
+
+QUIET = """supply_v = 19.0
+source_ohm = 0.0
+shunt_ohm = 0.01
+noise_v = 0.0
+noise_a = 0.0
+initial_a = 0.25
+"""
+
+
+@pytest.mark.parametrize("persona,driver", [("keysight", "keysight-infiniivision"), ("rigol", "rigol-ds1000z")])
+def test_full_capture_through_pyvisa(tmp_path, persona, driver):
+    # the board draws 0.25 A at 19 V - 0.25 A * 0.01 ohm = 18.9975 V -> 4.7494 W, no noise
+    src = profile(tmp_path, QUIET)
+    with SimScope(persona=persona, source=src) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            assert scope.driver_name == driver
+            applied = scope.configure(V, I, AcquisitionSetup(window_s=0.3, sample_rate_hz=2e5, pretrigger=0.25))
+            assert applied.voltage.offset_v == pytest.approx(19.0) and applied.current.volts_per_div == 0.001
+            assert applied.acquisition.window_s == pytest.approx(0.3, rel=1e-5)
+            scope.arm_single(2, 0.004)             # 0.4 A: never reached; forced below
+            time.sleep(0.1)
+            scope.force_trigger()
+            scope.wait_complete(5)
+            wv, wi = scope.fetch(1), scope.fetch(2)
+        finally:
+            scope.close()
+    assert len(wv) == len(wi)
+    assert len(wv) == pytest.approx(applied.acquisition.points, rel=0.01)   # Keysight decimates its memory
+    assert wv.x_origin == pytest.approx(-0.25 * 0.3, rel=1e-4)
+    trace = PowerTrace(wv, wi, shunt_ohm=0.01)
+    st = interval_stats(trace, summarise(trace), 0.0, 0.2)
+    # quantisation: Keysight 2 V/div / 32 codes = 62.5 mV; Rigol 2/25 = 80 mV on the voltage channel
+    assert st.mean_w == pytest.approx(18.9975 * 0.25, rel=0.005)
+
+
+def test_single_waits_for_the_edge_and_keeps_pretrigger_history(tmp_path):
+    # 0.25 A idle, 0.75 A for the second half of every second: the trigger at 0.5 A
+    src = profile(tmp_path, QUIET + "steps = [[0.5, 0.75]]\nperiod_s = 1.0\n")
+    with SimScope(persona="keysight", source=src) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I_WIDE, AcquisitionSetup(window_s=0.2, sample_rate_hz=1e5, pretrigger=0.5))
+            scope.arm_single(2, 0.005)
+            scope.wait_complete(5)
+            wi = scope.fetch(2)
+        finally:
+            scope.close()
+    amps = wi.volts() / 0.01
+    t = wi.times()
+    assert amps[t < -0.001].mean() == pytest.approx(0.25, abs=0.01)     # pre-trigger: idle
+    assert amps[t > 0.001].mean() == pytest.approx(0.75, abs=0.01)      # after: busy
+    first_busy = t[np.argmax(amps > 0.5)]
+    assert abs(first_busy) < 2e-5                                        # the edge sits at t = 0
+
+
+def test_trigger_never_comes_times_out_with_advice(tmp_path):
+    with SimScope(persona="rigol", source=profile(tmp_path, QUIET)) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.1, sample_rate_hz=1e5, pretrigger=0.1))
+            scope.arm_single(2, 0.009)
+            with pytest.raises(InstrumentError, match="no trigger"):
+                scope.wait_complete(0.5)
+        finally:
+            scope.close()
+
+
+def raw_query(port, text, read_bytes=4096, timeout=5.0):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(text.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(read_bytes)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode()
+
+
+def test_short_long_forms_joined_commands_and_error_queue():
+    with SimScope(persona="keysight", source="demo") as sim:
+        t = VisaTransport(sim.resource, timeout_s=5)
+        try:
+            t.write(":chan1:scal 0.5;offs 12.5")                    # relative header after ';'
+            assert float(t.query(":CHANnel1:SCALe?")) == 0.5
+            assert t.query(":CHAN1:OFFS?;:CHANNEL1:PROBE?") == "1.250000e+01;1.000000e+00"
+            t.write(":BOGus:COMMand 1")
+            assert t.query(":SYSTem:ERRor?") == '-113,"Undefined header"'
+            assert t.query(":SYST:ERR?") == '+0,"No error"'
+        finally:
+            t.close()
+
+
+def test_rigol_refuses_memory_depth_while_stopped_and_oversize_pages():
+    with SimScope(persona="rigol", source="demo") as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.12, sample_rate_hz=5e6, pretrigger=0.1))   # 600 kpts
+            scope.stop()
+            with pytest.raises(InstrumentError, match=r"refused ':ACQuire:MDEPth 600000'.*-221"):
+                scope._set(":ACQuire:MDEPth 600000")
+            scope.arm_single(2, 0.1)
+            scope.force_trigger()
+            scope.wait_complete(5)
+            t = scope.t
+            t.write(":WAVeform:SOURce CHANnel2")
+            t.write(":WAVeform:MODE RAW")
+            t.write(":WAVeform:STARt 1")
+            t.write(":WAVeform:STOP 300000")
+            assert len(t.read_block(":WAVeform:DATA?", np.uint8)) == 0
+            assert t.query(":SYSTem:ERRor?") == '-222,"Data out of range"'
+        finally:
+            scope.close()
+
+
+def test_channel_off_gives_an_error_not_data():
+    with SimScope(persona="keysight", source="demo") as sim:
+        t = VisaTransport(sim.resource, timeout_s=5)
+        try:
+            t.write(":CHANnel3:DISPlay 0")
+            t.write(":WAVeform:SOURce CHANnel3")
+            assert len(t.read_block(":WAVeform:DATA?", np.uint8)) == 0
+            assert t.query(":SYSTem:ERRor?").startswith("-221")
+        finally:
+            t.close()
+
+
+def test_dropped_connection_mid_block_errors_within_timeout_and_reopens(tmp_path):
+    with SimScope(persona="keysight", source=profile(tmp_path, QUIET)) as sim:
+        scope = open_scope(sim.resource, timeout_s=2)
+        scope.configure(V, I, AcquisitionSetup(window_s=0.1, sample_rate_hz=1e6, pretrigger=0.1))
+        scope.arm_single(2, 0.1)
+        scope.force_trigger()
+        scope.wait_complete(5)
+        sim.faults.drop_after_block_bytes = 5000
+        start = time.monotonic()
+        with pytest.raises(InstrumentError, match="of 100000 bytes.*connection dropped"):
+            scope.fetch(1)
+        assert time.monotonic() - start < 2 + 1.5
+        scope.close()
+        again = open_scope(sim.resource, timeout_s=2)         # the resource can be reopened
+        try:
+            again.configure(V, I, AcquisitionSetup(window_s=0.1, sample_rate_hz=1e6, pretrigger=0.1))
+            assert len(again.fetch(1)) == 100_000
+        finally:
+            again.close()
+
+
+def test_split_writes_and_a_delayed_reply(tmp_path):
+    with SimScope(persona="rigol", source=profile(tmp_path, QUIET)) as sim:
+        scope = open_scope(sim.resource, timeout_s=1)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.12, sample_rate_hz=5e4, pretrigger=0.1))
+            scope.arm_single(2, 0.1)
+            scope.force_trigger()
+            scope.wait_complete(5)
+            sim.faults.split_bytes = 997
+            w = scope.fetch(2)
+            assert len(w) == 6000 and w.volts().mean() == pytest.approx(0.0025, abs=0.0001)
+            sim.faults.split_bytes = 0
+            sim.faults.delay_s = 1.5
+            with pytest.raises(InstrumentError, match=r"no reply to '\*IDN\?' within 1 s"):
+                scope.identify()
+        finally:
+            sim.faults.delay_s = 0
+            scope.close()
+
+
+def test_connection_refused_says_what_to_check():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(InstrumentError, match="Is the scope on"):
+        open_scope(f"TCPIP::127.0.0.1::{port}::SOCKET", timeout_s=1)
+
+
+def test_live_frames_while_running(tmp_path):
+    with SimScope(persona="keysight", source=profile(tmp_path, QUIET)) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.05, sample_rate_hz=1e5, pretrigger=0.5))
+            scope.run()
+            a, b = scope.live_frame(2), scope.live_frame(2)
+        finally:
+            scope.close()
+    assert len(a) == 1000 and a.volts().mean() == pytest.approx(0.0025, abs=1e-4)
+    assert not np.shares_memory(a.codes, b.codes)
+
+
+def test_sim_scope_command_answers_a_plain_pyvisa_client():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "sim-scope", "--port", str(port),
+                             "--persona", "rigol", "--source", "demo"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read() if proc.poll() is not None else "no server")
+                time.sleep(0.1)
+        import pyvisa
+        rm = pyvisa.ResourceManager("@py")
+        res = rm.open_resource(f"TCPIP::127.0.0.1::{port}::SOCKET", read_termination="\n",
+                               write_termination="\n", timeout=5000)
+        try:
+            assert res.query("*IDN?").startswith("RIGOL TECHNOLOGIES,DS1104Z")
+            values = res.query_binary_values(":WAVeform:DATA?", datatype="B", container=np.array,
+                                             header_fmt="ieee")
+            assert len(values) == 1200
+        finally:
+            res.close()
+            rm.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert math.isfinite(port)
