@@ -253,3 +253,42 @@ def test_sim_scope_command_answers_a_plain_pyvisa_client():
         proc.terminate()
         proc.wait(10)
     assert math.isfinite(port)
+
+
+def test_portable_visa_read_path_gives_the_same_record(tmp_path, monkeypatch):
+    """Block payloads normally come straight off pyvisa-py's socket; the portable visalib.read() path
+    (USB, VXI-11, other backends) must deliver the same bytes."""
+    with SimScope(persona="rigol", source=profile(tmp_path, QUIET)) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.12, sample_rate_hz=5e6, pretrigger=0.1))
+            scope.arm_single(2, 0.1)
+            scope.force_trigger()
+            scope.wait_complete(5)
+            fast = scope.fetch(2)
+            monkeypatch.setattr(VisaTransport, "_raw_socket", lambda self: (None, None))
+            portable = scope.fetch(2)
+        finally:
+            scope.close()
+    assert len(fast) == 600_000 and np.array_equal(fast.codes, portable.codes)
+
+
+def test_auto_range_fills_the_screen_and_proposes_a_trigger(tmp_path):
+    from instruments.ranging import auto_range
+    # 0.25 A idle, 0.75 A busy for the second half of every 0.2 s, on a board at 19 V
+    src = profile(tmp_path, QUIET + "steps = [[0.1, 0.75]]\nperiod_s = 0.2\n")
+    clipping_v = ChannelSetup(1, 10.0, 0.05, 0.0)          # 19 V far off screen: clipped
+    clipping_i = ChannelSetup(2, 1.0, 0.0005, 0.0)         # 7.5 mV off screen
+    with SimScope(persona="keysight", source=src) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            r = auto_range(scope, clipping_v, clipping_i, AcquisitionSetup(0.4, 1e5, 0.5), frames=4)
+        finally:
+            scope.close()
+    # span 19.0 - 18.9925 V is tiny: the centre lands on the voltage, 1-2-5 volts/div
+    assert r.voltage.offset_v == pytest.approx(18.996, abs=0.05)
+    # shunt volts 2.5 mV .. 7.5 mV over 8 divisions at 80 % fill -> 0.78 mV/div -> 1 mV/div, centre 5 mV
+    assert r.current.volts_per_div == pytest.approx(0.001)
+    assert r.current.offset_v == pytest.approx(0.005, abs=0.0003)
+    # a third of the way up from idle: 2.5 mV + 5 mV / 3
+    assert r.trigger_level_v == pytest.approx(0.0025 + 0.005 / 3, abs=0.0003)
