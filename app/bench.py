@@ -31,6 +31,7 @@ class ScopeConfig:
     resource: str
     driver: str = "auto"
     timeout_s: float = 10.0
+    visa_library: str = "@py"            # pyvisa-py; or the path of a vendor VISA library
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "resource": _Key("str", True, lambda s: s.strip() != "", 'a VISA resource such as "TCPIP::192.168.1.50::5025::SOCKET", or "sim"'),
         "driver": _choice(DRIVERS),
         "timeout_s": _Key("float", False, _positive, "a number of seconds above 0"),
+        "visa_library": _Key("str", False, lambda s: s.strip() != "", '"@py" (pyvisa-py, the default) or the path '
+                             "of a vendor VISA library"),
     },
     "voltage": {**_CHANNEL_COMMON, "measured_at": _choice(MEASURED_AT)},
     "current": {

@@ -1,0 +1,135 @@
+"""SshTarget against a real OpenSSH sshd on loopback: the same checks as the local target, plus SSH faults."""
+
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.workloads import target_checks as checks
+from workloads.errors import HostKeyError, TargetError
+from workloads.ssh_target import SshTarget, fingerprint_of_public_key_line
+
+
+def make(sshd, tmp_path, **kw):
+    opts = dict(port=sshd.port, user=sshd.user, identity_file=str(sshd.user_key), known_hosts=str(sshd.known_hosts),
+                workdir=str(tmp_path / "work"), ssh_config=[])
+    opts.update(kw)
+    return SshTarget(sshd.host, **opts)
+
+
+@pytest.fixture
+def target(sshd, tmp_path):
+    t = make(sshd, tmp_path)
+    t.connect()
+    yield t
+    t.close()
+
+
+def test_facts(target):
+    facts = target.facts()
+    assert facts["uname"].startswith("Linux") and facts["python3"].startswith("Python 3")
+    assert facts["nvpmodel"] == "unavailable"
+
+
+def test_output_status_events(target):
+    checks.check_run_output_status_and_events(target)
+
+
+def test_timeout_kills_the_group(target, tmp_path):
+    checks.check_timeout_kills_the_group(target, tmp_path / "pids")
+
+
+def test_cancel_kills_the_group(target, tmp_path):
+    checks.check_cancel_kills_the_group(target, tmp_path / "pids")
+
+
+def test_upload_only_changed_and_missing_file(target, tmp_path):
+    checks.check_upload_only_changed(target, tmp_path, tmp_path / "work")
+
+
+def test_parameter_injection_is_quoted(target, tmp_path):
+    checks.check_parameter_injection_is_quoted(target, tmp_path)
+
+
+def test_dropped_connection_mid_run_leaves_nothing_running(target, tmp_path):
+    pids_file = tmp_path / "pids"
+    started = threading.Event()
+    result = {}
+
+    def on_line(stream, line):
+        if line == "started":
+            started.set()
+
+    th = threading.Thread(target=lambda: result.setdefault("r", target.run(checks.SLEEPERS.format(pids=pids_file),
+                                                                            timeout_s=120, on_line=on_line)))
+    th.start()
+    assert started.wait(20)
+    pids = checks.read_pids(pids_file, 2)
+    target.drop_connection()
+    th.join(30)
+    assert not th.is_alive()
+    assert result["r"].reason == "connection lost" or result["r"].exit_status != 0
+    for pid in pids:
+        assert checks.wait_gone(pid, 10), f"process {pid} survived the dropped connection"
+
+
+def test_unknown_host_key_is_refused_with_its_fingerprint_then_trusted(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    t = make(sshd, tmp_path, known_hosts=str(known))
+    expected = fingerprint_of_public_key_line(sshd.host_key_pub.read_text())
+    try:
+        with pytest.raises(HostKeyError) as err:
+            t.connect()
+        assert not err.value.changed and err.value.fingerprint == expected
+        assert expected in str(err.value) and "not trusted" in str(err.value)
+        assert t.trust_host_key(expected) == expected
+        t.connect()
+        assert t.run("echo ok", timeout_s=30).stdout == "ok\n"
+    finally:
+        t.close()
+    # the line written is one ssh itself understands
+    out = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{sshd.port}", "-f", str(known)], capture_output=True,
+                         text=True)
+    assert out.returncode == 0
+
+
+def test_changed_host_key_is_refused_louder_and_not_overwritten(sshd, tmp_path):
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    known = tmp_path / "known_hosts"
+    pub = (tmp_path / "other.pub").read_text().split()
+    known.write_text(f"[127.0.0.1]:{sshd.port} {pub[0]} {pub[1]}\n")
+    before = known.read_text()
+    t = make(sshd, tmp_path, known_hosts=str(known))
+    try:
+        with pytest.raises(HostKeyError, match="HAS CHANGED") as err:
+            t.connect()
+        assert err.value.changed
+        with pytest.raises(HostKeyError, match="HAS CHANGED"):
+            t.trust_host_key()
+    finally:
+        t.close()
+    assert known.read_text() == before
+
+
+def test_wrong_user_key_is_a_clear_auth_error(sshd, tmp_path):
+    wrong = tmp_path / "wrong"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    t = make(sshd, tmp_path, identity_file=str(wrong))
+    try:
+        with pytest.raises(TargetError, match="refused our login.*identity_file"):
+            t.connect()
+    finally:
+        t.close()
+
+
+def test_unreachable_board(tmp_path):
+    t = SshTarget("127.0.0.1", port=1, known_hosts=str(tmp_path / "kh"), ssh_config=[])
+    start = time.monotonic()
+    try:
+        with pytest.raises(TargetError):
+            t.connect()
+    finally:
+        t.close()
+    assert time.monotonic() - start < 30

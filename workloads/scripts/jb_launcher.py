@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Joulebench's launcher, uploaded to the board with every workload (standard library only, Python >= 3.6).
+
+    python3 jb_launcher.py [--timeout S] [--hwmon DIR]... [--tegrastats] [--interval S] -- COMMAND
+
+Runs COMMAND with /bin/sh in its own process group and session, stamps its
+start and end with the board's monotonic clock, forwards its stdout and stderr
+line by line, and kills the whole group (TERM, then KILL after a grace period)
+when:
+  * the timeout passes,
+  * a line "cancel" arrives on stdin (the desktop cancelled),
+  * stdin closes or stdout breaks (the connection dropped),
+  * the launcher itself gets SIGHUP/SIGTERM/SIGINT.
+Nothing of the run is left on the board. Its own messages are stdout lines
+`@joulebench-launcher {json}`: start, telemetry samples, exit.
+"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+PREFIX = "@joulebench-launcher "
+GRACE_S = 2.0
+_out_lock = threading.Lock()
+_state = {"reason": None, "broken": False}
+
+
+def say(obj):
+    line = PREFIX + json.dumps(obj, separators=(",", ":")) + "\n"
+    put(sys.stdout, line)
+
+
+def put(stream, text):
+    with _out_lock:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            _state["broken"] = True
+
+
+def kill_group(proc, reason):
+    if _state["reason"] is None:
+        _state["reason"] = reason
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + GRACE_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)      # anything left in the group, even if the shell has exited
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def pump(src, dst, proc):
+    for raw in iter(src.readline, b""):
+        put(dst, raw.decode("utf-8", "replace"))
+        if _state["broken"]:
+            kill_group(proc, "connection lost")
+            break
+    src.close()
+
+
+def watch_stdin(proc):
+    fd = sys.stdin.fileno()
+    buf = b""
+    while proc.poll() is None:
+        try:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+        except (OSError, ValueError):
+            kill_group(proc, "connection lost")
+            return
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            data = b""
+        if not data:
+            kill_group(proc, "connection lost")
+            return
+        buf += data
+        if b"cancel" in buf:
+            kill_group(proc, "cancelled")
+            return
+
+
+def read_hwmon(root):
+    """INA3221-style hwmon: in<N>_label, in<N>_input (mV), curr<N>_input (mA)."""
+    rails = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return rails
+    for name in sorted(names):
+        if not (name.startswith("in") and name.endswith("_label")):
+            continue
+        idx = name[2:-len("_label")]
+        try:
+            with open(os.path.join(root, name)) as fh:
+                label = fh.read().strip()
+            with open(os.path.join(root, "in%s_input" % idx)) as fh:
+                mv = float(fh.read().strip())
+            with open(os.path.join(root, "curr%s_input" % idx)) as fh:
+                ma = float(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        rails.append({"rail": label, "volts": mv / 1000.0, "amps": ma / 1000.0})
+    return rails
+
+
+def sample_hwmon(roots, interval, proc, stop):
+    while not stop.is_set() and proc.poll() is None:
+        t = time.monotonic()
+        rails = []
+        for root in roots:
+            rails.extend(read_hwmon(root))
+        if rails:
+            say({"event": "telemetry", "source": "ina3221", "t": t, "rails": rails})
+        stop.wait(interval)
+
+
+def run_tegrastats(interval, stop):
+    try:
+        ts = subprocess.Popen(["tegrastats", "--interval", str(int(interval * 1000))], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        say({"event": "warning", "t": time.monotonic(), "message": "tegrastats could not start: %s" % exc})
+        return
+    try:
+        for raw in iter(ts.stdout.readline, b""):
+            say({"event": "tegrastats", "t": time.monotonic(), "line": raw.decode("utf-8", "replace").strip()})
+            if stop.is_set():
+                break
+    finally:
+        try:
+            os.killpg(ts.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        ts.wait()
+
+
+def main(argv):
+    timeout = None
+    hwmon = []
+    tegrastats = False
+    interval = 0.05
+    args = list(argv)
+    while args and args[0] != "--":
+        opt = args.pop(0)
+        if opt == "--timeout":
+            timeout = float(args.pop(0))
+        elif opt == "--hwmon":
+            hwmon.append(args.pop(0))
+        elif opt == "--tegrastats":
+            tegrastats = True
+        elif opt == "--interval":
+            interval = float(args.pop(0))
+        else:
+            sys.stderr.write("jb_launcher: unknown option %s\n" % opt)
+            return 2
+    if not args or len(args) < 2:
+        sys.stderr.write("jb_launcher: usage: jb_launcher.py [options] -- COMMAND\n")
+        return 2
+    command = args[1]
+    start = time.monotonic()
+    proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    say({"event": "start", "t": start, "pid": proc.pid})
+
+    def on_signal(signum, frame):
+        kill_group(proc, "launcher got signal %d" % signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout, proc)),
+               threading.Thread(target=pump, args=(proc.stderr, sys.stderr, proc))]
+    daemons = [threading.Thread(target=watch_stdin, args=(proc,))]
+    if hwmon:
+        daemons.append(threading.Thread(target=sample_hwmon, args=(hwmon, interval, proc, stop)))
+    if tegrastats:
+        daemons.append(threading.Thread(target=run_tegrastats, args=(interval, stop)))
+    for th in threads + daemons:
+        th.daemon = True
+        th.start()
+    while True:
+        try:
+            status = proc.wait(timeout=0.1)
+            break
+        except subprocess.TimeoutExpired:
+            if timeout is not None and time.monotonic() - start > timeout:
+                kill_group(proc, "timeout")
+    end = time.monotonic()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)     # children the command left behind in its group
+    except (ProcessLookupError, PermissionError):
+        pass
+    stop.set()
+    for th in threads:
+        th.join(5)
+    say({"event": "exit", "t": end, "status": status, "reason": _state["reason"], "start": start})
+    return 0 if status == 0 else (status if 0 < status < 256 else 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

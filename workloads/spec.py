@@ -1,0 +1,139 @@
+"""Workload files (CONTRACTS.md §3), validated like the bench file.
+
+    name = "heat-slab-numpy"
+    description = "…"
+    files = ["../scripts/heat_slab.py"]          # relative to this file; uploaded to the workdir
+    command = "python3 heat_slab.py --backend numpy --trials {trials} --timesteps {timesteps} --warmup 3"
+    timeout_s = 7200
+    expected_duration_s = 60                     # optional
+    [params]                                     # optional: defaults of the {placeholders} in command
+    trials = 5000
+
+A parameter's value is always shell-quoted where it is put into the command:
+nothing in a parameter reaches a shell unquoted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workloads.errors import WorkloadError
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_KEYS = {"name", "description", "files", "command", "timeout_s", "expected_duration_s", "params"}
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    name: str
+    command: str
+    description: str = ""
+    files: tuple[Path, ...] = ()
+    timeout_s: float = 3600.0
+    expected_duration_s: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    source_path: str = ""
+    toml_text: str = ""
+
+    def render_command(self, overrides: dict[str, Any] | None = None) -> str:
+        """The command with every {param} replaced by its shell-quoted value."""
+        values = dict(self.params)
+        for key, value in (overrides or {}).items():
+            if key not in self.params:
+                raise WorkloadError(f"workload {self.name!r} has no parameter {key!r}; it has: "
+                                    f"{', '.join(self.params) or 'none'}")
+            values[key] = value
+        return _PLACEHOLDER.sub(lambda m: shlex.quote(str(values[m.group(1)])) if m.group(1) in values
+                                else m.group(0), self.command)
+
+
+def _fail(source: str, key: str, message: str) -> WorkloadError:
+    return WorkloadError(f"{source}: [{key}] {message}")
+
+
+def parse_workload(data: dict, source: str, base_dir: Path, text: str = "") -> WorkloadSpec:
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise _fail(source, unknown[0], f"is not a known key. Allowed keys: {', '.join(sorted(_KEYS))}.")
+    for key in ("name", "command"):
+        if key not in data:
+            raise _fail(source, key, "is missing; a workload needs a name and a command.")
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise _fail(source, key, f"is {data[key]!r}; it must be a non-empty string.")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", data["name"]):
+        raise _fail(source, "name", f"is {data['name']!r}; use letters, digits, '-', '_' and '.'.")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(source, "description", "must be a string.")
+    files = data.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) and f.strip() for f in files):
+        raise _fail(source, "files", f"is {files!r}; it must be a list of file paths.")
+    paths = []
+    for f in files:
+        p = (base_dir / f).resolve()
+        if not p.is_file():
+            raise _fail(source, "files", f"names {f!r}, which is not a file ({p}); fix the path (it is relative "
+                                         "to the workload file).")
+        paths.append(p)
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        raise _fail(source, "files", "names two files with the same name; they would overwrite each other in "
+                                     "the workdir.")
+    numbers = {}
+    for key in ("timeout_s", "expected_duration_s"):
+        if key in data:
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise _fail(source, key, f"is {v!r}; it must be a number of seconds above 0.")
+            numbers[key] = float(v)
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise _fail(source, "params", "must be a table of parameter defaults.")
+    for key, value in params.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise _fail(source, f"params.{key}", "is not a valid parameter name (letters, digits, '_').")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _fail(source, f"params.{key}", f"is {value!r}; a parameter is a string or a number.")
+    return WorkloadSpec(name=data["name"], command=data["command"], description=description, files=tuple(paths),
+                        timeout_s=numbers.get("timeout_s", 3600.0),
+                        expected_duration_s=numbers.get("expected_duration_s"), params=dict(params),
+                        source_path=source, toml_text=text)
+
+
+def load_workload(path: str | Path) -> WorkloadSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkloadError(f"{path}: no such workload file. `python main.py workloads` lists the built-in ones.") \
+            from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkloadError(f"{path}: cannot be read ({exc}).") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkloadError(f"{path}: not valid TOML ({exc}).") from None
+    return parse_workload(data, str(path), path.resolve().parent, text)
+
+
+def builtin_workloads() -> list[WorkloadSpec]:
+    return [load_workload(p) for p in sorted(BUILTIN_DIR.glob("*.toml"))]
+
+
+def find_workload(name_or_path: str) -> WorkloadSpec:
+    """A built-in workload by name, or any workload file by path."""
+    candidate = BUILTIN_DIR / f"{name_or_path}.toml"
+    if "/" not in name_or_path and not name_or_path.endswith(".toml") and candidate.is_file():
+        return load_workload(candidate)
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return load_workload(path)
+    names = ", ".join(w.name for w in builtin_workloads())
+    raise WorkloadError(f"no workload {name_or_path!r}: not a built-in ({names}) and not a file.")

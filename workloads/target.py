@@ -1,0 +1,288 @@
+"""Where the workload runs: the Target interface, what a run returns, and LocalTarget.
+
+Every run goes through the launcher (`scripts/jb_launcher.py`), uploaded to
+`<workdir>/.joulebench/`: it puts the command in its own process group,
+stamps its start and end with the board's monotonic clock, and kills the
+group on cancel, on timeout and when the connection drops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from workloads.errors import TargetError
+from workloads.protocol import ProtocolState
+
+log = logging.getLogger(__name__)
+
+LAUNCHER = Path(__file__).resolve().parent / "scripts" / "jb_launcher.py"
+LAUNCHER_PREFIX = "@joulebench-launcher "
+SUPPORT_DIR = ".joulebench"
+LineCallback = Callable[[str, str], None]       # (stream "stdout"|"stderr", line)
+
+
+@dataclass
+class TelemetryOptions:
+    """How the launcher samples on-board sensors during a run."""
+    hwmon_dirs: tuple[str, ...] = ()      # INA3221 hwmon directories on the board
+    tegrastats: bool = False
+    interval_s: float = 0.05
+
+
+@dataclass
+class RunResult:
+    exit_status: int | None
+    stdout: str
+    stderr: str
+    protocol: ProtocolState
+    board_start_s: float | None          # launcher stamps, board monotonic clock
+    board_end_s: float | None
+    reason: str | None = None            # None, "timeout", "cancelled", "connection lost", …
+    telemetry: list[dict[str, Any]] = field(default_factory=list)   # raw launcher samples
+    launcher_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.protocol.as_json()
+
+    @property
+    def wrapper_duration_s(self) -> float | None:
+        if self.board_start_s is None or self.board_end_s is None:
+            return None
+        return self.board_end_s - self.board_start_s
+
+    def duration_s(self) -> tuple[float | None, str]:
+        """T from the workload's begin/end events, else the launcher's stamps; and which it was."""
+        d = self.protocol.duration_s()
+        if d is not None:
+            return d, "events"
+        return self.wrapper_duration_s, "launcher"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and self.reason is None
+
+
+class LauncherOutput:
+    """Splits the launcher's stdout into its own messages, workload events and the log."""
+
+    def __init__(self, on_line: LineCallback | None = None, on_event: Callable[[Any], None] | None = None):
+        self.protocol = ProtocolState()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.telemetry: list[dict[str, Any]] = []
+        self.start_s: float | None = None
+        self.end_s: float | None = None
+        self.exit_status: int | None = None
+        self.reason: str | None = None
+        self.warnings: list[str] = []
+        self._on_line = on_line
+        self._on_event = on_event
+        self._lock = threading.Lock()
+
+    def feed(self, stream: str, line: str) -> None:
+        line = line.rstrip("\r\n")
+        with self._lock:
+            if stream == "stdout" and line.startswith(LAUNCHER_PREFIX):
+                self._launcher(line[len(LAUNCHER_PREFIX):])
+                return
+            (self.stdout if stream == "stdout" else self.stderr).append(line)
+            ev = self.protocol.feed(line) if stream == "stdout" else None
+        if self._on_line is not None:
+            self._on_line(stream, line)
+        if ev is not None and self._on_event is not None:
+            self._on_event(ev)
+
+    def _launcher(self, body: str) -> None:
+        try:
+            msg = json.loads(body)
+        except ValueError:
+            self.warnings.append(f"unreadable launcher message: {body[:100]!r}")
+            return
+        kind = msg.get("event")
+        if kind == "start":
+            self.start_s = msg.get("t")
+        elif kind == "exit":
+            self.end_s, self.exit_status, self.reason = msg.get("t"), msg.get("status"), msg.get("reason")
+            if self.start_s is None:
+                self.start_s = msg.get("start")
+        elif kind in ("telemetry", "tegrastats"):
+            self.telemetry.append(msg)
+        elif kind == "warning":
+            self.warnings.append(str(msg.get("message")))
+
+    def result(self, fallback_status: int | None = None, reason: str | None = None) -> RunResult:
+        status = self.exit_status if self.exit_status is not None else fallback_status
+        return RunResult(exit_status=status, stdout="\n".join(self.stdout) + ("\n" if self.stdout else ""),
+                         stderr="\n".join(self.stderr) + ("\n" if self.stderr else ""), protocol=self.protocol,
+                         board_start_s=self.start_s, board_end_s=self.end_s, reason=self.reason or reason,
+                         telemetry=self.telemetry, launcher_warnings=self.warnings)
+
+
+def launcher_command(command: str, timeout_s: float | None, telemetry: TelemetryOptions | None,
+                     python: str = "python3") -> str:
+    """The shell command line that runs `command` under the launcher, from the workdir."""
+    parts = [python, "-u", f"{SUPPORT_DIR}/{LAUNCHER.name}"]
+    if timeout_s is not None:
+        parts += ["--timeout", repr(float(timeout_s))]
+    if telemetry is not None:
+        for d in telemetry.hwmon_dirs:
+            parts += ["--hwmon", d]
+        if telemetry.tegrastats:
+            parts.append("--tegrastats")
+        parts += ["--interval", repr(float(telemetry.interval_s))]
+    parts += ["--", command]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Target(ABC):
+    """A board that runs workloads."""
+
+    kind = "target"
+    description = ""
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def facts(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def upload(self, files: list[Path]) -> list[str]:
+        """Copy files into the workdir (only those whose content changed); returns the names copied."""
+
+    @abstractmethod
+    def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
+            on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
+            telemetry: TelemetryOptions | None = None) -> RunResult:
+        """Run a shell command in the workdir under the launcher."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def run_setup(self, commands: tuple[str, ...] | list[str], timeout_s: float = 120.0,
+                  cancel: threading.Event | None = None) -> None:
+        """The bench's setup commands, each must succeed."""
+        for cmd in commands:
+            res = self.run(cmd, timeout_s=timeout_s, cancel=cancel)
+            if not res.ok:
+                why = res.reason or f"exit status {res.exit_status}"
+                raise TargetError(f"setup command {cmd!r} failed on {self.description} ({why}): "
+                                  f"{(res.stderr or res.stdout).strip()[-400:]}. Fix it or remove it from "
+                                  "target.setup in the bench file.")
+
+    def __enter__(self) -> "Target":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LocalTarget(Target):
+    """This computer, through subprocess, with the same launcher and semantics as a board."""
+
+    kind = "local"
+
+    def __init__(self, workdir: str | Path = "~/joulebench", python: str | None = None):
+        self.workdir = Path(os.path.expanduser(str(workdir)))
+        self.python = python or sys.executable
+        self.description = f"this computer ({self.workdir})"
+
+    def connect(self) -> None:
+        try:
+            (self.workdir / SUPPORT_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetError(f"cannot create the workdir {self.workdir}: {exc}. Choose another target.workdir.") \
+                from None
+        self._copy_if_changed(LAUNCHER, self.workdir / SUPPORT_DIR / LAUNCHER.name)
+
+    def facts(self) -> dict[str, Any]:
+        from workloads.facts import FACTS_SCRIPT, parse_facts
+        out = subprocess.run(["/bin/sh", "-c", FACTS_SCRIPT], capture_output=True, text=True, timeout=60,
+                             cwd=self.workdir)
+        return parse_facts(out.stdout)
+
+    @staticmethod
+    def _copy_if_changed(src: Path, dst: Path) -> bool:
+        if dst.exists() and sha256_file(dst) == sha256_file(src):
+            return False
+        tmp = dst.with_name(dst.name + ".part")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        return True
+
+    def upload(self, files: list[Path]) -> list[str]:
+        copied = []
+        for f in files:
+            if not Path(f).is_file():
+                raise TargetError(f"cannot upload {f}: no such file. Check the workload's files list.")
+            if self._copy_if_changed(Path(f), self.workdir / Path(f).name):
+                copied.append(Path(f).name)
+        return copied
+
+    def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
+            on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
+            telemetry: TelemetryOptions | None = None) -> RunResult:
+        line = launcher_command(command, timeout_s, telemetry, python=shlex.quote(self.python))
+        out = LauncherOutput(on_line, on_event)
+        try:
+            proc = subprocess.Popen(["/bin/sh", "-c", line], cwd=self.workdir, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        except OSError as exc:
+            raise TargetError(f"cannot start {command!r} on this computer: {exc}") from None
+        readers = [threading.Thread(target=_pump_lines, args=(proc.stdout, "stdout", out), daemon=True),
+                   threading.Thread(target=_pump_lines, args=(proc.stderr, "stderr", out), daemon=True)]
+        for r in readers:
+            r.start()
+        cancelled = False
+        while proc.poll() is None:
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = True
+                _tell(proc, b"cancel\n")
+            time.sleep(0.02)
+        for r in readers:
+            r.join(10)
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        return out.result(proc.returncode, "cancelled" if cancelled else None)
+
+    def close(self) -> None:
+        pass
+
+
+def _tell(proc: subprocess.Popen, data: bytes) -> None:
+    try:
+        proc.stdin.write(data)
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _pump_lines(stream, name: str, out: LauncherOutput) -> None:
+    for raw in iter(stream.readline, b""):
+        out.feed(name, raw.decode("utf-8", "replace"))
+    stream.close()
