@@ -58,6 +58,16 @@ def _cmd_sim_scope(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_workloads(args: argparse.Namespace) -> int:
+    from workloads.spec import builtin_workloads
+    for w in builtin_workloads():
+        params = ", ".join(f"{k}={v}" for k, v in w.params.items())
+        print(f"{w.name:18s} {w.description}")
+        if params:
+            print(f"{'':18s} parameters: {params}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",
@@ -81,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", type=float, metavar="S", help="last time to export, seconds from the trigger")
     p.add_argument("--every", type=int, default=1, metavar="M", help="export every M-th sample (default 1)")
     p.set_defaults(func=_cmd_trace)
+
+    p = sub.add_parser("workloads", help="list the built-in workloads")
+    p.set_defaults(func=_cmd_workloads)
 
     p = sub.add_parser("sim-scope", help="the simulated scope as a standalone SCPI server (for trying without "
                                          "hardware)")

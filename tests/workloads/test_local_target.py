@@ -66,3 +66,17 @@ def test_setup_command_failure_names_the_command(target):
     with pytest.raises(TargetError, match="setup command 'false' failed"):
         target.run_setup(["false"])
     assert time.monotonic() > 0
+
+
+def test_gemm_idle_and_cpu_burn_run_with_events(target):
+    from workloads.spec import find_workload
+    for name, params, ops in (("gemm-fp32", {"n": 64, "reps": 3}, 2 * 64 ** 3 * 3),
+                              ("gemm-fp16", {"n": 32, "reps": 2}, 2 * 32 ** 3 * 2),
+                              ("idle", {"seconds": 0.2}, None), ("cpu-burn", {"seconds": 0.3}, None)):
+        spec = find_workload(name)
+        target.upload(list(spec.files))
+        res = target.run(spec.render_command(params), timeout_s=60)
+        assert res.ok, res.stderr
+        assert res.protocol.ops == ops
+        d, how = res.duration_s()
+        assert how == "events" and d > 0

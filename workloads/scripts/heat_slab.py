@@ -215,7 +215,7 @@ def make_torch():
         loss = torch.abs(s - TARGET)
         loss.backward()
         grad = {n: (0.0 if p.grad is None else float(p.grad)) for n, p in zip(NAMES, params)}
-        return float(s), float(loss), grad
+        return float(s.detach()), float(loss.detach()), grad
     return trial
 
 

@@ -1,0 +1,78 @@
+"""Telemetry: a fake INA3221 hwmon tree read by the launcher over SSH, and recorded tegrastats lines."""
+
+import pytest
+
+from workloads.target import LocalTarget, TelemetryOptions
+from workloads.telemetry import energy_j, input_rail, options_for, parse_tegrastats, samples_from_launcher
+
+ORIN_NX = ("11-23-2026 14:02:11 RAM 2304/15656MB (lfb 3380x4MB) SWAP 0/7828MB (cached 0MB) CPU [1%@729,0%@729,"
+           "0%@729,0%@729,0%@729,0%@729,off,off] EMC_FREQ 0%@2133 GR3D_FREQ 0%@[305] VIC_FREQ 729 APE 200 "
+           "CV0@46.062C CPU@47.625C SOC2@45.687C SOC0@46.031C CV1@45.25C GPU@45.281C tj@47.625C SOC1@45.156C "
+           "CV2@45.125C VDD_IN 5704mW/5704mW VDD_CPU_GPU_CV 558mW/558mW VDD_SOC 1437mW/1437mW")
+AGX_ORIN = ("11-23-2026 14:02:11 RAM 5222/30536MB (lfb 5775x4MB) CPU [2%@1190,1%@1190] GR3D_FREQ 0% "
+            "VDD_GPU_SOC 3155mW/3155mW VDD_CPU_CV 788mW/788mW VIN_SYS_5V0 3736mW/3736mW "
+            "VDDQ_VDD2_1V8AO 402mW/402mW")
+
+
+def test_tegrastats_both_formats():
+    assert parse_tegrastats(ORIN_NX) == {"VDD_IN": 5.704, "VDD_CPU_GPU_CV": 0.558, "VDD_SOC": 1.437}
+    assert parse_tegrastats(AGX_ORIN) == {"VDD_GPU_SOC": 3.155, "VDD_CPU_CV": 0.788, "VIN_SYS_5V0": 3.736,
+                                          "VDDQ_VDD2_1V8AO": 0.402}
+    assert parse_tegrastats("garbage line") == {}
+
+
+def test_energy_by_trapezoid_on_board_time():
+    # 5 W at t=10, 15 W at t=20: over [10, 20] the mean is 10 W -> 100 J; [12, 14]: 7..9 W -> 16 J
+    samples = [{"time_s": 10.0, "rail": "VDD_IN", "watts": 5.0, "volts": 0, "amps": 0},
+               {"time_s": 20.0, "rail": "VDD_IN", "watts": 15.0, "volts": 0, "amps": 0}]
+    assert energy_j(samples, "VDD_IN", 10.0, 20.0) == pytest.approx(100.0)
+    assert energy_j(samples, "VDD_IN", 12.0, 14.0) == pytest.approx(16.0)
+    assert input_rail(samples) == "VDD_IN"
+
+
+def fake_hwmon(root):
+    # INA3221 channel 1: VDD_IN at 19.0 V, 250 mA (4.75 W); channel 2: VDD_SOC 5.0 V, 100 mA
+    root.mkdir(parents=True)
+    for k, (label, mv, ma) in enumerate((("VDD_IN", 19000, 250), ("VDD_SOC", 5000, 100)), start=1):
+        (root / f"in{k}_label").write_text(label + "\n")
+        (root / f"in{k}_input").write_text(f"{mv}\n")
+        (root / f"curr{k}_input").write_text(f"{ma}\n")
+    return root
+
+
+def check_hwmon_sampling(target, hwmon_dir):
+    res = target.run("sleep 0.5", timeout_s=30, telemetry=TelemetryOptions(hwmon_dirs=(str(hwmon_dir),),
+                                                                           interval_s=0.05))
+    samples = samples_from_launcher(res.telemetry)
+    vdd_in = [s for s in samples if s["rail"] == "VDD_IN"]
+    assert len(vdd_in) >= 5
+    assert all(s["volts"] == 19.0 and s["amps"] == 0.25 and s["watts"] == pytest.approx(4.75) for s in vdd_in)
+    assert all(res.board_start_s - 0.1 <= s["time_s"] <= res.board_end_s + 0.1 for s in vdd_in)
+    t0, t1 = vdd_in[0]["time_s"], vdd_in[-1]["time_s"]
+    assert energy_j(samples, "VDD_IN", t0, t1) == pytest.approx(4.75 * (t1 - t0))
+
+
+def test_hwmon_tree_over_ssh(sshd, tmp_path):
+    from workloads.ssh_target import SshTarget
+    hw = fake_hwmon(tmp_path / "hwmon0")
+    t = SshTarget(sshd.host, port=sshd.port, user=sshd.user, identity_file=str(sshd.user_key),
+                  known_hosts=str(sshd.known_hosts), workdir=str(tmp_path / "work"), ssh_config=[])
+    t.connect()
+    try:
+        check_hwmon_sampling(t, hw)
+    finally:
+        t.close()
+
+
+def test_hwmon_tree_locally(tmp_path):
+    t = LocalTarget(tmp_path / "work")
+    t.connect()
+    check_hwmon_sampling(t, fake_hwmon(tmp_path / "hwmon0"))
+
+
+def test_telemetry_choice_from_facts():
+    jetson = {"ina3221_hwmon": ["/sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1"], "tegrastats": True}
+    assert options_for("auto", jetson).hwmon_dirs == tuple(jetson["ina3221_hwmon"])
+    assert options_for("tegrastats", jetson).tegrastats
+    assert options_for("off", jetson) is None
+    assert options_for("auto", {"ina3221_hwmon": [], "tegrastats": False}) is None

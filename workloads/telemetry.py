@@ -1,0 +1,85 @@
+"""On-board power sensors, recorded beside the shunt (METHOD.md "On-board telemetry").
+
+Two sources, both read on the board by the launcher while the run goes on:
+* the INA3221 hwmon tree: `in<N>_label`, `in<N>_input` (mV), `curr<N>_input` (mA), sampled every interval;
+* `tegrastats --interval`: lines with `RAIL <now>mW/<avg>mW` fields (Orin NX: VDD_IN, VDD_CPU_GPU_CV,
+  VDD_SOC; AGX Orin: VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0, VDDQ_VDD2_1V8AO).
+Samples carry the board's monotonic time. The board's input rail (VDD_IN, else VIN_SYS_5V0) is integrated
+over the measured region for `telemetry_energy_j`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from workloads.target import TelemetryOptions
+
+TEGRA_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(\d+)mW/(\d+)mW")
+INPUT_RAILS = ("VDD_IN", "VIN_SYS_5V0", "POM_5V_IN", "VIN")
+
+
+def parse_tegrastats(line: str) -> dict[str, float]:
+    """Rail -> watts (instantaneous value) from one tegrastats line."""
+    return {name: int(now) / 1000.0 for name, now, _avg in TEGRA_RAIL.findall(line)}
+
+
+def samples_from_launcher(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flatten launcher telemetry messages to samples: time_s, rail, volts, amps, watts (NaN where unknown)."""
+    out = []
+    for msg in messages:
+        t = msg.get("t")
+        if not isinstance(t, (int, float)):
+            continue
+        if msg.get("event") == "telemetry":
+            for r in msg.get("rails", []):
+                try:
+                    v, a = float(r["volts"]), float(r["amps"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                out.append({"time_s": float(t), "rail": str(r.get("rail", "?")), "volts": v, "amps": a,
+                            "watts": v * a})
+        elif msg.get("event") == "tegrastats":
+            for rail, watts in parse_tegrastats(str(msg.get("line", ""))).items():
+                out.append({"time_s": float(t), "rail": rail, "volts": math.nan, "amps": math.nan, "watts": watts})
+    return out
+
+
+def input_rail(samples: list[dict[str, Any]]) -> str | None:
+    rails = {s["rail"] for s in samples}
+    return next((r for r in INPUT_RAILS if r in rails), None)
+
+
+def energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:
+    """Trapezoid of one rail's power over [t0, t1] (board clock), linear between samples, held at the ends."""
+    pts = sorted((s["time_s"], s["watts"]) for s in samples if s["rail"] == rail and math.isfinite(s["watts"]))
+    if len(pts) < 2 or t1_s <= t0_s:
+        return None
+    ts = [p[0] for p in pts]
+    ws = [p[1] for p in pts]
+
+    def at(t: float) -> float:
+        if t <= ts[0]:
+            return ws[0]
+        if t >= ts[-1]:
+            return ws[-1]
+        k = max(i for i in range(len(ts)) if ts[i] <= t)
+        f = (t - ts[k]) / (ts[k + 1] - ts[k])
+        return ws[k] * (1 - f) + ws[k + 1] * f
+
+    knots = [t0_s] + [t for t in ts if t0_s < t < t1_s] + [t1_s]
+    return sum((b - a) * (at(a) + at(b)) / 2 for a, b in zip(knots, knots[1:]))
+
+
+def options_for(mode: str, facts: dict[str, Any], interval_s: float = 0.05) -> TelemetryOptions | None:
+    """What to sample, from the bench's target.telemetry and the board's facts; None for nothing."""
+    hwmon = tuple(facts.get("ina3221_hwmon") or ())
+    has_tegrastats = bool(facts.get("tegrastats"))
+    if mode == "off":
+        return None
+    if mode == "ina3221" or (mode == "auto" and hwmon):
+        return TelemetryOptions(hwmon_dirs=hwmon, interval_s=interval_s) if hwmon else None
+    if mode == "tegrastats" or (mode == "auto" and has_tegrastats):
+        return TelemetryOptions(tegrastats=True, interval_s=max(interval_s, 0.1)) if has_tegrastats else None
+    return None
