@@ -22,7 +22,7 @@ from app.energy import CLIP_WARN_FRACTION, PowerTrace, TraceSummary, interval_st
 from app.errors import AnalysisError
 
 COVERAGE_K = 2.0
-UNCERTAINTY_WARN_FRACTION = 0.01   # MLPerf fails a run above 1 %; we warn
+UNCERTAINTY_WARN_FRACTION = 0.05   # expanded (k=2); bench gains of 1 % alone give 2.8 %, so warn well above that
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def analyse_run(first: WindowData, duration_s: float, *, ops: float | None, unc:
     budget = uncertainty_budget(energy, unc, duration_s=duration_s, timing_u_s=timing_u, stat_relative_u=stat_rel)
     u_exp = expanded_uncertainty_j(budget)
     if energy and u_exp / abs(energy) > UNCERTAINTY_WARN_FRACTION:
-        warnings.append(f"expanded uncertainty is {u_exp / abs(energy):.2%} of the energy (above 1 %): "
-                        "see the uncertainty budget for the largest contribution")
+        warnings.append(f"expanded uncertainty is {u_exp / abs(energy):.2%} of the energy (above "
+                        f"{UNCERTAINTY_WARN_FRACTION:.0%}): see the uncertainty budget for the largest contribution")
     dynamic = None if idle is None else energy - idle * duration_s
     if idle is None:
         warnings.append("no pre-trigger samples: idle power and dynamic energy are unknown; set "

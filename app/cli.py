@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
-from app.errors import JoulebenchError
+from app.errors import BenchError, JoulebenchError
 
 log = logging.getLogger("joulebench")
 EXIT_FAILURE = 2
@@ -58,6 +59,146 @@ def _cmd_sim_scope(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_BENCH = Path(__file__).resolve().parent.parent / "resources" / "demo_bench.toml"
+
+
+def _bench_from_args(args: argparse.Namespace):
+    from app.bench import load_bench
+    if getattr(args, "demo", False):
+        return load_bench(DEMO_BENCH)
+    if not args.bench:
+        raise BenchError("no bench file: give --bench FILE.toml, or --demo for the demo bench")
+    return load_bench(args.bench)
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BenchError(f"--param {pair!r}: write it as NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def _cmd_capture(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import threading
+
+    from app.capture import Capture, CaptureFailed, CaptureRequest
+    from workloads.spec import find_workload
+    bench = _bench_from_args(args)
+    spec = find_workload(args.workload)
+    if args.repeats < 1 or args.windows < 0:
+        raise BenchError("--repeats must be 1 or more and --windows 0 or more")
+    if args.trust_host_key and bench.target.kind == "ssh":
+        _trust_host_key(bench)
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping: the workload is being stopped and what was captured saved (Ctrl-C again to abort)",
+              file=sys.stderr)
+        cancel.set()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    last = {"msg": ""}
+
+    def progress(p):
+        if p.message != last["msg"]:
+            last["msg"] = p.message
+            print(f"[{p.fraction * 100:5.1f} %] {p.stage}: {p.message}", file=sys.stderr)
+
+    def on_line(stream, line):
+        if args.verbose and not line.startswith("@joulebench"):
+            print(f"  {stream}: {line}", file=sys.stderr)
+
+    request = CaptureRequest(bench=bench, workload=spec, params=_params(args.param), repeats=args.repeats,
+                             windows=args.windows, out_dir=Path(args.out), label=args.label or "")
+    try:
+        outcome = Capture(request, progress=progress, on_line=on_line, cancel=cancel).run()
+        failed = False
+    except CaptureFailed as exc:
+        outcome = exc.outcome
+        failed = True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps(outcome.document(), allow_nan=False))
+    else:
+        _print_table(outcome)
+    if failed:
+        where = f" What was captured is saved in {outcome.session_path} (marked incomplete)." \
+            if outcome.session_path else ""
+        print(f"error: {outcome.error}.{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED if cancel.is_set() else EXIT_FAILURE
+    if outcome.failed_runs:
+        print(f"error: run(s) {', '.join(map(str, outcome.failed_runs))} failed; their exit status, output and "
+              f"reason are recorded in {outcome.session_path}.", file=sys.stderr)
+        return EXIT_FAILURE
+    return 0
+
+
+def _print_table(outcome) -> None:
+    print(f"session: {outcome.session_path}")
+    print(f"workload: {outcome.workload}")
+    head = f"{'run':>3} {'T (s)':>10} {'P avg (W)':>10} {'P idle (W)':>10} {'E (J)':>12} {'± U (J)':>9} " \
+           f"{'E dyn (J)':>11} {'J/GOp':>11} method"
+    print(head)
+    for r in outcome.runs:
+        def f(x, spec):
+            return format(x, spec) if x is not None else "—"
+        print(f"{r['run']:>3} {f(r['duration_s'], '10.4f')} {f(r['avg_power_w'], '10.4f')} "
+              f"{f(r['idle_power_w'], '10.4f')} {f(r['energy_j'], '12.5g')} {f(r['uncertainty_j'], '9.3g')} "
+              f"{f(r['dynamic_energy_j'], '11.5g')} {f(r['j_per_gop'], '11.5g')} {r['energy_method']}")
+        for w in r["warnings"]:
+            print(f"    warning: {w}")
+    s = outcome.summary()
+    if s["runs"]:
+        ci = f" ± {s['energy_j_ci95']:.4g} (95 % CI)" if s["energy_j_ci95"] is not None else ""
+        print(f"mean energy over {s['runs']} run(s): {s['energy_j_mean']:.6g} J{ci}")
+
+
+def _trust_host_key(bench) -> None:
+    from app.connections import make_target
+    from workloads.errors import HostKeyError
+    target = make_target(bench)
+    try:
+        target.connect()
+    except HostKeyError as exc:
+        if exc.changed or not exc.fingerprint:
+            raise
+        print(f"trusting the host key of {exc.host} (port {exc.port}): {exc.fingerprint}", file=sys.stderr)
+        target.trust_host_key(exc.fingerprint)
+    finally:
+        target.close()
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from app.connections import make_target, open_bench_scope
+    bench = _bench_from_args(args)
+    print(f"bench: {bench.source_path}: valid")
+    scope = open_bench_scope(bench)
+    try:
+        print(f"scope: {scope.idn}\n  driver: {scope.driver_name}\n  resource: {bench.scope.resource}")
+    finally:
+        scope.close()
+    if args.trust_host_key and bench.target.kind == "ssh":
+        _trust_host_key(bench)
+    target = make_target(bench)
+    try:
+        target.connect()
+        facts = target.facts()
+    finally:
+        target.close()
+    print(f"target: {target.description}")
+    for key, value in facts.items():
+        text = str(value).replace("\n", "\n    ")
+        print(f"  {key}: {text}")
+    return 0
+
+
 def _cmd_workloads(args: argparse.Namespace) -> int:
     from workloads.spec import builtin_workloads
     for w in builtin_workloads():
@@ -91,6 +232,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", type=float, metavar="S", help="last time to export, seconds from the trigger")
     p.add_argument("--every", type=int, default=1, metavar="M", help="export every M-th sample (default 1)")
     p.set_defaults(func=_cmd_trace)
+
+    p = sub.add_parser("capture", help="headless capture: N runs of a workload into one session file")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--bench", metavar="FILE.toml", help="the bench file")
+    g.add_argument("--demo", action="store_true", help="the demo bench (simulated scope, this computer as target)")
+    p.add_argument("--workload", required=True, metavar="NAME_OR_FILE", help="a built-in name or a workload file")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a workload parameter")
+    p.add_argument("--repeats", type=int, default=1, metavar="N", help="runs (default 1)")
+    p.add_argument("--windows", type=int, default=3, metavar="K",
+                   help="sampled windows per run when the run is longer than the scope window (default 3)")
+    p.add_argument("--out", default="sessions", metavar="DIR", help="where the session file goes (default sessions/)")
+    p.add_argument("--label", metavar="TEXT", help="a label stored in the session")
+    p.add_argument("--json", action="store_true", help="print the result document (CONTRACTS.md §1) on stdout")
+    p.add_argument("--trust-host-key", action="store_true",
+                   help="trust the board's SSH host key after showing its fingerprint (never a changed key)")
+    p.set_defaults(func=_cmd_capture)
+
+    p = sub.add_parser("check", help="connect to the scope and the target, print what was found; change nothing")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--bench", metavar="FILE.toml")
+    g.add_argument("--demo", action="store_true")
+    p.add_argument("--trust-host-key", action="store_true", help="trust the board's SSH host key (see capture)")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("workloads", help="list the built-in workloads")
     p.set_defaults(func=_cmd_workloads)

@@ -1,5 +1,15 @@
-"""Test-wide settings: Qt runs offscreen (no display on CI)."""
+"""Test-wide settings: Qt runs offscreen (no display on CI); one throwaway sshd for the SSH tests."""
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    from tests.workloads.sshd import start_sshd
+    server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    server.stop()

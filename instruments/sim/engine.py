@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.005
 TRIGGER_GRID_S = 1e-5      # the trigger comparator looks at the signal this finely (or per sample if coarser)
+TRIGGER_LAG_S = 0.05       # the comparator runs this far behind real time, so that a source's late news
+                           # (a control-file line, a CPU-load sample) is seen before the edge is judged
 GEN_CHUNK = 1 << 22
 
 
@@ -153,9 +155,10 @@ class Engine:
                     self.state = "STOP"
 
     def _tick(self, now: float) -> None:
-        if self.state == "ARMED" and now > self._scan_from:
+        horizon = now - TRIGGER_LAG_S
+        if self.state == "ARMED" and horizon > self._scan_from:
             step = max(self.window_s / self.points, TRIGGER_GRID_S)
-            n = int((now - self._scan_from) / step)
+            n = int((horizon - self._scan_from) / step)
             if n > 0:
                 t = self._scan_from + np.arange(1, n + 1) * step
                 v = self.clean_volts(self.trigger_channel, t)
@@ -167,7 +170,7 @@ class Engine:
                 else:
                     self._last_trig_value = float(v[-1])
                     self._scan_from = float(t[-1])
-        if self.state == "TRIGGERED" and now >= self._t_trigger + (1 - self.pretrigger) * self.window_s:
+        if self.state == "TRIGGERED" and horizon >= self._t_trigger + (1 - self.pretrigger) * self.window_s:
             self.record = Record(self._acq, self._t_trigger, -self.pretrigger * self.window_s,
                                  self.window_s / self.points, self.points)
             self._cache.clear()

@@ -102,7 +102,9 @@ def test_uncertainty_budget_combines_in_quadrature_k2():
     assert res.uncertainty_j == pytest.approx(expected, rel=1e-9)
     assert [b.name for b in res.budget] == ["shunt tolerance", "voltage-channel gain", "current-channel gain",
                                              "timing of T"]
-    assert any("above 1 %" in m for m in res.warnings)
+    assert not any("expanded uncertainty" in m for m in res.warnings)      # 2.8 %: below the 5 % warning
+    loose = UncertaintyConfig(shunt_tolerance=0.001, voltage_gain_error=0.03, current_gain_error=0.03)
+    assert any("above 5%" in m for m in analyse_run(w, 0.5, ops=None, unc=loose).warnings)
 
 
 def test_no_pretrigger_means_no_idle_and_a_warning():

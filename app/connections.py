@@ -1,0 +1,39 @@
+"""Opening both ends of a bench: the scope (instruments/) and the target board (workloads/)."""
+
+from __future__ import annotations
+
+from app.bench import BenchConfig
+from instruments.scope import AcquisitionSetup, ChannelSetup, Scope
+from workloads.target import LocalTarget, Target
+
+
+def channel_setup(ch) -> ChannelSetup:
+    return ChannelSetup(channel=ch.channel, probe_ratio=ch.probe_ratio, volts_per_div=ch.volts_per_div,
+                        offset_v=ch.offset_v, coupling=ch.coupling, bandwidth_limit=ch.bandwidth_limit)
+
+
+def acquisition_setup(bench: BenchConfig) -> AcquisitionSetup:
+    a = bench.acquisition
+    return AcquisitionSetup(window_s=a.window_s, sample_rate_hz=a.sample_rate_hz, pretrigger=a.pretrigger)
+
+
+def trigger_level_v(bench: BenchConfig) -> float:
+    """The trigger level in amps as volts at the current probe's tip."""
+    c = bench.current
+    level_a = bench.acquisition.trigger_level_a
+    return level_a * c.shunt_ohm if c.shunt_ohm is not None else level_a / c.amps_per_volt
+
+
+def open_bench_scope(bench: BenchConfig) -> Scope:
+    from instruments.detect import open_scope
+    s = bench.scope
+    return open_scope(s.resource, driver=s.driver, timeout_s=s.timeout_s, visa_library=s.visa_library)
+
+
+def make_target(bench: BenchConfig, password: str | None = None) -> Target:
+    t = bench.target
+    if t.kind == "local":
+        return LocalTarget(t.workdir)
+    from workloads.ssh_target import SshTarget
+    return SshTarget(t.host, port=t.port, user=t.user, identity_file=t.identity_file, known_hosts=t.known_hosts,
+                     workdir=t.workdir, password=password)

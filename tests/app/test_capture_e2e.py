@@ -1,0 +1,260 @@
+"""The whole capture pipeline: simulated scope (both personas) + a target + the analysis + the session.
+
+The simulated board follows a profile whose energy is worked out by hand: 19 V supply, no wiring
+resistance, a 0.01 ohm shunt, so the board sees V = 19 - 0.01·I. A small test workload switches the load
+through the profile's control file at the instants it reports in its begin/end events.
+"""
+
+import json
+import math
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.bench import loads_bench
+from app.capture import Capture, CaptureFailed, CaptureRequest
+from app.session_reader import SessionReader
+from instruments.sim.server import SimScope
+from instruments.sim.sources import ProfileSource, load_profile
+from workloads.spec import parse_workload
+
+ROOT = Path(__file__).resolve().parents[2]
+IDLE_A, BUSY_A = 0.25, 0.75
+
+
+def board_power_w(amps: float) -> float:
+    return (19.0 - 0.01 * amps) * amps
+
+
+LOAD_SCRIPT = r'''
+import json, sys, time
+control, amps, seconds, report_s, ops, status = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), \
+    float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+def switch(a):
+    t = time.monotonic()
+    with open(control, "a") as fh:
+        fh.write(f"{t!r} {a!r}\n")
+    return t
+t0 = switch(amps)
+print("@joulebench " + json.dumps({"event": "begin", "t": t0}), flush=True)
+time.sleep(seconds)
+t1 = switch(0.25)
+end = {"event": "end", "t": t0 + (report_s if report_s > 0 else t1 - t0)}
+if ops > 0:
+    end["ops"] = ops
+print("@joulebench " + json.dumps(end), flush=True)
+if status:
+    print("the workload failed on purpose", file=sys.stderr)
+sys.exit(status)
+'''
+
+
+@pytest.fixture
+def rig(tmp_path):
+    control = tmp_path / "control.txt"
+    profile = tmp_path / "profile.toml"
+    profile.write_text(f'supply_v = 19.0\nsource_ohm = 0.0\nshunt_ohm = 0.01\nnoise_v = 0.002\nnoise_a = 0.002\n'
+                       f'seed = 7\ninitial_a = {IDLE_A}\ncontrol_file = "{control}"\n')
+    script = tmp_path / "load.py"
+    script.write_text(LOAD_SCRIPT)
+    return tmp_path, control, profile, script
+
+
+def bench_text(resource, *, target='kind = "local"\nworkdir = "WORK"', trigger_a=0.5, timeout_s=20.0,
+               window_s=1.0):
+    return f'''
+[scope]
+resource = "{resource}"
+timeout_s = 10.0
+[voltage]
+channel = 1
+probe_ratio = 10.0
+volts_per_div = 0.5
+offset_v = 19.0
+[current]
+channel = 2
+probe_ratio = 1.0
+volts_per_div = 0.0025
+offset_v = 0.005
+shunt_ohm = 0.01
+[acquisition]
+window_s = {window_s}
+sample_rate_hz = 50000.0
+pretrigger = 0.2
+trigger_level_a = {trigger_a}
+trigger_timeout_s = {timeout_s}
+[target]
+{target}
+telemetry = "off"
+'''
+
+
+def workload(tmp, script, control, *, amps=BUSY_A, seconds=0.5, report_s=0.0, ops=1e9, status=0):
+    cmd = f"python3 load.py {control} {amps} {seconds} {report_s} {ops} {status}"
+    return parse_workload({"name": "test-load", "files": [str(script)], "command": cmd, "timeout_s": 120}, "t.toml",
+                          tmp)
+
+
+def capture(bench, spec, tmp, **kw):
+    req = CaptureRequest(bench=bench, workload=spec, out_dir=tmp / "sessions", label="e2e", **kw)
+    return Capture(req).run()
+
+
+@pytest.mark.parametrize("persona", ["keysight", "rigol"])
+def test_short_run_integrated_within_1_percent(rig, persona):
+    tmp, control, profile, script = rig
+    bench = loads_bench(bench_text(f"sim:{persona}:{profile}").replace("WORK", str(tmp / "work")))
+    out = capture(bench, workload(tmp, script, control), tmp)
+    assert out.complete and len(out.runs) == 1
+    r = out.runs[0]
+    assert r["energy_method"] == "integrated" and r["windows"] == 1
+    assert r["duration_s"] == pytest.approx(0.5, abs=0.05)           # reported by the workload's own events
+    t = r["duration_s"]
+    # by hand: 0.75 A at 18.9925 V for T; idle 0.25 A at 18.9975 V
+    assert r["energy_j"] == pytest.approx(board_power_w(BUSY_A) * t, rel=0.01)
+    assert r["idle_power_w"] == pytest.approx(board_power_w(IDLE_A), rel=0.01)
+    assert r["dynamic_energy_j"] == pytest.approx((board_power_w(BUSY_A) - board_power_w(IDLE_A)) * t, rel=0.01)
+    assert r["j_per_gop"] == pytest.approx(r["energy_j"], rel=1e-12)      # ops = 1e9
+    with SessionReader(out.session_path) as s:
+        assert s.status == "complete" and s.run(1).record == r
+        assert s.group_attrs("bench")["scope_driver"].startswith(persona)
+        assert s.run(1).attrs["duration_source"] == "events"
+
+
+def test_long_run_reproduces_the_published_pytorch_figure(rig):
+    # a workload that reports 3 340.826 s and 0.245 GOps while the board draws 12.3383 W -> 168 245 J/GOp
+    tmp, control, profile, script = rig
+    amps = (19.0 - math.sqrt(19.0 ** 2 - 4 * 0.01 * 12.3383)) / (2 * 0.01)
+    assert board_power_w(amps) == pytest.approx(12.3383, rel=1e-12)
+    bench = loads_bench(bench_text(f"sim:keysight:{profile}").replace("WORK", str(tmp / "work")))
+    spec = workload(tmp, script, control, amps=amps, seconds=3.5, report_s=3340.826, ops=0.245e9)
+    out = capture(bench, spec, tmp, windows=1)
+    r = out.runs[0]
+    assert r["energy_method"] == "extrapolated" and r["duration_s"] == pytest.approx(3340.826, rel=1e-9)
+    assert r["avg_power_w"] == pytest.approx(12.3383, rel=0.01)
+    assert r["j_per_gop"] == pytest.approx(168245, rel=0.01)
+
+
+def test_three_sampled_windows_give_mean_and_interval(rig):
+    tmp, control, profile, script = rig
+    bench = loads_bench(bench_text(f"sim:rigol:{profile}", window_s=0.5).replace("WORK", str(tmp / "work")))
+    spec = workload(tmp, script, control, amps=BUSY_A, seconds=4.0, report_s=100.0, ops=0)
+    out = capture(bench, spec, tmp, windows=3)
+    r = out.runs[0]
+    assert r["windows"] == 4 and r["energy_method"] == "extrapolated" and r["ops"] is None
+    with SessionReader(out.session_path) as s:
+        details = s.run(1).details
+        assert s.run(1).window_numbers() == [1, 2, 3, 4]
+    means = details["window_means_w"]
+    assert len(means) == 3 and all(m == pytest.approx(board_power_w(BUSY_A), rel=0.01) for m in means)
+    # Student t with 2 degrees of freedom: 4.302653 * s / sqrt(3)
+    s_ = float(np.std(means, ddof=1))
+    assert details["power_ci95_w"] == pytest.approx(4.302653 * s_ / math.sqrt(3), rel=1e-4)
+    assert r["energy_j"] == pytest.approx(np.mean(means) * 100.0, rel=1e-9)
+
+
+def test_short_run_over_loopback_sshd(rig, sshd):
+    tmp, control, profile, script = rig
+    target = (f'kind = "ssh"\nhost = "{sshd.host}"\nport = {sshd.port}\nuser = "{sshd.user}"\n'
+              f'identity_file = "{sshd.user_key}"\nknown_hosts = "{sshd.known_hosts}"\nworkdir = "{tmp / "remote"}"')
+    bench = loads_bench(bench_text(f"sim:keysight:{profile}", target=target))
+    import app.connections as conn
+    from workloads.ssh_target import SshTarget
+    real = conn.make_target
+
+    def no_user_config(b, password=None):       # the test must not depend on ~/.ssh/config
+        t = real(b, password)
+        assert isinstance(t, SshTarget)
+        t._config = []
+        return t
+    conn.make_target = no_user_config
+    try:
+        out = capture(bench, workload(tmp, script, control), tmp)
+    finally:
+        conn.make_target = real
+    r = out.runs[0]
+    assert r["energy_method"] == "integrated"
+    assert r["energy_j"] == pytest.approx(board_power_w(BUSY_A) * r["duration_s"], rel=0.01)
+    with SessionReader(out.session_path) as s:
+        assert s.group_attrs("target")["kind"] == "ssh"
+
+
+def test_workload_exit_status_and_stderr_recorded(rig):
+    tmp, control, profile, script = rig
+    bench = loads_bench(bench_text(f"sim:keysight:{profile}").replace("WORK", str(tmp / "work")))
+    out = capture(bench, workload(tmp, script, control, status=3), tmp)
+    assert out.failed_runs == [1] and out.runs == []
+    with SessionReader(out.session_path) as s:
+        run = s.run(1)
+        assert run.status == "failed" and run.attrs["exit_status"] == 3
+        assert "failed on purpose" in run.attrs["stderr"] and "exit status 3" in run.attrs["reason"]
+        assert run.window_numbers() == [1]          # the trace is kept
+
+
+def test_trigger_never_comes_gives_the_measured_current(rig):
+    tmp, control, profile, script = rig
+    bench = loads_bench(bench_text(f"sim:rigol:{profile}", trigger_a=0.9, timeout_s=2.0)
+                        .replace("WORK", str(tmp / "work")))
+    with pytest.raises(CaptureFailed) as err:
+        capture(bench, workload(tmp, script, control, seconds=3.0), tmp)
+    msg = str(err.value)
+    assert "no trigger within 2 s" in msg and "trigger level of 0.9 A" in msg
+    assert "mean 0.75 A" in msg                     # what the board drew meanwhile: 0.75 A, below 0.9 A
+    with SessionReader(err.value.outcome.session_path) as s:
+        assert s.status == "incomplete" and s.run(1).status == "incomplete"
+
+
+def test_cancel_midway_stops_the_workload_and_saves(rig):
+    tmp, control, profile, script = rig
+    bench = loads_bench(bench_text(f"sim:keysight:{profile}").replace("WORK", str(tmp / "work")))
+    spec = workload(tmp, script, control, seconds=60.0, report_s=1000.0)
+    cancel = threading.Event()
+
+    def progress(p):
+        if p.stage == "sampling window":
+            cancel.set()
+    req = CaptureRequest(bench=bench, workload=spec, out_dir=tmp / "sessions", windows=3)
+    start = time.monotonic()
+    with pytest.raises(CaptureFailed, match="cancelled"):
+        Capture(req, progress=progress, cancel=cancel).run()
+    assert time.monotonic() - start < 30
+    out = subprocess.run(["pgrep", "-f", f"load.py {control}"], capture_output=True, text=True)
+    assert out.stdout.strip() == "", "the workload is still running"
+    sessions = list((tmp / "sessions").glob("*.h5"))
+    with SessionReader(sessions[0]) as s:
+        assert s.status == "incomplete" and "cancelled" in s.attrs["reason"]
+        assert s.run(1).window_numbers()[:1] == [1]
+
+
+def test_cli_json_document_and_dropped_scope(rig):
+    tmp, control, profile, script = rig
+    (tmp / "w.toml").write_text(f'name = "test-load"\nfiles = ["load.py"]\n'
+                                f'command = "python3 load.py {control} 0.75 0.5 0 1e9 0"\n')
+    src = ProfileSource(load_profile(profile))
+    with SimScope(persona="keysight", source=src) as sim:
+        bench = tmp / "bench.toml"
+        bench.write_text(bench_text(sim.resource).replace("WORK", str(tmp / "work")))
+        cmd = [sys.executable, str(ROOT / "main.py"), "capture", "--bench", str(bench), "--workload",
+               str(tmp / "w.toml"), "--out", str(tmp / "out"), "--json"]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        assert set(doc) == {"session", "workload", "runs", "summary"}
+        assert set(doc["runs"][0]) == {"run", "duration_s", "windows", "window_s", "avg_power_w", "idle_power_w",
+                                       "energy_j", "dynamic_energy_j", "energy_method", "ops", "j_per_gop",
+                                       "uncertainty_j", "clipped", "warnings"}
+        assert set(doc["summary"]) == {"runs", "energy_j_mean", "energy_j_ci95", "j_per_gop_mean"}
+        assert doc["summary"]["energy_j_ci95"] is None and doc["workload"] == "test-load"
+        # the scope drops the connection in the middle of the first download
+        sim.faults.drop_after_block_bytes = 1000
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert "connection dropped" in res.stderr and "marked incomplete" in res.stderr
+        doc = json.loads(res.stdout)
+        with SessionReader(doc["session"]) as s:
+            assert s.status == "incomplete" and s.run(1).status == "incomplete"
