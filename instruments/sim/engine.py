@@ -89,7 +89,9 @@ class Engine:
         self._scan_from = 0.0
         self._last_trig_value: float | None = None
         self._t_trigger = 0.0
-        self._cache: dict[tuple[int, int], np.ndarray] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.eager = False                 # generate records when they complete (as a real scope holds them)
+        self.prepare = None                # set by the persona: generates the record's codes when eager
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sim-acquisition", daemon=True)
         self._thread.start()
@@ -174,6 +176,8 @@ class Engine:
             self.record = Record(self._acq, self._t_trigger, -self.pretrigger * self.window_s,
                                  self.window_s / self.points, self.points)
             self._cache.clear()
+            if self.eager and self.prepare is not None:
+                self.prepare()
             self.state = "STOP"
 
     # -- data ----------------------------------------------------------------------
@@ -187,6 +191,9 @@ class Engine:
             key = (rec.number, channel, step, q)
             if key in self._cache:
                 return self._cache[key]
+            full = self._cache.get((rec.number, channel, 1, q))
+            if full is not None:
+                return np.ascontiguousarray(full[::step])
             n = -(-rec.points // step)
             out = np.empty(n, dtype=q.dtype)
             rng = np.random.default_rng((self.source.e.seed, rec.number, channel, step))

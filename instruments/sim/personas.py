@@ -41,6 +41,13 @@ class Persona:
         self.wav_source = 1
         self._register_common()
         self.register()
+        engine.prepare = self._prepare
+
+    def _prepare(self) -> None:
+        """Generate the completed record of every channel that is on (when the engine is eager)."""
+        for n, ch in self.e.channels.items():
+            if ch.display:
+                self.e.record_codes(n, self.quantizer(n))
 
     # -- plumbing ---------------------------------------------------------------
     def register(self) -> None:
