@@ -213,8 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",
         description="Joulebench: measure the energy a computation costs on a target board, with an "
-                    "oscilloscope, a shunt resistor and the workload started over SSH.")
+                    "oscilloscope, a shunt resistor and the workload started over SSH. Without a command, "
+                    "the desktop app opens (on the demo bench unless --bench is given).")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail on stderr")
+    parser.add_argument("--demo", action="store_true", dest="gui_demo",
+                        help="open the desktop app on the demo bench (the default when no bench is given)")
+    parser.add_argument("--bench", dest="gui_bench", metavar="FILE.toml", help="open the desktop app on this bench")
+    parser.add_argument("--sessions", dest="gui_sessions", default="sessions", metavar="DIR",
+                        help="the desktop app's session folder (default sessions/)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("report", help="CSV report of sessions (one row per run, one summary row per workload)")
@@ -277,10 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        parser.print_help(sys.stderr)
-        print("\nThe desktop application is not part of this build yet; use the commands above.",
-              file=sys.stderr)
-        return EXIT_FAILURE
+        from app.ui.main_window import run_gui
+        return run_gui(args.gui_bench, demo=args.gui_demo, sessions_dir=args.gui_sessions)
     try:
         return args.func(args)
     except JoulebenchError as exc:

@@ -65,8 +65,10 @@ def auto_range(scope: Scope, voltage: ChannelSetup, current: ChannelSetup, acqui
     div = scope.vertical_divisions
     rv = propose_range(float(vv.min()), float(vv.max()), div)
     ri = propose_range(float(iv.min()), float(iv.max()), div)
-    v = replace(v, volts_per_div=rv.volts_per_div, offset_v=rv.offset_v)
-    i = replace(i, volts_per_div=ri.volts_per_div, offset_v=ri.offset_v)
+    floor_v = scope.min_volts_per_div * v.probe_ratio
+    floor_i = scope.min_volts_per_div * i.probe_ratio
+    v = replace(v, volts_per_div=max(rv.volts_per_div, floor_v), offset_v=rv.offset_v)
+    i = replace(i, volts_per_div=max(ri.volts_per_div, floor_i), offset_v=ri.offset_v)
     scope.configure(v, i, acquisition)
     idle, busy = float(np.percentile(iv, 5)), float(np.percentile(iv, 99))
     noise = float(np.std(iv[iv <= np.percentile(iv, 50)])) if iv.size > 10 else 0.0

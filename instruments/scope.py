@@ -80,6 +80,7 @@ class Scope(ABC):
     horizontal_divisions: int = 10
     vertical_divisions: int = 8
     max_channels: int = 4
+    min_volts_per_div: float = 1e-3       # at the scope's input; times the probe ratio at the probe tip
 
     def __init__(self, transport: Transport, idn: str = ""):
         self.t = transport

@@ -116,6 +116,14 @@ class Persona:
     def quantizer(self, n: int) -> Quantizer:
         raise NotImplementedError
 
+    def _set_scale(self, s, a) -> None:
+        """1 mV/div to 10 V/div at the scope's input, times the probe ratio, like the real front ends."""
+        ch = self.channel(s)
+        value = _positive(a)
+        if not 1e-3 * ch.probe * (1 - 1e-9) <= value <= 10.0 * ch.probe * (1 + 1e-9):
+            raise ScpiError(*DATA_OUT_OF_RANGE)
+        ch.scale_v = value
+
     def record_or_error(self, n: int, step: int = 1) -> np.ndarray:
         ch = self.channel([n])
         if not ch.display:
@@ -127,8 +135,7 @@ class Persona:
     def _channel_props(self, offset_sign: float, bw_on: str) -> None:
         self.prop(":CHANnel#:DISPlay", lambda s: "1" if self.channel(s).display else "0",
                   lambda s, a: setattr(self.channel(s), "display", parse_bool(a)))
-        self.prop(":CHANnel#:SCALe", lambda s: f"{self.channel(s).scale_v:.6e}",
-                  lambda s, a: setattr(self.channel(s), "scale_v", _positive(a)))
+        self.prop(":CHANnel#:SCALe", lambda s: f"{self.channel(s).scale_v:.6e}", self._set_scale)
         self.prop(":CHANnel#:OFFSet", lambda s: f"{offset_sign * self.channel(s).centre_v:.6e}",
                   lambda s, a: setattr(self.channel(s), "centre_v", offset_sign * parse_float(a)))
         self.prop(":CHANnel#:PROBe", lambda s: f"{self.channel(s).probe:.6e}",

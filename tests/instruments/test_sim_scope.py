@@ -278,7 +278,7 @@ def test_auto_range_fills_the_screen_and_proposes_a_trigger(tmp_path):
     # 0.25 A idle, 0.75 A busy for the second half of every 0.2 s, on a board at 19 V
     src = profile(tmp_path, QUIET + "steps = [[0.1, 0.75]]\nperiod_s = 0.2\n")
     clipping_v = ChannelSetup(1, 10.0, 0.05, 0.0)          # 19 V far off screen: clipped
-    clipping_i = ChannelSetup(2, 1.0, 0.0005, 0.0)         # 7.5 mV off screen
+    clipping_i = ChannelSetup(2, 1.0, 0.001, 0.0)          # 7.5 mV off screen (±4 mV shown)
     with SimScope(persona="keysight", source=src) as sim:
         scope = open_scope(sim.resource, timeout_s=5)
         try:

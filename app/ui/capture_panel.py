@@ -1,0 +1,125 @@
+"""Capture: workload, repeats, windows, label; a prominent Capture button, progress, live output, Cancel."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from app.errors import JoulebenchError
+from workloads.spec import builtin_workloads, load_workload
+
+OTHER = "Other workload file…"
+MAX_LOG_LINES = 5000
+
+
+class CapturePanel(QWidget):
+    capture_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.workloads = {w.name: w for w in builtin_workloads()}
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.workload_box = QComboBox()
+        self.workload_box.addItems(list(self.workloads) + [OTHER])
+        self.description = QLabel("")
+        self.description.setWordWrap(True)
+        self.params = QLineEdit()
+        self.params.setPlaceholderText("NAME=VALUE … (workload parameters)")
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, 1000)
+        self.windows = QSpinBox()
+        self.windows.setRange(0, 100)
+        self.windows.setValue(3)
+        self.label = QLineEdit()
+        form.addRow("Workload", self.workload_box)
+        form.addRow("", self.description)
+        form.addRow("Parameters", self.params)
+        form.addRow("Repeats", self.repeats)
+        form.addRow("Sampled windows (long runs)", self.windows)
+        form.addRow("Label", self.label)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        self.capture_button = QPushButton("Capture  (Ctrl+R)")
+        f = QFont()
+        f.setPointSize(14)
+        f.setBold(True)
+        self.capture_button.setFont(f)
+        self.capture_button.setMinimumHeight(48)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        row.addWidget(self.capture_button, 3)
+        row.addWidget(self.cancel_button, 1)
+        lay.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.stage = QLabel("ready")
+        lay.addWidget(self.progress)
+        lay.addWidget(self.stage)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(MAX_LOG_LINES)
+        self.log.setPlaceholderText("the workload's output appears here")
+        lay.addWidget(self.log)
+        self.workload_box.currentTextChanged.connect(self._chosen)
+        self.capture_button.clicked.connect(self.capture_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self._started = 0.0
+        self._other = None
+        self._chosen(self.workload_box.currentText())
+
+    def _chosen(self, name: str) -> None:
+        if name == OTHER:
+            path, _ = QFileDialog.getOpenFileName(self, "Workload file", "", "Workload files (*.toml)")
+            if not path:
+                self.workload_box.setCurrentIndex(0)
+                return
+            try:
+                self._other = load_workload(path)
+            except JoulebenchError as exc:
+                self.description.setText(f"<span style='color:#b00020'>{exc}</span>")
+                return
+            self.description.setText(f"{self._other.name}: {self._other.description}")
+            return
+        w = self.workloads.get(name)
+        if w is not None:
+            params = ", ".join(f"{k}={v}" for k, v in w.params.items())
+            self.description.setText(f"{w.description}" + (f"  [parameters: {params}]" if params else ""))
+
+    def workload(self):
+        name = self.workload_box.currentText()
+        return self._other if name == OTHER else self.workloads[name]
+
+    def param_values(self) -> dict[str, str]:
+        out = {}
+        for pair in self.params.text().split():
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise JoulebenchError(f"parameter {pair!r}: write it as NAME=VALUE")
+            out[key] = value
+        return out
+
+    # -- state while capturing ------------------------------------------------------------
+    def set_running(self, running: bool) -> None:
+        self.capture_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self._started = time.monotonic()
+            self.progress.setValue(0)
+            self.log.clear()
+
+    def show_progress(self, p) -> None:
+        self.progress.setValue(int(p.fraction * 1000))
+        elapsed = time.monotonic() - self._started
+        left = ""
+        if 0.05 < p.fraction < 1.0 and elapsed > 2:
+            left = f" — about {elapsed * (1 - p.fraction) / p.fraction:.0f} s left"
+        self.stage.setText(f"{p.message}{left}")
+
+    def add_line(self, stream: str, line: str) -> None:
+        self.log.appendPlainText(("! " if stream == "stderr" else "") + line)

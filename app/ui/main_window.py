@@ -1,0 +1,400 @@
+"""The main window: bench, live view, capture, results and sessions as tabs; a message bar; a status bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from app.bench import BenchConfig
+from app.errors import JoulebenchError
+from app.ui.bench_panel import BenchPanel
+from app.ui.capture_panel import CapturePanel
+from app.ui.live_view import LiveView
+from app.ui.results_panel import ResultsPanel
+from app.ui.session_browser import SessionBrowser
+from app.ui.workers import CaptureWorker, LiveWorker, TaskWorker
+
+log = logging.getLogger(__name__)
+DEMO_TEXT = "Demo bench (simulated scope, this computer as target)"
+
+
+class MessageBar(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QPushButton("×")
+        close.setFixedWidth(28)
+        close.clicked.connect(self.clear)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.label.setText(text)
+        self.setStyleSheet("background: #fde7e9; color: #8a0010;" if error else "background: #e6f4ea; color: #0b5e20;")
+        self.show()
+
+    def clear(self) -> None:
+        self.label.setText("")
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class MainWindow(QMainWindow):
+    capture_done = Signal(object)        # CaptureOutcome (for tests and the screenshot script)
+    capture_failed = Signal(str)
+
+    def __init__(self, bench: BenchConfig, *, demo: bool = False, sessions_dir: str | Path = "sessions",
+                 settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle("Joulebench")
+        self.settings = settings or QSettings("Joulebench", "Joulebench")
+        self.demo = demo
+        self.bench = bench
+        self.sessions_dir = Path(sessions_dir)
+        self.capture_worker: CaptureWorker | None = None
+        self.live_worker: LiveWorker | None = None
+        self.tasks: list[TaskWorker] = []
+        self.scope_idn = ""
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.message = MessageBar()
+        lay.addWidget(self.message)
+        self.tabs = QTabWidget()
+        self.bench_panel = BenchPanel()
+        self.live = LiveView()
+        self.capture_panel = CapturePanel()
+        self.results = ResultsPanel()
+        self.sessions = SessionBrowser(self.sessions_dir)
+        for w, name in ((self.bench_panel, "Bench"), (self.live, "Live"), (self.capture_panel, "Capture"),
+                        (self.results, "Results"), (self.sessions, "Sessions")):
+            self.tabs.addTab(w, name)
+        lay.addWidget(self.tabs)
+        self.setCentralWidget(central)
+        self.status = QLabel("")
+        self.statusBar().addWidget(self.status, 1)
+        self.bench_panel.set_bench(bench)
+        self.live.bench = bench
+        self._wire()
+        self._restore()
+        self._update_status()
+
+    # -- wiring ----------------------------------------------------------------------
+    def _wire(self) -> None:
+        self.bench_panel.bench_changed.connect(self._bench_changed)
+        self.bench_panel.find_requested.connect(self.find_instruments)
+        self.bench_panel.test_requested.connect(self.test_connection)
+        self.bench_panel.autorange_requested.connect(self.auto_range)
+        self.capture_panel.capture_requested.connect(self.start_capture)
+        self.capture_panel.cancel_requested.connect(self.cancel_capture)
+        self.live.run_toggled.connect(self._live_toggled)
+        self.sessions.error.connect(self.show_error)
+        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_capture)
+        QShortcut(QKeySequence("Ctrl+O"), self, activated=self._open_session)
+        QShortcut(QKeySequence("Ctrl+E"), self, activated=lambda: self.sessions._ask_export("png"))
+        space = QShortcut(QKeySequence(Qt.Key_Space), self.live, activated=self.live.run_button.toggle)
+        space.setContext(Qt.WidgetWithChildrenShortcut)
+
+    def _open_session(self) -> None:
+        self.tabs.setCurrentWidget(self.sessions)
+        self.sessions.open_selected()
+
+    def _restore(self) -> None:
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1200, 800)
+        self.tabs.setCurrentIndex(int(self.settings.value("tab", 2)))
+
+    def _update_status(self) -> None:
+        where = DEMO_TEXT if self.demo else (self.bench.source_path or "bench (edited, not saved)")
+        target = "this computer" if self.bench.target.kind == "local" else \
+            f"{self.bench.target.user + '@' if self.bench.target.user else ''}{self.bench.target.host}"
+        scope = self.scope_idn or self.bench.scope.resource
+        self.status.setText(f"Bench: {where}   |   Scope: {scope}   |   Target: {target}")
+
+    def show_error(self, text: str) -> None:
+        self.message.show_message(text, error=True)
+
+    def show_info(self, text: str) -> None:
+        self.message.show_message(text, error=False)
+
+    def _bench_changed(self, bench: BenchConfig) -> None:
+        self.bench = bench
+        self.live.bench = bench
+        self.demo = self.demo and bench.scope.resource.startswith("sim")
+        self.message.clear()
+        self._update_status()
+
+    def _current_bench(self) -> BenchConfig | None:
+        bench = self.bench_panel.apply()
+        if bench is None:
+            self.show_error("the bench has an error (see the Bench tab): " + self.bench_panel.info.text())
+            self.tabs.setCurrentWidget(self.bench_panel)
+        return bench
+
+    # -- background tasks ----------------------------------------------------------------
+    def _task(self, fn, done, what: str) -> TaskWorker:
+        worker = TaskWorker(fn)
+        worker.done.connect(done)
+        worker.failed.connect(lambda msg, exc: self._task_failed(what, msg, exc))
+        worker.thread.finished.connect(lambda: self.tasks.remove(worker) if worker in self.tasks else None)
+        self.tasks.append(worker)
+        worker.start()
+        return worker
+
+    def _task_failed(self, what: str, message: str, exc) -> None:
+        from workloads.errors import HostKeyError
+        if isinstance(exc, HostKeyError):
+            self.ask_trust_host_key(exc)
+            return
+        self.show_error(f"{what}: {message}")
+
+    def find_instruments(self) -> None:
+        from instruments.visa import list_resources
+        visa = self.bench.scope.visa_library
+        self._task(lambda: list_resources(visa),
+                   lambda found: self.bench_panel.info.setText("Instruments found: " + (", ".join(found) or
+                                                               "none (LAN scopes on raw sockets are not listed: "
+                                                               "type TCPIP::address::port::SOCKET)")),
+                   "Find instruments")
+
+    def test_connection(self) -> None:
+        bench = self._current_bench()
+        if bench is None:
+            return
+
+        def probe():
+            from app.connections import make_target, open_bench_scope
+            scope = open_bench_scope(bench)
+            try:
+                idn, driver = scope.idn, scope.driver_name
+            finally:
+                scope.close()
+            target = make_target(bench)
+            try:
+                target.connect()
+                facts = target.facts()
+            finally:
+                target.close()
+            return idn, driver, facts
+
+        def done(result):
+            idn, driver, facts = result
+            self.scope_idn = idn
+            self._update_status()
+            lines = "".join(f"<br>&nbsp;&nbsp;{k}: {str(v)[:200]}" for k, v in facts.items())
+            self.bench_panel.info.setText(f"<b>Scope</b>: {idn} (driver {driver})<br><b>Target</b>:{lines}")
+            self.show_info("connection tested: scope and target answered")
+        self.bench_panel.info.setText("testing the connection…")
+        self._task(probe, done, "Test connection")
+
+    def auto_range(self) -> None:
+        bench = self._current_bench()
+        if bench is None:
+            return
+        self._stop_live()
+
+        def work():
+            from app.connections import acquisition_setup, channel_setup, open_bench_scope
+            from instruments.ranging import auto_range
+            scope = open_bench_scope(bench)
+            try:
+                return auto_range(scope, channel_setup(bench.voltage), channel_setup(bench.current),
+                                  acquisition_setup(bench))
+            finally:
+                scope.close()
+
+        def done(r):
+            import dataclasses
+            c = bench.current
+            level_a = None
+            if r.trigger_level_v is not None:
+                level_a = r.trigger_level_v / c.shunt_ohm if c.shunt_ohm else r.trigger_level_v * c.amps_per_volt
+            new = dataclasses.replace(
+                bench, voltage=dataclasses.replace(bench.voltage, volts_per_div=r.voltage.volts_per_div,
+                                                   offset_v=r.voltage.offset_v),
+                current=dataclasses.replace(c, volts_per_div=r.current.volts_per_div, offset_v=r.current.offset_v),
+                acquisition=dataclasses.replace(bench.acquisition, trigger_level_a=level_a)
+                if level_a is not None else bench.acquisition)
+            self.bench_panel.set_bench(new)
+            self._bench_changed(new)
+            self.show_info(f"auto-range: {r.message}" + (f"; trigger level {level_a:.4g} A" if level_a else ""))
+        self._task(work, done, "Auto-range")
+
+    def ask_trust_host_key(self, exc) -> None:
+        if exc.changed or not exc.fingerprint:
+            self.show_error(str(exc))
+            return
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Warning)
+        box.setWindowTitle("Unknown host key")
+        box.setText(f"The board {exc.host} (port {exc.port}) presents a host key that is not trusted yet.\n\n"
+                    f"Fingerprint: {exc.fingerprint}\n\nCompare it with the board's own "
+                    "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). Trust it?")
+        trust = box.addButton("Trust", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        self.host_key_box = box
+        box.exec()
+        if box.clickedButton() is trust:
+            from app.connections import make_target
+            target = make_target(self.bench)
+            try:
+                fp = target.trust_host_key(exc.fingerprint)
+                self.show_info(f"trusted {exc.host}'s host key {fp}; try again")
+            except JoulebenchError as err:
+                self.show_error(str(err))
+            finally:
+                target.close()
+        else:
+            self.show_error(f"not connected: the host key of {exc.host} was not trusted")
+
+    # -- live view -------------------------------------------------------------------------
+    def _live_toggled(self, on: bool) -> None:
+        if on:
+            bench = self._current_bench()
+            if bench is None or self.capture_worker is not None:
+                self.live.run_button.setChecked(False)
+                return
+            self.live.bench = bench
+            self.live_worker = LiveWorker(bench)
+            self.live_worker.frame.connect(self.live.show_frame)
+            self.live_worker.failed.connect(self._live_failed)
+            self.live_worker.start()
+        else:
+            self._stop_live()
+
+    def _live_failed(self, message: str) -> None:
+        self.show_error(f"live view: {message}")
+        self.live.run_button.setChecked(False)
+
+    def _stop_live(self) -> None:
+        if self.live_worker is not None:
+            self.live_worker.stop()
+            self.live_worker = None
+        if self.live.run_button.isChecked():
+            self.live.run_button.blockSignals(True)
+            self.live.run_button.setChecked(False)
+            self.live.run_button.setText("Run (Space)")
+            self.live.run_button.blockSignals(False)
+
+    # -- capture ------------------------------------------------------------------------------
+    def start_capture(self) -> None:
+        if self.capture_worker is not None:
+            return
+        bench = self._current_bench()
+        if bench is None:
+            return
+        try:
+            params = self.capture_panel.param_values()
+            spec = self.capture_panel.workload()
+            spec.render_command(params)
+        except JoulebenchError as exc:
+            self.show_error(str(exc))
+            return
+        self._stop_live()
+        self.message.clear()
+        from app.capture import CaptureRequest
+        req = CaptureRequest(bench=bench, workload=spec, params=params, repeats=self.capture_panel.repeats.value(),
+                             windows=self.capture_panel.windows.value(), out_dir=self.sessions_dir,
+                             label=self.capture_panel.label.text())
+        worker = CaptureWorker(req)
+        worker.progress.connect(self.capture_panel.show_progress)
+        worker.line.connect(self.capture_panel.add_line)
+        worker.finished.connect(self._capture_finished)
+        worker.failed.connect(self._capture_failed)
+        self.capture_worker = worker
+        self.capture_panel.set_running(True)
+        self.tabs.setCurrentWidget(self.capture_panel)
+        worker.start()
+
+    def cancel_capture(self) -> None:
+        if self.capture_worker is not None:
+            self.capture_panel.stage.setText("cancelling: stopping the workload and saving what was captured…")
+            self.capture_worker.cancel.set()
+
+    def _capture_ended(self) -> None:
+        worker, self.capture_worker = self.capture_worker, None
+        if worker is not None:
+            worker.thread.wait(10000)
+        self.capture_panel.set_running(False)
+        self.sessions.refresh()
+
+    def _capture_finished(self, outcome) -> None:
+        self._capture_ended()
+        self.results.add_session(str(outcome.session_path))
+        self.tabs.setCurrentWidget(self.results)
+        failed = f"; run(s) {outcome.failed_runs} failed (see the session)" if outcome.failed_runs else ""
+        (self.show_error if outcome.failed_runs else self.show_info)(
+            f"captured {len(outcome.runs)} run(s) of {outcome.workload} into {outcome.session_path}{failed}")
+        self.capture_panel.stage.setText("done")
+        self.capture_done.emit(outcome)
+
+    def _capture_failed(self, message: str, outcome, cause) -> None:
+        self._capture_ended()
+        from workloads.errors import HostKeyError
+        if outcome is not None and outcome.session_path is not None:
+            self.results.add_session(str(outcome.session_path))
+            message += f" — what was captured is saved in {outcome.session_path} (marked incomplete)"
+        self.capture_panel.stage.setText("stopped")
+        if isinstance(cause, HostKeyError):
+            self.ask_trust_host_key(cause)
+        else:
+            self.show_error(message)
+        self.capture_failed.emit(message)
+
+    # -- closing -------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self.capture_worker is not None:
+            answer = QMessageBox.question(self, "Capture running",
+                                          "A capture is running. Cancel it (what was captured is saved) and quit?")
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            worker = self.capture_worker
+            worker.cancel.set()
+            worker.thread.wait(60000)
+        self._stop_live()
+        for t in list(self.tasks):
+            t.thread.wait(10000)
+        self.sessions.close_reader()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("tab", self.tabs.currentIndex())
+        event.accept()
+
+
+def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str = "sessions") -> int:
+    import os
+    import sys
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and "QT_QPA_PLATFORM" not in os.environ:
+        print("no display found: set DISPLAY, or QT_QPA_PLATFORM=offscreen to run without one", file=sys.stderr)
+        return 2
+    from PySide6.QtWidgets import QApplication
+
+    from app.bench import load_bench
+    from app.cli import DEMO_BENCH
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Joulebench")
+    try:
+        bench = load_bench(bench_path) if bench_path else load_bench(DEMO_BENCH)
+    except JoulebenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    window = MainWindow(bench, demo=bench_path is None or demo, sessions_dir=sessions_dir)
+    window.show()
+    return app.exec()
