@@ -46,7 +46,6 @@ class LiveView(QWidget):
                                                    ("Power", "W", (44, 160, 44)))):
             p = self.graphs.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
-            p.showGrid(x=True, y=True, alpha=0.3)
             if first is not None:
                 p.setXLink(first)
             first = first or p

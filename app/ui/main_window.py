@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
         self.bench_panel.set_bench(bench)
         self.live.bench = bench
+        _preload()
         self._wire()
         self._restore()
         self._update_status()
@@ -377,6 +378,22 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+def _preload() -> None:
+    """Import the instrument, SSH and capture modules now: importing them later on a worker thread holds
+    the interpreter lock for ~0.1 s and would stall the window at the start of the first capture."""
+    import pyvisa_py.tcpip  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    import app.capture  # noqa: F401
+    import instruments.detect  # noqa: F401
+    import instruments.visa  # noqa: F401
+    import workloads.ssh_target  # noqa: F401
+    try:
+        import asyncssh  # noqa: F401
+    except ImportError:
+        pass
+
+
 def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str = "sessions") -> int:
     import os
     import sys
@@ -397,4 +414,11 @@ def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str
         return 2
     window = MainWindow(bench, demo=bench_path is None or demo, sessions_dir=sessions_dir)
     window.show()
-    return app.exec()
+    code = app.exec()
+    window.deleteLater()
+    app.processEvents()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # PySide6 6.12 can crash while the interpreter tears down Qt objects of finished worker threads;
+    # the window has saved everything by now, so leave without that teardown
+    os._exit(code)

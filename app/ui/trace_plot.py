@@ -40,7 +40,6 @@ class TracePlot(pg.GraphicsLayoutWidget):
                                                    ("Power", "W", (44, 160, 44)))):
             p = self.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
-            p.showGrid(x=True, y=True, alpha=0.3)
             p.setDownsampling(auto=False)
             p.setClipToView(True)
             if self.plots:
