@@ -13,8 +13,10 @@ def readme_commands():
 
 
 def test_ci_runs_exactly_the_readme_test_command():
-    test_cmd = readme_commands()[0].strip()
-    assert "pytest" in test_cmd
+    commands = readme_commands()
+    start_cmd, test_cmd = commands[0].strip(), commands[1].strip()
+    assert start_cmd.endswith("python3 main.py") and "requirements.txt" in start_cmd
+    assert "pytest" in test_cmd and "requirements-dev.txt" in test_cmd
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_cmd in [line.strip() for line in ci]
 
@@ -23,7 +25,7 @@ def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0
-    for cmd in ("report", "trace"):
+    for cmd in ("capture", "check", "report", "trace", "sim-scope", "workloads"):
         assert re.search(rf"^\s+{cmd}\s", out.stdout, flags=re.M), cmd
 
 

@@ -181,3 +181,22 @@ known_hosts = "{known}"''')
     assert f"[127.0.0.1]:{sshd.port} ssh-ed25519" in known.read_text()
     assert isinstance(QMessageBox.Yes, object)
     assert Path(known).exists()
+
+
+def test_closing_during_a_capture_asks_then_cancels_cleanly(qtbot, make_window, monkeypatch):
+    w = make_window()
+    asked = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[2] if len(args) > 2 else "")
+        return QMessageBox.Yes
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    choose(w, "idle", "seconds=30")
+    w.capture_panel.capture_button.click()
+    qtbot.waitUntil(lambda: "waiting for the trigger" in w.capture_panel.stage.text(), timeout=30_000)
+    w.close()
+    assert asked and "A capture is running" in asked[0]
+    qtbot.waitUntil(lambda: w.capture_worker is None or not w.capture_worker.thread.isRunning(), timeout=30_000)
+    sessions = list(w.sessions_dir.glob("*.h5"))
+    with SessionReader(sessions[0]) as s:
+        assert s.status == "incomplete" and "cancelled" in s.attrs["reason"]
