@@ -176,23 +176,14 @@ def _trust_host_key(bench) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from app.connections import make_target, open_bench_scope
+    from app.connections import probe_bench
     bench = _bench_from_args(args)
     print(f"bench: {bench.source_path}: valid")
-    scope = open_bench_scope(bench)
-    try:
-        print(f"scope: {scope.idn}\n  driver: {scope.driver_name}\n  resource: {bench.scope.resource}")
-    finally:
-        scope.close()
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench)
-    target = make_target(bench)
-    try:
-        target.connect()
-        facts = target.facts()
-    finally:
-        target.close()
-    print(f"target: {target.description}")
+    idn, driver, facts, description = probe_bench(bench)
+    print(f"scope: {idn}\n  driver: {driver}\n  resource: {bench.scope.resource}")
+    print(f"target: {description}")
     for key, value in facts.items():
         text = str(value).replace("\n", "\n    ")
         print(f"  {key}: {text}")

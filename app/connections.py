@@ -37,3 +37,19 @@ def make_target(bench: BenchConfig, password: str | None = None) -> Target:
     from workloads.ssh_target import SshTarget
     return SshTarget(t.host, port=t.port, user=t.user, identity_file=t.identity_file, known_hosts=t.known_hosts,
                      workdir=t.workdir, password=password)
+
+
+def probe_bench(bench: BenchConfig) -> tuple[str, str, dict, str]:
+    """Connect to both ends and change nothing: (scope *IDN?, driver, board facts, target description)."""
+    scope = open_bench_scope(bench)
+    try:
+        idn, driver = scope.idn, scope.driver_name
+    finally:
+        scope.close()
+    target = make_target(bench)
+    try:
+        target.connect()
+        facts = target.facts()
+    finally:
+        target.close()
+    return idn, driver, facts, target.description

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 
 from instruments.errors import InstrumentError
-from instruments.replies import boolean, fields, fmt, number, set_checked
+from instruments.replies import boolean, fmt, number, set_checked, ten_field_preamble
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
                                Scope)
 from instruments.transport import ProgressFn
@@ -26,21 +26,17 @@ LIVE_POINTS = 1000
 
 def preamble_waveform(reply: str, codes: np.ndarray, channel: int, source: str) -> Waveform:
     """Keysight preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin, yref."""
-    fmt_, type_, points, count, xinc, xorg, xref, yinc, yorg, yref = fields(reply, 10, ":WAVeform:PREamble?", source)
-    if int(fmt_) != 0:
-        raise InstrumentError(f"{source}: waveform format {int(fmt_)} is not BYTE (0)")
-    if int(points) != len(codes):
-        raise InstrumentError(f"{source}: the preamble announces {int(points)} points but {len(codes)} arrived; "
+    p = ten_field_preamble(reply, source)
+    if int(p["format"]) != 0:
+        raise InstrumentError(f"{source}: waveform format {int(p['format'])} is not BYTE (0)")
+    if int(p["points"]) != len(codes):
+        raise InstrumentError(f"{source}: the preamble announces {int(p['points'])} points but {len(codes)} arrived; "
                               "capture again")
-    if xinc <= 0 or yinc == 0:
-        raise InstrumentError(f"{source}: the preamble's increments (x {xinc}, y {yinc}) are unusable")
-    return Waveform(codes=codes, y_increment=yinc, y_origin=yorg, y_reference=yref, x_increment=xinc,
-                    x_origin=xorg - xref * xinc, code_min=1, code_max=255, channel=channel,
-                    vendor_preamble={"format": fmt_, "type": type_, "points": points, "count": count,
-                                     "xincrement": xinc, "xorigin": xorg, "xreference": xref,
-                                     "yincrement": yinc, "yorigin": yorg, "yreference": yref,
-                                     "formula": "volts = (code - yreference) * yincrement + yorigin; "
-                                                "time = (i - xreference) * xincrement + xorigin"})
+    return Waveform(codes=codes, y_increment=p["yincrement"], y_origin=p["yorigin"], y_reference=p["yreference"],
+                    x_increment=p["xincrement"], x_origin=p["xorigin"] - p["xreference"] * p["xincrement"],
+                    code_min=1, code_max=255, channel=channel,
+                    vendor_preamble={**p, "formula": "volts = (code - yreference) * yincrement + yorigin; "
+                                                     "time = (i - xreference) * xincrement + xorigin"})
 
 
 class KeysightInfiniiVision(Scope):

@@ -76,3 +76,16 @@ def set_checked(t: Transport, command: str, query: str = ":SYSTem:ERRor?") -> No
     if errors:
         raise InstrumentError(f"{t.name}: the scope refused {command!r}: {'; '.join(errors)}. Change that "
                               "setting in the bench file to one the scope supports.")
+
+
+PREAMBLE_FIELDS = ("format", "type", "points", "count", "xincrement", "xorigin", "xreference", "yincrement",
+                   "yorigin", "yreference")
+
+
+def ten_field_preamble(reply: str, source: str = "scope") -> dict[str, float]:
+    """`:WAVeform:PREamble?` of Keysight and Rigol: ten named numbers, increments checked."""
+    values = dict(zip(PREAMBLE_FIELDS, fields(reply, 10, ":WAVeform:PREamble?", source)))
+    if values["xincrement"] <= 0 or values["yincrement"] == 0:
+        raise InstrumentError(f"{source}: the preamble's increments (x {values['xincrement']}, y "
+                              f"{values['yincrement']}) are unusable")
+    return values

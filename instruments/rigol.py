@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from instruments.errors import InstrumentError
-from instruments.replies import fields, fmt, number, set_checked
+from instruments.replies import fields, fmt, number, set_checked, ten_field_preamble
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
                                Scope)
 from instruments.transport import ProgressFn
@@ -27,17 +27,13 @@ ARMED_STATES = ("WAIT", "RUN", "TD")
 
 
 def rigol_waveform(reply: str, codes: np.ndarray, channel: int, source: str, code_max: int) -> Waveform:
-    """Rigol preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin, yref."""
-    fmt_, type_, points, count, xinc, xorg, xref, yinc, yorg, yref = fields(reply, 10, ":WAVeform:PREamble?", source)
-    if xinc <= 0 or yinc == 0:
-        raise InstrumentError(f"{source}: the preamble's increments (x {xinc}, y {yinc}) are unusable")
-    return Waveform(codes=codes, y_increment=yinc, y_origin=0.0, y_reference=yorg + yref, x_increment=xinc,
-                    x_origin=xorg, code_min=0, code_max=code_max, channel=channel,
-                    vendor_preamble={"format": fmt_, "type": type_, "points": points, "count": count,
-                                     "xincrement": xinc, "xorigin": xorg, "xreference": xref,
-                                     "yincrement": yinc, "yorigin": yorg, "yreference": yref,
-                                     "formula": "volts = (code - yorigin - yreference) * yincrement; "
-                                                "time = xorigin + i * xincrement"})
+    """Rigol preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin (codes), yref."""
+    p = ten_field_preamble(reply, source)
+    return Waveform(codes=codes, y_increment=p["yincrement"], y_origin=0.0,
+                    y_reference=p["yorigin"] + p["yreference"], x_increment=p["xincrement"], x_origin=p["xorigin"],
+                    code_min=0, code_max=code_max, channel=channel,
+                    vendor_preamble={**p, "formula": "volts = (code - yorigin - yreference) * yincrement; "
+                                                     "time = xorigin + i * xincrement"})
 
 
 class RigolDS1000Z(Scope):

@@ -180,18 +180,8 @@ class MainWindow(QMainWindow):
             return
 
         def probe():
-            from app.connections import make_target, open_bench_scope
-            scope = open_bench_scope(bench)
-            try:
-                idn, driver = scope.idn, scope.driver_name
-            finally:
-                scope.close()
-            target = make_target(bench)
-            try:
-                target.connect()
-                facts = target.facts()
-            finally:
-                target.close()
+            from app.connections import probe_bench
+            idn, driver, facts, _ = probe_bench(bench)
             return idn, driver, facts
 
         def done(result):

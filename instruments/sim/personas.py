@@ -132,6 +132,18 @@ class Persona:
             raise ScpiError(*SETTINGS_CONFLICT)
         return self.e.record_codes(n, self.quantizer(n), step)
 
+    def _trigger_props(self) -> None:
+        """The edge trigger, the sample-rate query and the waveform source, spelled alike in both dialects."""
+        self.table.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6e}" if q else None)
+        self.prop(":TRIGger:MODE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
+        self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}",
+                  lambda s, a: setattr(self.e, "trigger_channel", _channel_arg(a, ("CHANnel",))))
+        self.prop(":TRIGger:EDGE:LEVel", lambda s: f"{self.e.trigger_level_v:.6e}",
+                  lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
+        self.prop(":TRIGger:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
+        self.prop(":WAVeform:SOURce", lambda s: f"CHAN{self.wav_source}",
+                  lambda s, a: setattr(self, "wav_source", _channel_arg(a, ("CHANnel",))))
+
     def _channel_props(self, offset_sign: float, bw_on: str) -> None:
         self.prop(":CHANnel#:DISPlay", lambda s: "1" if self.channel(s).display else "0",
                   lambda s, a: setattr(self.channel(s), "display", parse_bool(a)))
@@ -175,19 +187,11 @@ class KeysightPersona(Persona):
                   lambda s, a: self._reference(choice(a, {"LEFT": "0.1", "CENTer": "0.5", "RIGHt": "0.9"})))
         self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
         self.prop(":ACQuire:TYPE", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "HRESolution": "HRES"}))
-        self.table.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6e}" if q else None)
         self.table.add(":ACQuire:POINts", lambda s, a, q: f"{self.e.points:d}" if q else None)
-        self.prop(":TRIGger:MODE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
-        self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}",
-                  lambda s, a: setattr(self.e, "trigger_channel", _channel_arg(a, ("CHANnel",))))
-        self.prop(":TRIGger:EDGE:LEVel", lambda s: f"{self.e.trigger_level_v:.6e}",
-                  lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
-        self.prop(":TRIGger:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
+        self._trigger_props()
         self.prop(":TRIGger:SWEep", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "AUTO": "AUTO"}))
         self.table.add(":TRIGger:FORCe", lambda s, a, q: self.e.force_trigger())
         self.table.add(":OPERegister:CONDition", lambda s, a, q: str(self._condition()) if q else None)
-        self.prop(":WAVeform:SOURce", lambda s: f"CHAN{self.wav_source}",
-                  lambda s, a: setattr(self, "wav_source", _channel_arg(a, ("CHANnel",))))
         self.prop(":WAVeform:FORMat", lambda s: "BYTE", lambda s, a: _only(a, {"BYTE": "BYTE"}))
         self.prop(":WAVeform:UNSigned", lambda s: "1", lambda s, a: _only_bool(a, True))
         self.prop(":WAVeform:BYTeorder", lambda s: "LSBF", lambda s, a: None)
@@ -291,19 +295,11 @@ class RigolPersona(Persona):
                   lambda s, a: self._scale(_positive(a)))
         self.prop(":TIMebase:MAIN:OFFSet", lambda s: f"{self.offset_s:.6e}", lambda s, a: self._offset(parse_float(a)))
         self.prop(":ACQuire:MDEPth", lambda s: str(self.e.points), self._mdepth)
-        self.table.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6e}" if q else None)
-        self.prop(":TRIGger:MODE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
-        self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}",
-                  lambda s, a: setattr(self.e, "trigger_channel", _channel_arg(a, ("CHANnel",))))
-        self.prop(":TRIGger:EDGE:LEVel", lambda s: f"{self.e.trigger_level_v:.6e}",
-                  lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
-        self.prop(":TRIGger:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
+        self._trigger_props()
         self.prop(":TRIGger:SWEep", lambda s: "SING", lambda s, a: choice(a, {"SINGle": "SING", "AUTO": "AUTO",
                                                                                 "NORMal": "NORM"}))
         self.table.add(":TRIGger:STATus", lambda s, a, q: self._status() if q else None)
         self.table.add(":TFORce", lambda s, a, q: self.e.force_trigger())
-        self.prop(":WAVeform:SOURce", lambda s: f"CHAN{self.wav_source}",
-                  lambda s, a: setattr(self, "wav_source", _channel_arg(a, ("CHANnel",))))
         self.prop(":WAVeform:MODE", lambda s: self.wav_mode[:4],
                   lambda s, a: setattr(self, "wav_mode", choice(a, {"NORMal": "NORMAL", "MAXimum": "MAXIMUM",
                                                                     "RAW": "RAW"})))

@@ -16,7 +16,6 @@ trials and end after the last (CONTRACTS.md §4) with the operation count:
 
 import argparse
 import json
-import math
 import sys
 import time
 
