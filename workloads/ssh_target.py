@@ -276,8 +276,11 @@ class SshTarget(Target):
                 self._call(go(), 10)
             except (OSError, TargetError, _asyncssh().Error):
                 pass
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        if not self._thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()
 
 
 def fingerprint_of_public_key_line(line: str) -> str:

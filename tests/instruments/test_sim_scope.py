@@ -252,6 +252,8 @@ def test_sim_scope_command_answers_a_plain_pyvisa_client():
     finally:
         proc.terminate()
         proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
     assert math.isfinite(port)
 
 

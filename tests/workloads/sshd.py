@@ -22,6 +22,7 @@ class SshServer:
     host_key_pub: Path
     dir: Path
     proc: subprocess.Popen
+    log: object = None
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -29,6 +30,8 @@ class SshServer:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        if self.log is not None:
+            self.log.close()
 
 
 def _keygen(path: Path, kind: str = "ed25519") -> None:
@@ -75,8 +78,8 @@ LogLevel ERROR
 """)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(base / "sshd.log", "w"))
+    log = open(base / "sshd.log", "w")
+    proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -89,4 +92,4 @@ LogLevel ERROR
     known = base / "known_hosts"
     pub = (base / "host_ed25519.pub").read_text().split()
     known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
-    return SshServer("127.0.0.1", port, user, user_key, known, base / "host_ed25519.pub", base, proc)
+    return SshServer("127.0.0.1", port, user, user_key, known, base / "host_ed25519.pub", base, proc, log)

@@ -48,7 +48,10 @@ def test_launcher_kills_the_group_when_its_stdin_closes(tmp_path):
     proc.wait(10)
     for pid in started:
         assert checks.wait_gone(pid)
-    assert b'"reason":"connection lost"' in proc.stdout.read()
+    out = proc.stdout.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert b'"reason":"connection lost"' in out
 
 
 def test_facts_on_this_computer(target):
