@@ -81,6 +81,15 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _password(args: argparse.Namespace, bench) -> str | None:
+    """Asked for only when the operator says so; never stored."""
+    if not getattr(args, "ask_password", False) or bench.target.kind != "ssh":
+        return None
+    import getpass
+    return getpass.getpass(f"SSH password for {bench.target.user + '@' if bench.target.user else ''}"
+                           f"{bench.target.host}: ")
+
+
 def _cmd_capture(args: argparse.Namespace) -> int:
     import json
     import signal
@@ -115,7 +124,8 @@ def _cmd_capture(args: argparse.Namespace) -> int:
             print(f"  {stream}: {line}", file=sys.stderr)
 
     request = CaptureRequest(bench=bench, workload=spec, params=_params(args.param), repeats=args.repeats,
-                             windows=args.windows, out_dir=Path(args.out), label=args.label or "")
+                             windows=args.windows, out_dir=Path(args.out), label=args.label or "",
+                             password=_password(args, bench))
     try:
         outcome = Capture(request, progress=progress, on_line=on_line, cancel=cancel).run()
         failed = False
@@ -181,7 +191,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     print(f"bench: {bench.source_path}: valid")
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench)
-    idn, driver, facts, description = probe_bench(bench)
+    idn, driver, facts, description = probe_bench(bench, _password(args, bench))
     print(f"scope: {idn}\n  driver: {driver}\n  resource: {bench.scope.resource}")
     print(f"target: {description}")
     for key, value in facts.items():
@@ -244,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result document (CONTRACTS.md §1) on stdout")
     p.add_argument("--trust-host-key", action="store_true",
                    help="trust the board's SSH host key after showing its fingerprint (never a changed key)")
+    p.add_argument("--ask-password", action="store_true",
+                   help="prompt for the board's SSH password (keys and the agent are tried first; never stored)")
     p.set_defaults(func=_cmd_capture)
 
     p = sub.add_parser("check", help="connect to the scope and the target, print what was found; change nothing")
@@ -251,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bench", metavar="FILE.toml")
     g.add_argument("--demo", action="store_true")
     p.add_argument("--trust-host-key", action="store_true", help="trust the board's SSH host key (see capture)")
+    p.add_argument("--ask-password", action="store_true", help="prompt for the board's SSH password")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("workloads", help="list the built-in workloads")

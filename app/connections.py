@@ -39,14 +39,14 @@ def make_target(bench: BenchConfig, password: str | None = None) -> Target:
                      workdir=t.workdir, password=password)
 
 
-def probe_bench(bench: BenchConfig) -> tuple[str, str, dict, str]:
+def probe_bench(bench: BenchConfig, password: str | None = None) -> tuple[str, str, dict, str]:
     """Connect to both ends and change nothing: (scope *IDN?, driver, board facts, target description)."""
     scope = open_bench_scope(bench)
     try:
         idn, driver = scope.idn, scope.driver_name
     finally:
         scope.close()
-    target = make_target(bench)
+    target = make_target(bench, password)
     try:
         target.connect()
         facts = target.facts()

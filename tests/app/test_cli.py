@@ -1,0 +1,49 @@
+"""The commands of CONTRACTS.md §1 that the other tests do not already run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_check_on_the_demo_bench_reports_both_ends():
+    res = cli("check", "--demo")
+    assert res.returncode == 0, res.stderr
+    assert "driver: keysight-infiniivision" in res.stdout and "JOULEBENCHSIM" in res.stdout
+    assert "target: this computer" in res.stdout and "nvpmodel: unavailable" in res.stdout
+
+
+def test_workloads_lists_the_builtins():
+    res = cli("workloads")
+    assert res.returncode == 0
+    for name in ("heat-slab-python", "heat-slab-numpy", "heat-slab-torch", "gemm-fp32", "idle", "cpu-burn"):
+        assert name in res.stdout
+
+
+def test_expected_failures_are_one_paragraph_and_nonzero(tmp_path):
+    bad = tmp_path / "bench.toml"
+    bad.write_text("[scope]\nresource = 'sim'\n")
+    for args, words in ((("check", "--bench", bad), "[voltage] section is missing"),
+                        (("capture", "--demo", "--workload", "no-such"), "no workload 'no-such'"),
+                        (("capture", "--demo", "--workload", "idle", "--param", "nonsense"), "NAME=VALUE"),
+                        (("capture", "--demo", "--workload", "idle", "--param", "colour=red"), "no parameter 'colour'"),
+                        (("check", "--bench", tmp_path / "missing.toml"), "no such bench file")):
+        res = cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert words in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_demo_capture_prints_a_plausible_result(tmp_path):
+    res = cli("capture", "--demo", "--workload", "cpu-burn", "--param", "seconds=1", "--out", tmp_path, timeout=180)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("session: ") and "cpu-burn" in lines[1]
+    run = lines[3].split()
+    # the simulated board idles near 4.75 W and draws more with every core busy
+    assert run[0] == "1" and 4.0 < float(run[3]) < 6.0 and float(run[2]) > float(run[3])
