@@ -258,3 +258,28 @@ def test_cli_json_document_and_dropped_scope(rig):
         doc = json.loads(res.stdout)
         with SessionReader(doc["session"]) as s:
             assert s.status == "incomplete" and s.run(1).status == "incomplete"
+
+
+def test_telemetry_recorded_beside_the_shunt(rig, monkeypatch):
+    # an INA3221 hwmon tree reporting VDD_IN 19.0 V x 0.75 A = 14.25 W while the shunt sees 0.75 A at 18.9925 V
+    tmp, control, profile, script = rig
+    hw = tmp / "hwmon1"
+    hw.mkdir()
+    (hw / "in1_label").write_text("VDD_IN\n")
+    (hw / "in1_input").write_text("19000\n")
+    (hw / "curr1_input").write_text("750\n")
+    from workloads.target import LocalTarget
+    real_facts = LocalTarget.facts
+    monkeypatch.setattr(LocalTarget, "facts", lambda self: {**real_facts(self), "ina3221_hwmon": [str(hw)]})
+    text = bench_text(f"sim:keysight:{profile}").replace("WORK", str(tmp / "work")).replace('telemetry = "off"',
+                                                                                          'telemetry = "auto"')
+    out = capture(loads_bench(text), workload(tmp, script, control, seconds=0.6), tmp)
+    r = out.runs[0]
+    t = r["duration_s"]
+    assert r["telemetry_energy_j"] == pytest.approx(14.25 * t, rel=1e-6)
+    shunt = board_power_w(BUSY_A) * t
+    assert r["energy_j"] == pytest.approx(shunt, rel=0.01)
+    assert r["telemetry_vs_shunt_pct"] == pytest.approx(100 * (14.25 * t - r["energy_j"]) / r["energy_j"], rel=1e-9)
+    with SessionReader(out.session_path) as s:
+        samples = s.run(1).telemetry()
+        assert samples is not None and len(samples) >= 5 and set(samples["rail"].astype(str)) == {"VDD_IN"}
