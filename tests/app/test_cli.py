@@ -47,3 +47,28 @@ def test_demo_capture_prints_a_plausible_result(tmp_path):
     run = lines[3].split()
     # the simulated board idles near 4.75 W and draws more with every core busy
     assert run[0] == "1" and 4.0 < float(run[3]) < 6.0 and float(run[2]) > float(run[3])
+
+
+def test_ctrl_c_saves_what_was_captured(tmp_path):
+    import signal
+    import time
+
+    from app.session_reader import SessionReader
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "capture", "--demo", "--workload", "idle",
+                             "--param", "seconds=30", "--out", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "waiting for the trigger" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err[-2000:]
+    assert "cancelled by the operator" in err and "marked incomplete" in err and "Traceback" not in err
+    sessions = list(tmp_path.glob("*.h5"))
+    with SessionReader(sessions[0]) as s:
+        assert s.status == "incomplete"
