@@ -12,14 +12,13 @@ BYTE (125 000 WORD) points, `:WAVeform:STARt` 1-based, #9 blocks; volts =
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 
 from instruments.errors import InstrumentError
 from instruments.replies import fields, fmt, number, set_checked, ten_field_preamble
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
-                               Scope)
+                               NotStickyStatus, Scope)
 from instruments.transport import ProgressFn
 from instruments.waveform import Waveform
 
@@ -48,8 +47,7 @@ class RigolDS1000Z(Scope):
 
     def __init__(self, transport, idn: str = ""):
         super().__init__(transport, idn)
-        self._armed_at = 0.0
-        self._armed_seen = False
+        self._status = NotStickyStatus(ARMED_STATES, ("AUTO",))
 
     def _set(self, command: str) -> None:
         set_checked(self.t, command)
@@ -117,25 +115,14 @@ class RigolDS1000Z(Scope):
         self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
         self._set(":TRIGger:SWEep SINGle")
         self.t.write(":SINGle")
-        self._armed_at = time.monotonic()
-        self._armed_seen = False
+        self._status.armed()
 
     def force_trigger(self) -> None:
         self.t.write(":TFORce")
 
     def acquisition_done(self) -> bool:
         status = self.t.query(":TRIGger:STATus?").strip().upper()
-        if status in ARMED_STATES:
-            self._armed_seen = True
-            return False
-        if status == "STOP":
-            # TD is not sticky: STOP after being armed means done. If we never saw it armed, give
-            # the scope the window's length (plus a second) before believing STOP.
-            return self._armed_seen or time.monotonic() - self._armed_at > self._window_s + 1.0
-        if status == "AUTO":
-            return False
-        raise InstrumentError(f"{self.t.name}: the reply to :TRIGger:STATus? is {status!r}; expected one of "
-                              "WAIT, RUN, TD, AUTO, STOP")
+        return self._status.done(status, self._window_s, self.t.name, ":TRIGger:STATus?")
 
     @property
     def _dtype(self):

@@ -152,6 +152,35 @@ class Scope(ABC):
             time.sleep(POLL_S)
 
 
+class NotStickyStatus:
+    """For scopes whose "triggered" status is not sticky (Rigol, Siglent): once armed, STOP means done.
+
+    If the scope was never seen armed, STOP is believed only after the window's length plus a second, so a
+    poll that lands before the scope has armed is not mistaken for a finished acquisition.
+    """
+
+    def __init__(self, armed_states: tuple[str, ...], waiting_states: tuple[str, ...] = ()):
+        self.armed_states = armed_states
+        self.waiting_states = waiting_states
+        self.armed_at = 0.0
+        self.armed_seen = False
+
+    def armed(self) -> None:
+        self.armed_at = time.monotonic()
+        self.armed_seen = False
+
+    def done(self, status: str, window_s: float, source: str, query: str) -> bool:
+        if status in self.armed_states:
+            self.armed_seen = True
+            return False
+        if status == "STOP":
+            return self.armed_seen or time.monotonic() - self.armed_at > window_s + 1.0
+        if status in self.waiting_states:
+            return False
+        expected = ", ".join(self.armed_states + self.waiting_states + ("STOP",))
+        raise InstrumentError(f"{source}: the reply to {query} is {status!r}; expected one of {expected}")
+
+
 def nice_volts_per_div(span_v: float, divisions: int, fill: float = 0.8) -> float:
     """The smallest 1-2-5 volts/div at which `span_v` fills at most `fill` of the screen."""
     if not span_v > 0 or not math.isfinite(span_v):

@@ -19,14 +19,13 @@ from __future__ import annotations
 import math
 import struct
 import threading
-import time
 
 import numpy as np
 
 from instruments.errors import InstrumentError
 from instruments.replies import fmt, number
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
-                               Scope)
+                               NotStickyStatus, Scope)
 from instruments.transport import ProgressFn
 from instruments.waveform import Waveform
 
@@ -86,8 +85,7 @@ class SiglentSDS(Scope):
 
     def __init__(self, transport, idn: str = ""):
         super().__init__(transport, idn)
-        self._armed_at = 0.0
-        self._armed_seen = False
+        self._status = NotStickyStatus(ARMED)
 
     def _q(self, command: str) -> float:
         return last_number(self.t.query(command), command, self.t.name)
@@ -141,21 +139,14 @@ class SiglentSDS(Scope):
         self.t.write(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
         self.t.write(":TRIGger:EDGE:SLOPe RISing")
         self.t.write(":TRIGger:MODE SINGle")
-        self._armed_at = time.monotonic()
-        self._armed_seen = False
+        self._status.armed()
 
     def force_trigger(self) -> None:
         self.t.write(":TRIGger:MODE FTRIG")
 
     def acquisition_done(self) -> bool:
         status = self.t.query(":TRIGger:STATus?").strip().upper()
-        if status in ARMED:
-            self._armed_seen = True
-            return False
-        if status == "STOP":
-            return self._armed_seen or time.monotonic() - self._armed_at > self._window_s + 1.0
-        raise InstrumentError(f"{self.t.name}: the reply to :TRIGger:STATus? is {status!r}; expected Arm, Ready, "
-                              "Trig'd, Auto or Stop")
+        return self._status.done(status, self._window_s, self.t.name, ":TRIGger:STATus?")
 
     def _preamble(self, channel: int) -> dict[str, float]:
         self.check_channel(channel)
