@@ -92,16 +92,23 @@ def j_per_gop(energy_j: float, ops: float | None) -> float | None:
     return energy_j / (ops / 1e9)
 
 
-def mean_ci95(values: list[float]) -> tuple[float, float | None]:
-    """Mean and the half-width of its 95 % interval (Student t); None for one value."""
+def sample_stats(values: list[float]) -> tuple[float, float | None, float | None]:
+    """Mean, sample standard deviation and the half-width of the mean's 95 % interval (Student t);
+    the last two are None for a single value."""
     if not values:
-        raise AnalysisError("no window means to average")
+        raise AnalysisError("no values to average")
     k = len(values)
     mean = math.fsum(values) / k
     if k < 2:
-        return mean, None
+        return mean, None, None
     s = math.sqrt(math.fsum((x - mean) ** 2 for x in values) / (k - 1))
-    return mean, float(stats.t.ppf(0.975, k - 1)) * s / math.sqrt(k)
+    return mean, s, float(stats.t.ppf(0.975, k - 1)) * s / math.sqrt(k)
+
+
+def mean_ci95(values: list[float]) -> tuple[float, float | None]:
+    """Mean and the half-width of its 95 % interval (Student t); None for one value."""
+    mean, _, ci = sample_stats(values)
+    return mean, ci
 
 
 def idle_power_w(window: WindowData, guard_s: float = 0.0) -> float | None:

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from app.analysis import WindowData, analyse_run, mean_ci95
 from app.bench import BenchConfig
 from app.connections import acquisition_setup, channel_setup, make_target, open_bench_scope, trigger_level_v
-from app.energy import PowerTrace, summarise
+from app.energy import PowerTrace, amps_per_volt, summarise
 from app.errors import AnalysisError, JoulebenchError
 from app.session import SessionWriter
-from instruments.errors import CancelledError, InstrumentError
+from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.scope import Applied, Scope
 from instruments.waveform import Waveform
 from workloads import telemetry as tele
@@ -246,15 +247,10 @@ class Capture:
         return self._finish_run(run, n, windows, res, outcome)
 
     def _wait_trigger(self, n: int) -> None:
-        bench = self.req.bench
         try:
-            self.scope.wait_complete(bench.acquisition.trigger_timeout_s, self.cancel)
-        except CancelledError:
-            raise
-        except InstrumentError as exc:
-            if "no trigger" not in str(exc):
-                raise
-            raise InstrumentError(self._no_trigger_advice()) from None
+            self.scope.wait_complete(self.req.bench.acquisition.trigger_timeout_s, self.cancel)
+        except TriggerTimeoutError:
+            raise TriggerTimeoutError(self._no_trigger_advice()) from None
 
     def _no_trigger_advice(self) -> str:
         """What the current did while we waited, against the trigger level."""
@@ -264,8 +260,12 @@ class Capture:
             self.scope.force_trigger()
             self.scope.wait_complete(self.applied.acquisition.window_s * 2 + 5)
             w = self.scope.fetch(bench.current.channel)
-            amps = w.volts() * (1 / bench.current.shunt_ohm if bench.current.shunt_ohm else bench.current.amps_per_volt)
-            seen = (f"the current stayed between {amps.min():.4g} A and {amps.max():.4g} A (mean {amps.mean():.4g} A), "
+            a_per_v = amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt)
+            codes = np.asarray(w.codes)
+            lo, hi, mean = (float(x) * w.gain_v + w.offset_v for x in (codes.min(), codes.max(),
+                                                                        codes.mean(dtype=np.float64)))
+            lo, hi = sorted((lo * a_per_v, hi * a_per_v))
+            seen = (f"the current stayed between {lo:.4g} A and {hi:.4g} A (mean {mean * a_per_v:.4g} A), "
                     f"never rising through the trigger level of {level:.4g} A")
         except JoulebenchError as exc:
             seen = f"the current could not be measured afterwards ({exc})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.bench import BenchConfig
+from app.energy import amps_per_volt
 from instruments.scope import AcquisitionSetup, ChannelSetup, Scope
 from workloads.target import LocalTarget, Target
 
@@ -19,9 +20,7 @@ def acquisition_setup(bench: BenchConfig) -> AcquisitionSetup:
 
 def trigger_level_v(bench: BenchConfig) -> float:
     """The trigger level in amps as volts at the current probe's tip."""
-    c = bench.current
-    level_a = bench.acquisition.trigger_level_a
-    return level_a * c.shunt_ohm if c.shunt_ohm is not None else level_a / c.amps_per_volt
+    return bench.acquisition.trigger_level_a / amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt)
 
 
 def open_bench_scope(bench: BenchConfig) -> Scope:

@@ -367,6 +367,3 @@ def interval_stats(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: 
     std = math.sqrt(max(ms - mean * mean, 0.0))
     return IntervalStats(t0_s, t1_s, e, mean, lo, hi, rms, std)
 
-
-def energy_j(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: float) -> float:
-    return interval_stats(trace, summary, t0_s, t1_s).energy_j

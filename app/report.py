@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from app.analysis import mean_ci95
-from app.errors import ReportError, SessionError
+from app.analysis import sample_stats
+from app.errors import ReportError
 from app.session_reader import SessionReader
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,7 @@ def summary_rows(run_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = [float(r[stat]) for r in rows if r.get(stat) is not None]
             if not values:
                 continue
-            mean, ci = mean_ci95(values)
-            std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+            mean, std, ci = sample_stats(values)
             summary.update({f"{stat}_mean": mean, f"{stat}_std": std, f"{stat}_ci95": ci})
         out.append(summary)
     return out
@@ -171,8 +170,3 @@ def export_trace(session: str | Path, run: int, window: int, out_csv: str | Path
                           f"[{trace.t_first:.9g}, {trace.t_last:.9g}] s")
     return TraceExport(rows, float(first.split(",")[0]), float(last.split(",")[0]))
 
-
-def session_paths_exist(paths: Iterable[str | Path]) -> None:
-    for p in paths:
-        if not Path(p).exists():
-            raise SessionError(f"{p}: no such session file.")

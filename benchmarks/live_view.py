@@ -29,7 +29,7 @@ def main() -> int:
     from app.ui.live_view import LiveView
     from app.ui.workers import LiveWorker
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    _app = QApplication.instance() or QApplication(sys.argv)      # kept alive for the whole run
     bench = load_bench(DEMO_BENCH)
     view = LiveView()
     view.bench = bench

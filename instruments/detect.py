@@ -78,17 +78,10 @@ def open_scope(resource: str, driver: str = "auto", timeout_s: float = 10.0, vis
         resource = sim.resource
     try:
         transport = VisaTransport(resource, timeout_s=timeout_s, visa_library=visa_library)
-        if sim is not None:
-            inner_close = transport.close
-
-            def close_both() -> None:
-                inner_close()
-                sim.close()
-            transport.close = close_both          # type: ignore[method-assign]
         scope = make_scope(transport, driver)
     except InstrumentError:
         if sim is not None:
             sim.close()
         raise
-    scope.sim = sim                                # type: ignore[attr-defined]
+    scope.sim = sim
     return scope

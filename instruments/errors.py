@@ -10,5 +10,9 @@ class InstrumentError(JoulebenchError):
     """
 
 
+class TriggerTimeoutError(InstrumentError):
+    """The armed acquisition did not complete in time: the trigger never came."""
+
+
 class CancelledError(InstrumentError):
     """The operation was cancelled by the operator."""

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from instruments.errors import CancelledError, InstrumentError
+from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.transport import ProgressFn, Transport
 from instruments.waveform import Waveform
 
@@ -86,6 +86,7 @@ class Scope(ABC):
         self.t = transport
         self.idn = idn
         self._window_s = 0.0
+        self.sim = None              # an in-process simulated scope served for this connection (resource "sim")
 
     # -- identity ---------------------------------------------------------
     def identify(self) -> str:
@@ -94,6 +95,9 @@ class Scope(ABC):
 
     def close(self) -> None:
         self.t.close()
+        if self.sim is not None:
+            self.sim.close()
+            self.sim = None
 
     # -- the operations every family implements ----------------------------
     @abstractmethod
@@ -146,7 +150,7 @@ class Scope(ABC):
             if on_poll is not None:
                 on_poll(elapsed)
             if elapsed > timeout_s:
-                raise InstrumentError(f"{self.t.name}: the acquisition did not complete within {timeout_s:g} s: "
+                raise TriggerTimeoutError(f"{self.t.name}: the acquisition did not complete within {timeout_s:g} s: "
                                       "no trigger. Check that the trigger level is between the idle and busy "
                                       "current, and that the workload started.")
             time.sleep(POLL_S)

@@ -182,12 +182,6 @@ class VisaTransport(Transport):
                                "connection dropped or the scope stalled. Check the cable/LAN, then reconnect and "
                                "capture again.")
 
-    def clear(self) -> None:
-        try:
-            self._res.clear()
-        except (self._errors.VisaIOError, OSError):
-            pass
-
     def close(self) -> None:
         if self._closed:
             return

@@ -62,10 +62,6 @@ class Waveform:
         """Volts at code 0."""
         return self.y_origin - self.y_reference * self.y_increment
 
-    @property
-    def duration_s(self) -> float:
-        return len(self) * self.x_increment
-
     def code_slice(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         stop = len(self) if stop is None else stop
         return np.asarray(self.codes[start:stop])
@@ -79,7 +75,3 @@ class Waveform:
         """Seconds from the trigger of samples [start, stop)."""
         stop = len(self) if stop is None else stop
         return self.x_origin + np.arange(start, stop, dtype=np.float64) * self.x_increment
-
-    def index_at(self, t_s: float) -> float:
-        """Fractional sample index of time t_s."""
-        return (t_s - self.x_origin) / self.x_increment

@@ -9,6 +9,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.energy import PowerTrace
+from app.errors import AnalysisError
+
 
 class LiveView(QWidget):
     run_toggled = Signal(bool)
@@ -65,15 +68,14 @@ class LiveView(QWidget):
         self.readouts["e"].setText(pg.siFormat(0.0, suffix="J"))
 
     def show_frame(self, v_wave, i_wave) -> None:
-        bench = self.bench
-        n = min(len(v_wave), len(i_wave))
-        volts = v_wave.volts()[:n]
-        a_per_v = 1.0 / bench.current.shunt_ohm if bench.current.shunt_ohm else bench.current.amps_per_volt
-        amps = i_wave.volts()[:n] * a_per_v
-        if bench.voltage.measured_at == "supply" and bench.current.shunt_ohm:
-            volts = volts - amps * bench.current.shunt_ohm
-        power = volts * amps
-        t = v_wave.times()[:n]
+        c = self.bench.current
+        try:
+            trace = PowerTrace(v_wave, i_wave, shunt_ohm=c.shunt_ohm, amps_per_volt_=c.amps_per_volt,
+                               measured_at=self.bench.voltage.measured_at, deskew_s=c.deskew_s)
+        except AnalysisError:
+            return                      # a frame whose channels do not line up is skipped, not drawn wrong
+        volts, amps, power = trace.arrays(0, trace.n)
+        t = trace.x0 + np.arange(trace.n) * trace.dx
         for curve, y in zip(self.curves, (volts, amps, power)):
             curve.setData(t, y)
         mean_p = float(np.mean(power))

@@ -212,10 +212,11 @@ class MainWindow(QMainWindow):
 
         def done(r):
             import dataclasses
+            from app.energy import amps_per_volt
             c = bench.current
             level_a = None
             if r.trigger_level_v is not None:
-                level_a = r.trigger_level_v / c.shunt_ohm if c.shunt_ohm else r.trigger_level_v * c.amps_per_volt
+                level_a = r.trigger_level_v * amps_per_volt(c.shunt_ohm, c.amps_per_volt)
             new = dataclasses.replace(
                 bench, voltage=dataclasses.replace(bench.voltage, volts_per_div=r.voltage.volts_per_div,
                                                    offset_v=r.voltage.offset_v),
@@ -242,15 +243,17 @@ class MainWindow(QMainWindow):
         self.host_key_box = box
         box.exec()
         if box.clickedButton() is trust:
-            from app.connections import make_target
-            target = make_target(self.bench)
-            try:
-                fp = target.trust_host_key(exc.fingerprint)
-                self.show_info(f"trusted {exc.host}'s host key {fp}; try again")
-            except JoulebenchError as err:
-                self.show_error(str(err))
-            finally:
-                target.close()
+            bench = self.bench
+
+            def trust_it():
+                from app.connections import make_target
+                target = make_target(bench)
+                try:
+                    return target.trust_host_key(exc.fingerprint)
+                finally:
+                    target.close()
+            self._task(trust_it, lambda fp: self.show_info(f"trusted {exc.host}'s host key {fp}; try again"),
+                       "Trust host key")
         else:
             self.show_error(f"not connected: the host key of {exc.host} was not trusted")
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from app.errors import JoulebenchError
 from app.report import build_report
+from app.ui.figures import comparison_metric
 from app.session_reader import SessionReader
 
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
@@ -77,8 +78,7 @@ class ResultsPanel(QWidget):
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem("" if v is None else str(v)))
         self.table.resizeColumnsToContents()
-        metric = "j_per_gop" if summaries and all(s.get("j_per_gop_mean") is not None for s in summaries) \
-            else "energy_j"
+        metric = comparison_metric(summaries)
         means = [s.get(f"{metric}_mean") for s in summaries]
         best = min((m for m in means if m), default=None)
         self.summary.setRowCount(len(summaries))

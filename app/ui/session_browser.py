@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -184,11 +183,6 @@ class SessionBrowser(QWidget):
             self.error.emit(f"export failed: {exc}")
             return False
         return True
-
-    def details_json(self) -> str:
-        if self.reader is None:
-            return "{}"
-        return json.dumps(self.reader.attrs, default=str)
 
     def close_reader(self) -> None:
         if self.reader is not None:

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
-from app.energy import ROW, IntervalStats, PowerTrace, TraceSummary, interval_stats
+from app.energy import IntervalStats, PowerTrace, TraceSummary, interval_stats
 from app.errors import AnalysisError
 from app.session_reader import WindowView
 
@@ -154,5 +154,3 @@ def format_stats(st: IntervalStats | None) -> str:
             f"min {pg.siFormat(st.min_w, suffix='W')}   max {pg.siFormat(st.max_w, suffix='W')}   "
             f"energy {st.energy_j:.6g} J")
 
-
-__all__ = ["TracePlot", "format_stats", "envelope", "ROW"]

@@ -96,7 +96,6 @@ class LiveWorker(QObject):
 
     frame = Signal(object, object)     # voltage Waveform, current Waveform
     failed = Signal(str)
-    stopped = Signal()
 
     def __init__(self, bench, min_period_s: float = 0.1):
         super().__init__()
@@ -127,7 +126,6 @@ class LiveWorker(QObject):
                     scope.close()
                 except JoulebenchError:
                     pass
-            self.stopped.emit()
 
     def start(self) -> None:
         self.thread.start()

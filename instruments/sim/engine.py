@@ -204,7 +204,6 @@ class Engine:
                 volts = self.clean_volts(channel, t)
                 volts += rng.normal(0.0, sigma, b - a)
                 out[a:b] = q.codes(volts)
-            self._cache = {k: v for k, v in self._cache.items() if k[0] == rec.number}
             self._cache[key] = out
             return out
 
