@@ -23,7 +23,9 @@ COUPLINGS = ("DC", "AC")
 MEASURED_AT = ("board", "supply")
 TARGET_KINDS = ("ssh", "local")
 TELEMETRY = ("auto", "off", "ina3221", "tegrastats")
+IDLE_MODES = ("auto", "pretrigger", "window")
 MAX_CHANNEL = 8
+EXT = "ext"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class ChannelConfig:
     shunt_ohm: float | None = None       # current channel only
     amps_per_volt: float | None = None   # current channel only
     deskew_s: float = 0.0                # current channel only
+    zero_offset_v: float | None = None   # current channel only: its reading with no current flowing, subtracted
+                                         # (None: never zeroed)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class AcquisitionConfig:
     pretrigger: float
     trigger_level_a: float
     trigger_timeout_s: float = 30.0
+    idle: str = "auto"                   # auto | pretrigger | window (METHOD.md "What a capture is")
+    settle_s: float = 2.0                # quiet time before a dedicated idle window
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,23 @@ class TargetConfig:
 
 
 @dataclass(frozen=True)
+class MarkerConfig:
+    """A board GPIO raised at `begin` and lowered at `end`, watched by a scope channel or EXT."""
+    channel: int | str                   # a channel number, or "ext"
+    threshold_v: float
+    high: str
+    low: str
+
+
+@dataclass(frozen=True)
 class UncertaintyConfig:
+    """Tolerances (bounds of a rectangular distribution: the analysis divides by √3)."""
     shunt_tolerance: float = 0.001
     voltage_gain_error: float = 0.01
     current_gain_error: float = 0.01
+    voltage_offset_error_v: float | None = None    # residual DC offset at the scope input; None: data sheet
+    current_offset_error_v: float | None = None
+    warn_above: float = 0.05                       # relative expanded uncertainty above which a run is flagged
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,7 @@ class BenchConfig:
     acquisition: AcquisitionConfig
     target: TargetConfig
     uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
+    marker: MarkerConfig | None = None
     source_path: str = ""
 
     def to_toml(self) -> str:
@@ -141,6 +161,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "shunt_ohm": _Key("float", False, _positive, "a resistance in ohms above 0 (e.g. 0.01)"),
         "amps_per_volt": _Key("float", False, _positive, "a current-probe sensitivity in A/V above 0"),
         "deskew_s": _Key("float", False, lambda x: abs(x) < 1.0, "a delay in seconds, between -1 and 1"),
+        "zero_offset_v": _Key("float", False, lambda x: abs(x) < 10.0, "the channel's reading in volts with no "
+                              "current flowing (from `python main.py zero`), between -10 and 10"),
     },
     "acquisition": {
         "window_s": _Key("float", True, _positive, "a window length in seconds above 0"),
@@ -148,6 +170,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "pretrigger": _Key("float", True, lambda x: 0.0 <= x < 1.0, "a fraction of the window from 0 up to (not including) 1"),
         "trigger_level_a": _Key("float", True, math.isfinite, "a current in amps"),
         "trigger_timeout_s": _Key("float", False, _positive, "a number of seconds above 0"),
+        "idle": _choice(IDLE_MODES),
+        "settle_s": _Key("float", False, _non_negative, "a number of seconds, 0 or more"),
     },
     "target": {
         "kind": _Key("str", True, lambda s: s in TARGET_KINDS, 'one of "ssh", "local"'),
@@ -164,11 +188,26 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1 (0.001 = 0.1 %)"),
         "voltage_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
         "current_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
+        "voltage_offset_error_v": _Key("float", False, _non_negative, "a residual DC offset in volts at the scope "
+                                       "input, 0 or more"),
+        "current_offset_error_v": _Key("float", False, _non_negative, "a residual DC offset in volts at the scope "
+                                       "input, 0 or more"),
+        "warn_above": _Key("float", False, lambda x: 0 < x < 1, "a relative expanded uncertainty above 0 and "
+                           "below 1 (0.05 = 5 %)"),
+    },
+    "marker": {
+        "channel": _Key("channel", True, lambda c: c == EXT or 1 <= c <= MAX_CHANNEL,
+                        f'a scope channel from 1 to {MAX_CHANNEL}, or "ext" for the external trigger input'),
+        "threshold_v": _Key("float", True, math.isfinite, "the logic threshold in volts at the scope (e.g. 1.5)"),
+        "high": _Key("str", True, lambda s: s.strip() != "", 'the board command that raises the GPIO, e.g. '
+                     '"gpioset gpiochip0 12=1"'),
+        "low": _Key("str", True, lambda s: s.strip() != "", 'the board command that lowers it, e.g. '
+                    '"gpioset gpiochip0 12=0"'),
     },
 }
 REQUIRED_SECTIONS = ("scope", "voltage", "current", "acquisition", "target")
 _TYPE_WORDS = {"str": "a string", "float": "a number", "int": "an integer",
-               "bool": "true or false", "strlist": "a list of strings"}
+               "bool": "true or false", "strlist": "a list of strings", "channel": 'an integer or "ext"'}
 
 
 class _Ctx:
@@ -194,6 +233,11 @@ def _coerce(ctx: _Ctx, where: str, spec: _Key, value: Any) -> Any:
             value = float(value)
             if not math.isfinite(value):
                 raise ctx.fail(where, f"is {value}; it must be {spec.allowed}.")
+    elif kind == "channel":
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str)
+                                                                          and value.lower() == EXT)
+        if ok and isinstance(value, str):
+            value = EXT
     elif kind == "strlist":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if ok:
@@ -242,6 +286,15 @@ def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
     acq = _section(ctx, data, "acquisition")
     tgt = _section(ctx, data, "target")
     unc = _section(ctx, data, "uncertainty")
+    marker = MarkerConfig(**_section(ctx, data, "marker")) if "marker" in data else None
+    if marker is not None and marker.channel in (v["channel"], c["channel"]):
+        raise ctx.fail("marker.channel", f"is {marker.channel}, a channel already used for voltage or current; "
+                       "wire the marker GPIO to a free channel or to the external trigger input (\"ext\").")
+    if "zero_offset_v" in c and abs(c["zero_offset_v"]) > 5 * c["volts_per_div"] \
+            * c["probe_ratio"]:
+        raise ctx.fail("current.zero_offset_v", f"is {c['zero_offset_v']} V, more than five divisions of the "
+                       "channel: that is not an offset but a current; measure it again with `python main.py zero` "
+                       "with no current flowing.")
 
     if v["channel"] == c["channel"]:
         raise ctx.fail("current.channel", f"is {c['channel']}, the same channel as voltage.channel; "
@@ -268,6 +321,7 @@ def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
         acquisition=AcquisitionConfig(**acq),
         target=TargetConfig(**tgt),
         uncertainty=UncertaintyConfig(**unc),
+        marker=marker,
         source_path=source,
     )
 
@@ -295,7 +349,7 @@ def load_bench(path: str | Path) -> BenchConfig:
 # --------------------------------------------------------------------------
 # Saving
 
-_CHANNEL_ONLY = {"voltage": ("shunt_ohm", "amps_per_volt", "deskew_s"),
+_CHANNEL_ONLY = {"voltage": ("shunt_ohm", "amps_per_volt", "deskew_s", "zero_offset_v"),
                  "current": ("measured_at",)}
 
 
@@ -317,6 +371,8 @@ def bench_to_dict(bench: BenchConfig) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in SCHEMA:
         obj = getattr(bench, name)
+        if obj is None:
+            continue
         section = {}
         for f in dataclasses.fields(obj):
             if f.name in _CHANNEL_ONLY.get(name, ()):

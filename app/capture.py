@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
 import re
 import threading
 import time
@@ -24,11 +25,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from app.analysis import WindowData, analyse_run, mean_ci95
+from app.analysis import (LAUNCH_GUARD_MIN_S, MIN_IDLE_S, ChannelSettings, RunTiming, WindowData, analyse_run,
+                          mean_ci95)
 from app.bench import BenchConfig
-from app.connections import acquisition_setup, channel_setup, make_target, open_bench_scope, trigger_level_v
+from app.connections import acquisition_setup, channel_setup, marker_setup, make_target, open_bench_scope, trigger_level_v
 from app.energy import PowerTrace, amps_per_volt, summarise
 from app.errors import AnalysisError, JoulebenchError
+from app.region import Placement, marker_edges_s, place_by_launch
+from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
 from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.scope import Applied, Scope
@@ -71,6 +75,11 @@ class CaptureOutcome:
     complete: bool
     error: str | None = None
     failed_runs: list[int] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)     # run -> its own reason
+
+    def fail(self, run: int, reason: str) -> None:
+        self.failed_runs.append(run)
+        self.failures[run] = reason
 
     def summary(self) -> dict[str, Any]:
         energies = [r["energy_j"] for r in self.runs if r.get("energy_j") is not None]
@@ -109,6 +118,10 @@ class Capture:
         self.scope: Scope | None = None
         self.target: Target | None = None
         self.applied: Applied | None = None
+        self._forced_at: dict[int, float] = {}       # id(WindowData) -> desktop instant its trigger was forced
+        self._marker_wave: Waveform | None = None
+        self._last_details: dict | None = None
+        self._live: RunLive | None = None
 
     # -- progress ---------------------------------------------------------------
     def _report(self, stage: str, fraction: float, message: str, run: int | None = None) -> None:
@@ -136,7 +149,7 @@ class Capture:
             self._check_cancel()
             self._report("configuring", 0.03, f"{self.scope.idn} ({self.scope.driver_name})")
             self.applied = self.scope.configure(channel_setup(bench.voltage), channel_setup(bench.current),
-                                                acquisition_setup(bench))
+                                                acquisition_setup(bench), extra=marker_setup(bench))
             self._check_cancel()
             self._report("connecting target", 0.05, f"connecting to {bench.target.kind} target")
             self.target = make_target(bench, req.password)
@@ -154,6 +167,9 @@ class Capture:
                 if record is not None:
                     outcome.runs.append(record)
             outcome.complete = not outcome.failed_runs
+            if outcome.failed_runs:
+                writer.mark_incomplete("run(s) " + ", ".join(map(str, outcome.failed_runs)) + " did not complete: "
+                                       + "; ".join(f"run {k}: {v}" for k, v in outcome.failures.items()))
             self._report("saving", 1.0, f"saving {writer.path.name}")
             writer.close()
             return outcome
@@ -207,46 +223,95 @@ class Capture:
         acq = bench.acquisition
         run = writer.begin_run({"command": command})
         windows: list[WindowData] = []
+        idle_window: tuple[WindowData, str] | None = None
         result_box: dict[str, RunResult] = {}
         run_cancel = threading.Event()
         worker: threading.Thread | None = None
+        live = RunLive(req.workload.expected_duration_s)
+        self._live = live
         try:
             if bench.target.setup:
                 self._report("setup", self._run_fraction(n, 0.0), "running the setup commands", n)
                 target.run_setup(bench.target.setup, cancel=self.cancel)
+            if acq.idle == "window" or (acq.idle == "auto" and bench.marker is not None):
+                idle_window = (self._idle_window(run, n, "before"), "before")
             self._report("arming", self._run_fraction(n, 0.02), f"run {n}: arming the scope", n)
-            scope.arm_single(bench.current.channel, trigger_level_v(bench))
+            self._arm_for_run()
             time.sleep(acq.pretrigger * self.applied.acquisition.window_s + ARM_SETTLE_S)   # pre-trigger fills
+            marker = (bench.marker.high, bench.marker.low) if bench.marker is not None else None
 
             def work():
                 result_box["r"] = target.run(command, timeout_s=req.workload.timeout_s, on_line=self._on_line,
-                                             cancel=run_cancel, telemetry=telemetry)
+                                             on_event=live.on_event, cancel=run_cancel, telemetry=telemetry,
+                                             marker=marker)
             worker = threading.Thread(target=work, name=f"workload-run-{n}", daemon=True)
-            started = time.monotonic()
             worker.start()
             self._report("waiting for trigger", self._run_fraction(n, 0.05), f"run {n}: waiting for the trigger", n)
-            self._wait_trigger(n)
-            windows.append(self._fetch_window(run, n, 1, 0.1))
-            expected = req.workload.expected_duration_s
+            self._wait_trigger(n, worker)
+            windows.append(self._fetch_window(run, n, 1, 0.1, with_marker=True))
             if worker.is_alive() and req.windows > 0:
-                self._sample_windows(run, n, windows, worker, started, expected)
-            self._report("waiting for workload", self._run_fraction(n, 0.8), f"run {n}: waiting for the workload", n)
+                self._sample_windows(run, n, windows, worker, live)
             while worker.is_alive():
                 if self.cancel.is_set():
                     run_cancel.set()
-                worker.join(0.1)
+                left = live.time_left_s()
+                done = live.fraction_done()
+                self._report("running", self._run_fraction(n, 0.3 + 0.5 * (done or 0.0)),
+                             f"run {n}: waiting for the workload" + (f", about {left:.0f} s left" if left else ""), n)
+                worker.join(0.2)
+            if acq.idle == "auto" and idle_window is None and not self._pretrigger_idle_ok(windows[0], result_box):
+                idle_window = (self._idle_window(run, n, "after"), "after")
         except BaseException as exc:
             run_cancel.set()
             if worker is not None:
                 worker.join(30)
             res = result_box.get("r")
             reason = "cancelled by the operator" if isinstance(exc, CancelledError) else str(exc)
-            run.finish(self._run_attrs(res), status="incomplete", reason=reason)
+            record = self._partial_record(n, windows, res, live, idle_window) \
+                if isinstance(exc, CancelledError) else None
+            if record is not None:
+                outcome.runs.append(record)
+            run.finish(self._run_attrs(res), status="incomplete", reason=reason,
+                       record=record, details=self._last_details)
             raise
         res = result_box.get("r")
-        return self._finish_run(run, n, windows, res, outcome)
+        return self._finish_run(run, n, windows, res, outcome, live, idle_window)
 
-    def _wait_trigger(self, n: int) -> None:
+    def _arm_for_run(self) -> None:
+        """Single acquisition on the current's rising edge, or on the marker's when the bench has one."""
+        bench = self.req.bench
+        if bench.marker is not None:
+            self.scope.arm_single(bench.marker.channel, bench.marker.threshold_v)
+        else:
+            self.scope.arm_single(bench.current.channel, trigger_level_v(bench))
+
+    def _idle_window(self, run, n: int, where: str) -> WindowData:
+        """A dedicated idle capture: the board left quiet for settle_s, then a forced acquisition."""
+        acq = self.req.bench.acquisition
+        window_s = self.applied.acquisition.window_s
+        self._report("idle", self._run_fraction(n, 0.01 if where == "before" else 0.9),
+                     f"run {n}: letting the board settle {acq.settle_s:g} s, then an idle window ({where} the run)", n)
+        deadline = time.monotonic() + acq.settle_s
+        while time.monotonic() < deadline:
+            self._check_cancel()
+            time.sleep(0.05)
+        self.scope.arm_single(self.req.bench.current.channel, trigger_level_v(self.req.bench))
+        time.sleep(acq.pretrigger * window_s + ARM_SETTLE_S)
+        self.scope.force_trigger()
+        self.scope.wait_complete(window_s * 2 + 10, self.cancel)
+        return self._fetch_window(run, n, 0, 0.0, attrs={"role": f"idle ({where} the run)"})
+
+    def _pretrigger_idle_ok(self, first: WindowData, result_box: dict) -> bool:
+        res = result_box.get("r")
+        if res is None or res.board_start_s is None:
+            return True
+        placement = place_by_launch(first.trace, res.board_start_s)
+        launch_scope = placement.scope_time(res.board_start_s)
+        startup = res.board_start_s - (res.launcher_started_s or res.board_start_s)
+        guard = max(LAUNCH_GUARD_MIN_S, 2 * startup)
+        return launch_scope - guard - first.trace.t_first >= max(MIN_IDLE_S, 20 * first.trace.dx)
+
+    def _wait_trigger(self, n: int, worker: threading.Thread | None = None) -> None:
         try:
             self.scope.wait_complete(self.req.bench.acquisition.trigger_timeout_s, self.cancel)
         except TriggerTimeoutError:
@@ -261,69 +326,103 @@ class Capture:
             self.scope.wait_complete(self.applied.acquisition.window_s * 2 + 5)
             w = self.scope.fetch(bench.current.channel)
             a_per_v = amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt)
+            zero = bench.current.zero_offset_v or 0.0
             codes = np.asarray(w.codes)
-            lo, hi, mean = (float(x) * w.gain_v + w.offset_v for x in (codes.min(), codes.max(),
-                                                                        codes.mean(dtype=np.float64)))
+            lo, hi, mean = (float(x) * w.gain_v + w.offset_v - zero for x in (codes.min(), codes.max(),
+                                                                               codes.mean(dtype=np.float64)))
             lo, hi = sorted((lo * a_per_v, hi * a_per_v))
             seen = (f"the current stayed between {lo:.4g} A and {hi:.4g} A (mean {mean * a_per_v:.4g} A), "
                     f"never rising through the trigger level of {level:.4g} A")
         except JoulebenchError as exc:
             seen = f"the current could not be measured afterwards ({exc})"
+        if bench.marker is not None:
+            return (f"no trigger within {bench.acquisition.trigger_timeout_s:g} s on the marker (channel "
+                    f"{bench.marker.channel}, {bench.marker.threshold_v:g} V): the marker never rose; check that "
+                    f"marker.high ({bench.marker.high!r}) works on the board and the GPIO is wired to the scope. "
+                    f"Meanwhile {seen}.")
         return (f"no trigger within {bench.acquisition.trigger_timeout_s:g} s: {seen}. Set "
                 "acquisition.trigger_level_a between the idle and the busy current (Auto-range proposes one), and "
                 "check that the workload loads the board.")
 
-    def _fetch_window(self, run, n: int, k: int, base: float) -> WindowData:
+    def _fetch_window(self, run, n: int, k: int, base: float, *, with_marker: bool = False,
+                      attrs: dict | None = None, forced_at: float | None = None) -> WindowData:
         bench = self.req.bench
         waves: dict[str, Waveform] = {}
-        for j, (name, ch) in enumerate((("voltage", bench.voltage.channel), ("current", bench.current.channel))):
+        chans = [("voltage", bench.voltage.channel), ("current", bench.current.channel)]
+        if with_marker and bench.marker is not None and isinstance(bench.marker.channel, int):
+            chans.append(("marker", bench.marker.channel))
+        label = f"window {k}" if k else "idle window"
+        for j, (name, ch) in enumerate(chans):
             def prog(done, total, j=j, ch=ch):
                 pct = 100.0 * done / total if total else 100.0
                 self._report("downloading", self._run_fraction(n, base + 0.05 * (j + done / max(total, 1))),
-                             f"run {n} window {k}: downloading CH{ch} {pct:.0f} %", n)
+                             f"run {n} {label}: downloading CH{ch} {pct:.0f} %", n)
             self._report("downloading", self._run_fraction(n, base + 0.05 * j),
-                         f"run {n} window {k}: downloading CH{ch}", n)
+                         f"run {n} {label}: downloading CH{ch}", n)
             waves[name] = self.scope.fetch(ch, progress=prog, cancel=self.cancel)
-        self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} window {k}: analysing", n)
+        self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} {label}: analysing", n)
         c, v = bench.current, bench.voltage
         try:
             trace = PowerTrace(waves["voltage"], waves["current"], shunt_ohm=c.shunt_ohm, amps_per_volt_=c.amps_per_volt,
-                               measured_at=v.measured_at, deskew_s=c.deskew_s)
+                               measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0)
         except AnalysisError as exc:
             raise InstrumentError(f"the scope's two channels do not line up: {exc}") from None
         summary = summarise(trace)
+        extra = {"captured_at_monotonic_s": time.monotonic(), "role": "run" if k == 1 else "sampled", **(attrs or {})}
+        if forced_at is not None:
+            extra["forced_at_desktop_s"] = forced_at
         run.add_window(waves["voltage"], waves["current"], summary,
                        current_scaling={"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
-                                        "deskew_s": c.deskew_s},
-                       voltage_extra={"measured_at": v.measured_at},
-                       attrs={"captured_at_monotonic_s": time.monotonic()})
-        return WindowData(trace, summary)
+                                        "deskew_s": c.deskew_s, "zero_offset_v": c.zero_offset_v or 0.0},
+                       voltage_extra={"measured_at": v.measured_at}, attrs=extra, marker=waves.get("marker"))
+        if "marker" in waves:
+            self._marker_wave = waves["marker"]
+        data = WindowData(trace, summary)
+        if forced_at is not None:
+            self._forced_at[id(data)] = forced_at
+        return data
 
-    def _sample_windows(self, run, n: int, windows: list[WindowData], worker: threading.Thread, started: float,
-                        expected_s: float | None) -> None:
-        """K more windows over the steady part: spread by the expected duration, else back to back."""
+    def _sample_windows(self, run, n: int, windows: list[WindowData], worker: threading.Thread,
+                        live: RunLive) -> None:
+        """More windows inside [begin, end]: none before `begin` is seen, none once `end` is; spread over the
+        run by its expected length (progress events, else expected_duration_s), else at widening gaps."""
         k_total = self.req.windows
         window_s = self.applied.acquisition.window_s
-        for k in range(1, k_total + 1):
-            if expected_s:
-                usable = max(0.0, expected_s - 2 * window_s)
-                t_plan = started + window_s + usable * k / (k_total + 1)
-                while time.monotonic() < t_plan and worker.is_alive():
-                    self._check_cancel()
-                    time.sleep(0.05)
-            if not worker.is_alive():
-                break
+        pre = self.req.bench.acquisition.pretrigger
+        k = 1
+        while worker.is_alive() and not live.end_seen:
             self._check_cancel()
-            self._report("sampling window", self._run_fraction(n, 0.3 + 0.4 * k / (k_total + 1)),
-                         f"run {n}: sampled window {k} of {k_total}", n)
+            begin, clock = live.begin_s, live.clock()
+            if begin is None or clock is None:
+                live.changed.wait(0.05)
+                live.changed.clear()
+                continue
+            t_est, basis = live.estimated_duration_s()
+            plan = plan_window(k, k_total, begin, window_s, pre, t_est)
+            if plan is None:
+                return
+            left = live.time_left_s()
+            self._report("sampling window", self._run_fraction(n, 0.3 + 0.5 * (live.fraction_done() or 0.0)),
+                         f"run {n}: sampled window {k} ({plan.basis})"
+                         + (f", about {left:.0f} s left" if left is not None else ""), n)
+            # the trigger is forced pretrigger·W after arming: arm that much before the planned instant
+            arm_at = clock.offset_s + plan.board_time_s - pre * window_s - ARM_SETTLE_S
+            if time.monotonic() < arm_at:
+                live.changed.clear()
+                live.changed.wait(min(0.1, arm_at - time.monotonic()))
+                continue                     # re-plan: a progress event may have moved the estimate
             self.scope.arm_single(self.req.bench.current.channel, trigger_level_v(self.req.bench))
-            time.sleep(self.req.bench.acquisition.pretrigger * window_s + ARM_SETTLE_S)
+            time.sleep(pre * window_s + ARM_SETTLE_S)
+            if live.end_seen or not worker.is_alive():
+                log.info("run %d: the workload ended before sampled window %d; none is taken past the end", n, k)
+                self.scope.stop()
+                return
+            forced_at = time.monotonic()
             self.scope.force_trigger()
             self.scope.wait_complete(window_s * 2 + 10, self.cancel)
-            if not worker.is_alive():
-                log.info("run %d: the workload ended during sampled window %d; the window is not used", n, k)
-                break
-            windows.append(self._fetch_window(run, n, k + 1, 0.3 + 0.4 * k / (k_total + 1)))
+            windows.append(self._fetch_window(run, n, k + 1, 0.3 + 0.5 * (live.fraction_done() or 0.0),
+                                              forced_at=forced_at))
+            k += 1
 
     @staticmethod
     def _run_attrs(res: RunResult | None) -> dict[str, Any]:
@@ -334,41 +433,129 @@ class Capture:
                 "exit_status": res.exit_status, "stdout": res.stdout[-1_000_000:], "stderr": res.stderr[-1_000_000:],
                 "events": res.events, "result": res.protocol.result, "board_start_s": res.board_start_s,
                 "board_end_s": res.board_end_s, "launcher_reason": res.reason,
+                "launcher_started_s": res.launcher_started_s, "markers": res.markers,
                 "protocol_warnings": res.protocol.warnings + res.launcher_warnings}
 
-    def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome):
+    def _timing(self, res: RunResult | None, live: RunLive, partial: bool = False) -> RunTiming | None:
+        """The run's board instants: events (as they arrived, or from the result), else the launcher's stamps."""
+        begin = end = None
+        if res is not None:
+            b, e = res.protocol.begin, res.protocol.end
+            duration, source = res.duration_s()
+            if duration is not None and source == "events":
+                begin, end = b.t, e.t
+            launch, started, exit_s = res.board_start_s, res.launcher_started_s, res.board_end_s
+        else:
+            launch, started, exit_s, duration, source = live.launch_s, None, None, None, "events"
+        if partial:
+            begin = begin if begin is not None else live.begin_s
+            now = live.board_now()
+            stop = end if end is not None else (exit_s if exit_s is not None else now)
+            if begin is None or stop is None or stop <= begin:
+                return None
+            return RunTiming(stop - begin, "events (cut short)", begin, stop, launch or live.launch_s, started,
+                             exit_s)
+        if duration is None:
+            return None
+        if begin is None:                     # timed by the launcher around the whole command
+            begin, end = launch, exit_s
+        return RunTiming(duration, source, begin, end, launch, started, exit_s)
+
+    def _analyse(self, windows: list[WindowData], timing: RunTiming, ops, live: RunLive,
+                 idle_window, partial: bool = False):
+        bench = self.req.bench
+        first = windows[0]
+        marker_region = None
+        if bench.marker is not None:
+            rise, fall = self._marker_region(first)
+            if rise is None:
+                raise AnalysisError("the marker channel shows no rising edge in the first window although the "
+                                    "scope triggered on it; check marker.threshold_v and the wiring")
+            placement = Placement(timing.begin_s - rise, "marker", first.trace.dx / math.sqrt(3))
+            marker_region = (rise, fall)
+        elif timing.launch_s is not None:
+            placement = place_by_launch(first.trace, timing.launch_s)
+        else:
+            raise AnalysisError("the launcher reported no start stamp, so the run cannot be placed on the scope's "
+                                "time axis; check that the launcher runs on the board (python3 present)")
+        clock = live.clock()
+        steady = []
+        for w in windows[1:]:
+            forced = self._forced_at.get(id(w))
+            at = clock.board(forced) if clock is not None and forced is not None else None
+            steady.append(WindowData(w.trace, w.summary, at))
+        a = self.applied
+        v_set = ChannelSettings(a.voltage.volts_per_div, a.voltage.probe_ratio, a.voltage.offset_v)
+        i_set = ChannelSettings(a.current.volts_per_div, a.current.probe_ratio, a.current.offset_v,
+                                zeroed=bench.current.zero_offset_v is not None)
+        return analyse_run(first, timing, ops=ops, unc=bench.uncertainty, steady=steady, placement=placement,
+                           voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
+                           partial=partial)
+
+    def _marker_region(self, first: WindowData) -> tuple[float | None, float | None]:
+        wave = getattr(self, "_marker_wave", None)
+        if wave is None:               # EXT: the trigger is the rise; the fall is not recorded
+            return 0.0, None
+        return marker_edges_s(wave.volts(), wave.x_origin, wave.x_increment, self.req.bench.marker.threshold_v)
+
+    def _partial_record(self, n: int, windows, res, live: RunLive, idle_window) -> dict | None:
+        """A cancelled run's estimate over what was captured, marked partial (None when nothing can be said)."""
+        self._last_details = None
+        if not windows:
+            return None
+        timing = self._timing(res, live, partial=True)
+        if timing is None:
+            return None
+        try:
+            result = self._analyse(windows, timing, None, live, idle_window, partial=True)
+        except JoulebenchError as exc:
+            log.info("run %d: no partial estimate: %s", n, exc)
+            return None
+        result.warnings.insert(0, f"cancelled by the operator after {timing.duration_s:.4g} s of the measured "
+                                  "region: this is an estimate over what was captured")
+        self._last_details = result.details()
+        return {"run": n, **result.record()}
+
+    def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome,
+                    live: RunLive, idle_window):
         attrs = self._run_attrs(res)
         if res is None:
             run.finish(attrs, status="incomplete", reason="the workload produced no result")
-            outcome.failed_runs.append(n)
+            outcome.fail(n, "the workload produced no result")
             return None
         samples = tele.samples_from_launcher(res.telemetry)
         run.set_telemetry(samples)
-        duration, _ = res.duration_s()
         if not res.ok:
             why = res.reason or f"exit status {res.exit_status}"
-            run.finish(attrs, status="failed", reason=f"the workload failed ({why}): {res.stderr.strip()[-500:]}")
-            outcome.failed_runs.append(n)
+            tail = (res.stderr.strip() or res.stdout.strip())[-500:]
+            reason = f"the workload failed ({why}): {tail}" if tail else f"the workload failed ({why})"
+            run.finish(attrs, status="failed", reason=reason)
+            outcome.fail(n, reason)
             return None
+        timing = self._timing(res, live)
         try:
-            result = analyse_run(windows[0], duration, ops=res.protocol.ops, unc=self.req.bench.uncertainty,
-                                 steady=windows[1:])
+            if timing is None:
+                raise AnalysisError("the run's duration is unknown: the workload printed no usable begin/end "
+                                    "events and the launcher reported no stamps")
+            result = self._analyse(windows, timing, res.protocol.ops, live, idle_window)
         except AnalysisError as exc:
             run.finish(attrs, status="failed", reason=str(exc))
-            outcome.failed_runs.append(n)
+            outcome.fail(n, str(exc))
             return None
         record = {"run": n, **result.record()}
         details = result.details()
+        details["timing"] = {"begin_s": timing.begin_s, "end_s": timing.end_s, "launch_s": timing.launch_s,
+                             "launcher_started_s": timing.launcher_started_s, "exit_s": timing.exit_s,
+                             "duration_source": timing.duration_source}
         rail = tele.input_rail(samples)
-        b, e = res.protocol.begin, res.protocol.end
-        t0, t1 = (b.t, e.t) if b and e and e.t > b.t else (res.board_start_s, res.board_end_s)
-        if rail and t0 is not None and t1 is not None:
-            e_tel = tele.energy_j(samples, rail, t0, t1)
+        if rail and timing.begin_s is not None and timing.end_s is not None:
+            e_tel = tele.energy_j(samples, rail, timing.begin_s, timing.end_s)
             if e_tel is not None:
                 record["telemetry_energy_j"] = e_tel
-                record["telemetry_vs_shunt_pct"] = 100.0 * (e_tel - result.energy_j) / result.energy_j
+                record["telemetry_vs_shunt_pct"] = 100.0 * (e_tel - result.energy_j) / result.energy_j \
+                    if result.energy_j else None
                 details["telemetry_rail"] = rail
         run.finish(attrs, record=record, details=details)
         self._report("analysing", self._run_fraction(n, 1.0),
-                     f"run {n}: {result.energy_j:.4g} J ({result.energy_method}, {duration:.4g} s)", n)
+                     f"run {n}: {result.energy_j:.4g} J ({result.energy_method}, {timing.duration_s:.4g} s)", n)
         return record

@@ -13,6 +13,17 @@ def channel_setup(ch) -> ChannelSetup:
                         offset_v=ch.offset_v, coupling=ch.coupling, bandwidth_limit=ch.bandwidth_limit)
 
 
+def marker_setup(bench: BenchConfig) -> tuple[ChannelSetup, ...]:
+    """The marker channel, when the bench has one on a channel (not EXT): a 1:1 probe, the threshold two
+    divisions below centre, so a 0 V / 3.3 V GPIO stays on screen."""
+    m = bench.marker
+    if m is None or not isinstance(m.channel, int):
+        return ()
+    vdiv = max(abs(m.threshold_v), 0.5)
+    return (ChannelSetup(channel=m.channel, probe_ratio=1.0, volts_per_div=vdiv, offset_v=m.threshold_v + 2 * vdiv,
+                         coupling="DC", bandwidth_limit=False),)
+
+
 def acquisition_setup(bench: BenchConfig) -> AcquisitionSetup:
     a = bench.acquisition
     return AcquisitionSetup(window_s=a.window_s, sample_rate_hz=a.sample_rate_hz, pretrigger=a.pretrigger)

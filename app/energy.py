@@ -3,7 +3,8 @@
 A PowerTrace joins a voltage and a current Waveform sample by sample:
 
     V(k) = volts of the voltage channel at sample k            (minus I·R when measured at the supply)
-    I(k) = amps of the current channel at time t_k + deskew_s  (linear interpolation for a fractional shift)
+    I(k) = amps of the current channel at time t_k + deskew_s  (linear interpolation for a fractional shift),
+           after subtracting the channel's zero offset (its reading with no current flowing)
     P(k) = V(k) · I(k)
 
 Between samples P is taken as linear, so the energy over any [t0, t1] is the
@@ -50,7 +51,8 @@ class PowerTrace:
     """V, I and P of one capture window, computed on demand from raw codes."""
 
     def __init__(self, voltage: Waveform, current: Waveform, *, shunt_ohm: float | None = None,
-                 amps_per_volt_: float | None = None, measured_at: str = "board", deskew_s: float = 0.0):
+                 amps_per_volt_: float | None = None, measured_at: str = "board", deskew_s: float = 0.0,
+                 current_zero_v: float = 0.0):
         if not math.isclose(voltage.x_increment, current.x_increment, rel_tol=1e-9):
             raise AnalysisError(f"the channels were sampled at different intervals ({voltage.x_increment} s "
                                 f"and {current.x_increment} s); capture both in one acquisition")
@@ -61,6 +63,7 @@ class PowerTrace:
         self.voltage = voltage
         self.current = current
         self.a_per_v = amps_per_volt(shunt_ohm, amps_per_volt_)
+        self.current_zero_v = float(current_zero_v or 0.0)
         self.supply_ohm = shunt_ohm if measured_at == "supply" else 0.0
         self.dx = voltage.x_increment
         # current-channel index of voltage sample k: k + shift
@@ -110,7 +113,7 @@ class PowerTrace:
         v += vw.offset_v
         c0 = k0 + self._shift_int
         gain_a = cw.gain_v * self.a_per_v
-        off_a = cw.offset_v * self.a_per_v
+        off_a = (cw.offset_v - self.current_zero_v) * self.a_per_v
         if self._shift_frac:
             codes = cw.code_slice(c0, k1 + self._shift_int + 1).astype(np.float64)
             f = self._shift_frac
@@ -137,7 +140,8 @@ class PowerTrace:
         """Row min/max of codes -> row min/max of volts (voltage) or amps (current)."""
         w = self.voltage if which == "voltage" else self.current
         scale = 1.0 if which == "voltage" else self.a_per_v
-        g, o = w.gain_v * scale, w.offset_v * scale
+        zero = 0.0 if which == "voltage" else self.current_zero_v
+        g, o = w.gain_v * scale, (w.offset_v - zero) * scale
         lo, hi = cmin * g + o, cmax * g + o
         return (lo, hi) if g > 0 else (hi, lo)
 

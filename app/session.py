@@ -74,14 +74,16 @@ class RunWriter:
 
     def add_window(self, voltage: Waveform, current: Waveform, summary: TraceSummary,
                    current_scaling: dict[str, Any], voltage_extra: dict[str, Any] | None = None,
-                   attrs: dict[str, Any] | None = None) -> int:
-        """Store one window's raw codes of both channels and the power summary."""
+                   attrs: dict[str, Any] | None = None, marker: Waveform | None = None) -> int:
+        """Store one window's raw codes of both channels (and the marker channel, if any) and the power summary."""
         self.windows += 1
         g = self.group.require_group("windows").create_group(window_name(self.windows))
         set_attrs(g, {"row_samples": ROW, "clip_fraction_voltage": summary.clip_voltage,
                       "clip_fraction_current": summary.clip_current, **(attrs or {})})
         self._session._write_channel(g, "voltage", voltage, voltage_extra or {})
         self._session._write_channel(g, "current", current, current_scaling)
+        if marker is not None:
+            self._session._write_channel(g, "marker", marker, {"role": "begin/end marker GPIO"})
         ov = g.create_group("overview")
         levels = overview_levels(summary)
         set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(levels))],

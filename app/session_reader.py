@@ -89,7 +89,8 @@ class WindowView:
         va, ia = read_attrs(self.group["voltage"]), read_attrs(self.group["current"])
         try:
             return PowerTrace(v, i, shunt_ohm=ia.get("shunt_ohm"), amps_per_volt_=ia.get("amps_per_volt"),
-                              measured_at=va.get("measured_at", "board"), deskew_s=float(ia.get("deskew_s", 0.0)))
+                              measured_at=va.get("measured_at", "board"), deskew_s=float(ia.get("deskew_s", 0.0)),
+                              current_zero_v=float(ia.get("zero_offset_v", 0.0) or 0.0))
         except AnalysisError as exc:
             raise SessionError(f"{self.path}: window {self.group.name}: {exc}") from None
 

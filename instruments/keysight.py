@@ -69,11 +69,12 @@ class KeysightInfiniiVision(Scope):
             bandwidth_limit=boolean(q(f":CHANnel{n}:BWLimit?"), f":CHANnel{n}:BWLimit?", src),
         )
 
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("*CLS")
         self.t.write(":STOP")
-        self._configure_channel(voltage)
-        self._configure_channel(current)
+        for ch in (voltage, current, *extra):
+            self._configure_channel(ch)
         w, p = acquisition.window_s, acquisition.pretrigger
         self._set(":TIMebase:MODE MAIN")
         self._set(":TIMebase:REFerence CENTer")

@@ -81,15 +81,16 @@ class RigolDS1000Z(Scope):
             bandwidth_limit=q(f":CHANnel{n}:BWLimit?").strip().upper() != "OFF",
         )
 
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("*CLS")
         self.t.write(":RUN")                                    # MDEPth is settable only while running
-        used = {voltage.channel, current.channel}
+        used = {voltage.channel, current.channel, *(ch.channel for ch in extra)}
         for n in range(1, self.max_channels + 1):
             if n not in used:
                 self._set(f":CHANnel{n}:DISPlay 0")              # more memory for the two we use
-        self._configure_channel(voltage)
-        self._configure_channel(current)
+        for ch in (voltage, current, *extra):
+            self._configure_channel(ch)
         w, p = acquisition.window_s, acquisition.pretrigger
         self._set(":TIMebase:MODE MAIN")
         self._set(f":TIMebase:MAIN:SCALe {fmt(w / self.horizontal_divisions)}")

@@ -36,9 +36,10 @@ class RohdeSchwarzRTB(Scope):
     def _q(self, command: str) -> float:
         return number(self.t.query(command), command, self.t.name)
 
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("*CLS")
-        for ch in (voltage, current):
+        for ch in (voltage, current, *extra):
             self.check_channel(ch.channel)
             n = ch.channel
             self._set(f"CHANnel{n}:STATe ON")

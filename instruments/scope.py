@@ -101,8 +101,10 @@ class Scope(ABC):
 
     # -- the operations every family implements ----------------------------
     @abstractmethod
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
-        """Apply the channels and the acquisition; return what the scope reports back."""
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
+        """Apply the channels and the acquisition; return what the scope reports back. `extra` channels (a
+        marker) are switched on and set up too, before the record length is chosen."""
 
     @abstractmethod
     def arm_single(self, trigger_channel: int, level_v: float) -> None:

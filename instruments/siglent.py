@@ -95,9 +95,10 @@ class SiglentSDS(Scope):
             raise InstrumentError(f"{self.t.name}: the scope applied {what} = {got:g} where {asked:g} was asked; it "
                                   "does not support that value. Choose a supported one in the bench file.")
 
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("*CLS")
-        for ch in (voltage, current):
+        for ch in (voltage, current, *extra):
             self.check_channel(ch.channel)
             n = ch.channel
             self.t.write(f":CHANnel{n}:SWITch ON")
@@ -113,7 +114,7 @@ class SiglentSDS(Scope):
         self.t.write(f":TIMebase:SCALe {fmt(w / self.horizontal_divisions)}")
         self.t.write(f":TIMebase:DELay {fmt(w * (0.5 - p))}")
         applied = []
-        for ch in (voltage, current):
+        for ch in (voltage, current, *extra):
             n = ch.channel
             a = ChannelApplied(channel=n, probe_ratio=self._q(f":CHANnel{n}:PROBe?"),
                                volts_per_div=self._q(f":CHANnel{n}:SCALe?"),

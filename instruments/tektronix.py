@@ -41,10 +41,11 @@ class TektronixMSO(Scope):
     def _q(self, command: str) -> float:
         return number(self.t.query(command), command, self.t.name)
 
-    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup) -> Applied:
+    def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
+                  extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("HEADer OFF")
         self.t.write("*CLS")
-        for ch in (voltage, current):
+        for ch in (voltage, current, *extra):
             self.check_channel(ch.channel)
             n = ch.channel
             self._set(f"DISplay:GLObal:CH{n}:STATE 1")

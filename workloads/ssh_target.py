@@ -223,10 +223,11 @@ class SshTarget(Target):
 
     def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
             on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
-            telemetry: TelemetryOptions | None = None) -> RunResult:
+            telemetry: TelemetryOptions | None = None, marker: tuple[str, str] | None = None) -> RunResult:
         if self._conn is None:
             raise TargetError(f"{self.description}: not connected")
-        line = f"cd {shlex.quote(self.workdir)} && " + launcher_command(command, timeout_s, telemetry)
+        line = f"cd {shlex.quote(self.workdir)} && " + launcher_command(command, timeout_s, telemetry,
+                                                                         marker=marker)
         out = LauncherOutput(on_line, on_event)
         state = {"cancelled": False, "lost": False}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from workloads.errors import TargetError
-from workloads.protocol import ProtocolState
+from workloads.protocol import Event, ProtocolState
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class RunResult:
     reason: str | None = None            # None, "timeout", "cancelled", "connection lost", …
     telemetry: list[dict[str, Any]] = field(default_factory=list)   # raw launcher samples
     launcher_warnings: list[str] = field(default_factory=list)
+    launcher_started_s: float | None = None       # the launcher's own first instant, board clock
+    markers: list[dict[str, Any]] = field(default_factory=list)     # marker commands the launcher ran
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -76,8 +79,17 @@ class RunResult:
         return self.exit_status == 0 and self.reason is None
 
 
+LAUNCH_EVENT = "@launch"      # the launcher's own events, passed to on_event beside the workload's
+EXIT_EVENT = "@exit"
+MARKER_EVENT = "@marker"
+
+
 class LauncherOutput:
-    """Splits the launcher's stdout into its own messages, workload events and the log."""
+    """Splits the launcher's stdout into its own messages, workload events and the log.
+
+    on_event gets every workload event as it arrives, and the launcher's own as Events named
+    "@launch" (the exec stamp), "@marker" (a marker command ran) and "@exit".
+    """
 
     def __init__(self, on_line: LineCallback | None = None, on_event: Callable[[Any], None] | None = None):
         self.protocol = ProtocolState()
@@ -89,6 +101,8 @@ class LauncherOutput:
         self.exit_status: int | None = None
         self.reason: str | None = None
         self.warnings: list[str] = []
+        self.markers: list[dict[str, Any]] = []
+        self.launcher_t0: float | None = None
         self._on_line = on_line
         self._on_event = on_event
         self._lock = threading.Lock()
@@ -97,45 +111,66 @@ class LauncherOutput:
         line = line.rstrip("\r\n")
         with self._lock:
             if stream == "stdout" and line.startswith(LAUNCHER_PREFIX):
-                self._launcher(line[len(LAUNCHER_PREFIX):])
-                return
-            (self.stdout if stream == "stdout" else self.stderr).append(line)
-            ev = self.protocol.feed(line) if stream == "stdout" else None
-        if self._on_line is not None:
+                ev = self._launcher(line[len(LAUNCHER_PREFIX):])
+                line = None
+            else:
+                (self.stdout if stream == "stdout" else self.stderr).append(line)
+                ev = self.protocol.feed(line) if stream == "stdout" else None
+        if line is not None and self._on_line is not None:
             self._on_line(stream, line)
         if ev is not None and self._on_event is not None:
             self._on_event(ev)
 
-    def _launcher(self, body: str) -> None:
+    def _launcher(self, body: str) -> Event | None:
         try:
             msg = json.loads(body)
         except ValueError:
             self.warnings.append(f"unreadable launcher message: {body[:100]!r}")
-            return
+            return None
         kind = msg.get("event")
+        t = msg.get("t")
         if kind == "start":
-            self.start_s = msg.get("t")
-        elif kind == "exit":
-            self.end_s, self.exit_status, self.reason = msg.get("t"), msg.get("status"), msg.get("reason")
+            self.start_s = t
+            self.launcher_t0 = msg.get("t0") if _is_time(msg.get("t0")) else None
+            return Event(LAUNCH_EVENT, float(t), {"pid": msg.get("pid")}) if _is_time(t) else None
+        if kind == "exit":
+            self.end_s, self.exit_status, self.reason = t, msg.get("status"), msg.get("reason")
             if self.start_s is None:
                 self.start_s = msg.get("start")
-        elif kind in ("telemetry", "tegrastats"):
+            return Event(EXIT_EVENT, float(t), {"status": msg.get("status")}) if _is_time(t) else None
+        if kind == "marker":
+            self.markers.append(msg)
+            if msg.get("status") != 0:
+                self.warnings.append(f"the marker command for {msg.get('edge')} failed (status "
+                                     f"{msg.get('status')}): {msg.get('stderr') or 'no message'}")
+            return Event(MARKER_EVENT, float(t), {k: v for k, v in msg.items() if k not in ("event", "t")}) \
+                if _is_time(t) else None
+        if kind in ("telemetry", "tegrastats"):
             self.telemetry.append(msg)
         elif kind == "warning":
             self.warnings.append(str(msg.get("message")))
+        return None
 
     def result(self, fallback_status: int | None = None, reason: str | None = None) -> RunResult:
         status = self.exit_status if self.exit_status is not None else fallback_status
         return RunResult(exit_status=status, stdout="\n".join(self.stdout) + ("\n" if self.stdout else ""),
                          stderr="\n".join(self.stderr) + ("\n" if self.stderr else ""), protocol=self.protocol,
                          board_start_s=self.start_s, board_end_s=self.end_s, reason=self.reason or reason,
-                         telemetry=self.telemetry, launcher_warnings=self.warnings)
+                         telemetry=self.telemetry, launcher_warnings=self.warnings, markers=self.markers,
+                         launcher_started_s=self.launcher_t0)
+
+
+def _is_time(t: Any) -> bool:
+    return isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
 
 
 def launcher_command(command: str, timeout_s: float | None, telemetry: TelemetryOptions | None,
-                     python: str = "python3") -> str:
-    """The shell command line that runs `command` under the launcher, from the workdir."""
+                     python: str = "python3", marker: tuple[str, str] | None = None) -> str:
+    """The shell command line that runs `command` under the launcher, from the workdir.
+    marker: (high, low) commands the launcher runs at the workload's begin and end events."""
     parts = [python, "-u", f"{SUPPORT_DIR}/{LAUNCHER.name}"]
+    if marker is not None:
+        parts += ["--marker-high", marker[0], "--marker-low", marker[1]]
     if timeout_s is not None:
         parts += ["--timeout", repr(float(timeout_s))]
     if telemetry is not None:
@@ -175,8 +210,8 @@ class Target(ABC):
     @abstractmethod
     def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
             on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
-            telemetry: TelemetryOptions | None = None) -> RunResult:
-        """Run a shell command in the workdir under the launcher."""
+            telemetry: TelemetryOptions | None = None, marker: tuple[str, str] | None = None) -> RunResult:
+        """Run a shell command in the workdir under the launcher; on_event gets events as they arrive."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -244,8 +279,8 @@ class LocalTarget(Target):
 
     def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
             on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
-            telemetry: TelemetryOptions | None = None) -> RunResult:
-        line = launcher_command(command, timeout_s, telemetry, python=shlex.quote(self.python))
+            telemetry: TelemetryOptions | None = None, marker: tuple[str, str] | None = None) -> RunResult:
+        line = launcher_command(command, timeout_s, telemetry, python=shlex.quote(self.python), marker=marker)
         out = LauncherOutput(on_line, on_event)
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", line], cwd=self.workdir, stdin=subprocess.PIPE,

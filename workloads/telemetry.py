@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from workloads.target import TelemetryOptions
 
 TEGRA_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(\d+)mW/(\d+)mW")
@@ -52,24 +54,18 @@ def input_rail(samples: list[dict[str, Any]]) -> str | None:
 
 
 def energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:
-    """Trapezoid of one rail's power over [t0, t1] (board clock), linear between samples, held at the ends."""
-    pts = sorted((s["time_s"], s["watts"]) for s in samples if s["rail"] == rail and math.isfinite(s["watts"]))
-    if len(pts) < 2 or t1_s <= t0_s:
+    """Trapezoid of one rail's power over [t0, t1] (board clock), linear between samples, held at the ends.
+    O(n log n) in the number of samples (a 3 341 s run at 20 Hz is 67 000 samples)."""
+    pts = np.array([(s["time_s"], s["watts"]) for s in samples if s["rail"] == rail and math.isfinite(s["watts"])],
+                   dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 2 or not t1_s > t0_s:
         return None
-    ts = [p[0] for p in pts]
-    ws = [p[1] for p in pts]
-
-    def at(t: float) -> float:
-        if t <= ts[0]:
-            return ws[0]
-        if t >= ts[-1]:
-            return ws[-1]
-        k = max(i for i in range(len(ts)) if ts[i] <= t)
-        f = (t - ts[k]) / (ts[k + 1] - ts[k])
-        return ws[k] * (1 - f) + ws[k + 1] * f
-
-    knots = [t0_s] + [t for t in ts if t0_s < t < t1_s] + [t1_s]
-    return sum((b - a) * (at(a) + at(b)) / 2 for a, b in zip(knots, knots[1:]))
+    pts = pts[np.argsort(pts[:, 0], kind="stable")]
+    ts, ws = pts[:, 0], pts[:, 1]
+    inside = (ts > t0_s) & (ts < t1_s)
+    knots = np.concatenate([[t0_s], ts[inside], [t1_s]])
+    values = np.interp(knots, ts, ws)          # holds the first/last value outside the samples
+    return float(np.sum(np.diff(knots) * (values[1:] + values[:-1]) / 2))
 
 
 def options_for(mode: str, facts: dict[str, Any], interval_s: float = 0.05) -> TelemetryOptions | None:

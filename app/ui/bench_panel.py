@@ -18,13 +18,17 @@ from app.errors import BenchError
 
 TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
           "current": "Current channel (shunt or current probe)", "acquisition": "Acquisition", "target": "Target board",
-          "uncertainty": "Uncertainty (relative, one standard uncertainty)"}
+          "uncertainty": "Uncertainty (tolerances: bounds, divided by √3)",
+          "marker": "Marker GPIO (optional: exact [begin, end])"}
+OPTIONAL_SECTIONS = ("marker",)
 UNITS = {"timeout_s": "s", "probe_ratio": "×", "volts_per_div": "V/div", "offset_v": "V at centre", "shunt_ohm": "Ω",
          "amps_per_volt": "A/V", "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "pretrigger": "fraction",
-         "trigger_level_a": "A", "trigger_timeout_s": "s"}
+         "trigger_level_a": "A", "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V",
+         "voltage_offset_error_v": "V", "current_offset_error_v": "V", "threshold_v": "V"}
 CHOICES = {"driver": ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000", "tektronix-mso",
                       "siglent-sds", "rs-rtb"), "coupling": ("DC", "AC"), "measured_at": ("board", "supply"),
-           "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats")}
+           "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats"),
+           "idle": ("auto", "pretrigger", "window")}
 
 
 class BenchPanel(QWidget):
@@ -130,10 +134,13 @@ class BenchPanel(QWidget):
                 continue
             if spec.kind == "strlist":
                 out[section][key] = [p.strip() for p in text.split(";") if p.strip()]
-            elif spec.kind in ("float", "int"):
+            elif spec.kind in ("float", "int", "channel"):
                 out[section][key] = _number(text)
             else:
                 out[section][key] = text
+        for section in OPTIONAL_SECTIONS:
+            if not out[section]:
+                del out[section]
         return out
 
     def bench(self) -> BenchConfig:

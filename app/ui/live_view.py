@@ -71,7 +71,8 @@ class LiveView(QWidget):
         c = self.bench.current
         try:
             trace = PowerTrace(v_wave, i_wave, shunt_ohm=c.shunt_ohm, amps_per_volt_=c.amps_per_volt,
-                               measured_at=self.bench.voltage.measured_at, deskew_s=c.deskew_s)
+                               measured_at=self.bench.voltage.measured_at, deskew_s=c.deskew_s,
+                               current_zero_v=c.zero_offset_v or 0.0)
         except AnalysisError:
             return                      # a frame whose channels do not line up is skipped, not drawn wrong
         volts, amps, power = trace.arrays(0, trace.n)

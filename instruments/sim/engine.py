@@ -1,6 +1,7 @@
 """The simulated scope's acquisition system, independent of any dialect.
 
-Channel 1 sees the board's voltage, channel 2 the shunt's voltage, the others
+Channel 1 sees the board's voltage, channel 2 the shunt's voltage, channel 3
+(and the EXT input, channel 0 here) the source's marker GPIO, the others
 nothing but noise. A single acquisition behaves like a real scope's: once
 armed it ignores triggers until the pre-trigger part of the window has filled,
 then waits for the trigger channel to rise through the level, keeps the
@@ -103,6 +104,8 @@ class Engine:
             return self.source.board(t)[0]
         if channel == 2:
             return self.source.board(t)[1] * self.source.e.shunt_ohm
+        if channel in (0, 3):
+            return self.source.marker_v(t)
         return np.zeros_like(t)
 
     def noise_v(self, channel: int) -> float:

@@ -13,8 +13,12 @@ Noise is added by the scope when it samples.
 * cpu      the current follows this computer's CPU load (/proc/stat), so a
            workload started on this computer shows up
 * profile  a TOML file: piecewise current steps, supply, source resistance,
-           ripple, noise, seed; and an optional control file through which a
-           workload switches the current at stated instants
+           ripple, noise, seed; an optional control file through which a
+           workload switches the current at stated instants; and an optional
+           marker file that drives channel 3 (a board GPIO wired to the scope)
+
+Every source can carry a marker signal: `marker_v(t)`, the volts a board GPIO
+puts on the scope's marker channel (channel 3, or the EXT input).
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ class Source:
 
     def current_a(self, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def marker_v(self, t: np.ndarray) -> np.ndarray:
+        """Volts of the marker GPIO at times t (0 V when nothing drives it)."""
+        return np.zeros_like(np.asarray(t, dtype=np.float64))
 
     def board(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(board volts, supply amps), clean, at times t (monotonic seconds)."""
@@ -166,10 +174,11 @@ class ProfileSpec:
     period_s: float = 0.0
     initial_a: float = 0.0
     control_file: str = ""
+    marker_file: str = ""
 
 
 _PROFILE_KEYS = {"supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "ripple_a", "ripple_hz", "seed",
-                 "steps", "period_s", "initial_a", "control_file"}
+                 "steps", "period_s", "initial_a", "control_file", "marker_file"}
 
 
 def load_profile(path: str | Path) -> ProfileSpec:
@@ -205,34 +214,21 @@ def load_profile(path: str | Path) -> ProfileSpec:
     if any(b[0] <= a[0] for a, b in zip(steps, steps[1:])):
         raise SourceError(f"{path}: steps must be in increasing time order")
     return ProfileSpec(electrical=e, steps=steps, period_s=float(data.get("period_s", 0.0)),
-                       initial_a=float(data.get("initial_a", 0.0)), control_file=str(data.get("control_file", "")))
+                       initial_a=float(data.get("initial_a", 0.0)), control_file=str(data.get("control_file", "")),
+                       marker_file=str(data.get("marker_file", "")))
 
 
-class ProfileSource(Source):
-    """Piecewise-constant current: timed steps after the source starts (repeating every period_s if set),
-    overridden by lines "<monotonic seconds> <amps>" appended to control_file."""
-    name = "profile"
+class _TimedLines:
+    """Follows a file of lines "<monotonic seconds> <value>" into a _History."""
 
-    def __init__(self, spec: ProfileSpec, start_s: float | None = None):
-        super().__init__(spec.electrical)
-        self.spec = spec
-        self.start_s = time.monotonic() if start_s is None else start_s
-        self._control = _History(math.nan)
-        self._stop = threading.Event()
+    def __init__(self, path: str, history: _History, what: str):
+        self.path, self.history, self.what = path, history, what
         self._offset = 0
-        if spec.control_file:
-            Path(spec.control_file).touch()
-            self._thread = threading.Thread(target=self._watch, name="sim-profile-control", daemon=True)
-            self._thread.start()
+        Path(path).touch()
 
-    def _watch(self) -> None:
-        path = self.spec.control_file
-        while not self._stop.wait(0.002):
-            self.poll_control(path)
-
-    def poll_control(self, path: str) -> None:
+    def poll(self) -> None:
         try:
-            with open(path, "rb") as fh:
+            with open(self.path, "rb") as fh:
                 fh.seek(self._offset)
                 data = fh.read()
         except OSError:
@@ -244,11 +240,43 @@ class ProfileSource(Source):
         for line in data[:end].decode("ascii", "replace").splitlines():
             parts = line.split()
             try:
-                t, amps = float(parts[0]), float(parts[1])
+                t, value = float(parts[0]), float(parts[1])
             except (IndexError, ValueError):
-                log.warning("profile control file %s: ignoring line %r (want '<monotonic s> <amps>')", path, line)
+                log.warning("profile %s file %s: ignoring line %r (want '<monotonic s> <%s>')", self.what,
+                            self.path, line, self.what)
                 continue
-            self._control.set(t, amps)
+            self.history.set(t, value)
+
+
+class ProfileSource(Source):
+    """Piecewise-constant current: timed steps after the source starts (repeating every period_s if set),
+    overridden by lines "<monotonic seconds> <amps>" appended to control_file; the marker channel follows
+    lines "<monotonic seconds> <volts>" appended to marker_file."""
+    name = "profile"
+
+    def __init__(self, spec: ProfileSpec, start_s: float | None = None):
+        super().__init__(spec.electrical)
+        self.spec = spec
+        self.start_s = time.monotonic() if start_s is None else start_s
+        self._control = _History(math.nan)
+        self._marker = _History(0.0)
+        self._stop = threading.Event()
+        self._files = []
+        if spec.control_file:
+            self._files.append(_TimedLines(spec.control_file, self._control, "amps"))
+        if spec.marker_file:
+            self._files.append(_TimedLines(spec.marker_file, self._marker, "volts"))
+        if self._files:
+            self._thread = threading.Thread(target=self._watch, name="sim-profile-control", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.002):
+            for f in self._files:
+                f.poll()
+
+    def marker_v(self, t: np.ndarray) -> np.ndarray:
+        return self._marker.values(np.asarray(t, dtype=np.float64))
 
     def current_a(self, t: np.ndarray) -> np.ndarray:
         spec = self.spec

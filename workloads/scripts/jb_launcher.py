@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Joulebench's launcher, uploaded to the board with every workload (standard library only, Python >= 3.6).
 
-    python3 jb_launcher.py [--timeout S] [--hwmon DIR]... [--tegrastats] [--interval S] -- COMMAND
+    python3 jb_launcher.py [--timeout S] [--hwmon DIR]... [--tegrastats] [--interval S]
+                           [--marker-high CMD --marker-low CMD] -- COMMAND
 
 Runs COMMAND with /bin/sh in its own process group and session, stamps its
 start and end with the board's monotonic clock, forwards its stdout and stderr
@@ -12,7 +13,14 @@ when:
   * stdin closes or stdout breaks (the connection dropped),
   * the launcher itself gets SIGHUP/SIGTERM/SIGINT.
 Nothing of the run is left on the board. Its own messages are stdout lines
-`@joulebench-launcher {json}`: start, telemetry samples, exit.
+`@joulebench-launcher {json}`: start, telemetry samples, marker, exit.
+
+The board-clock stamp taken immediately before the exec is given to the
+command as JOULEBENCH_LAUNCH_T. With --marker-high/--marker-low, the launcher
+runs those commands (e.g. `gpioset gpiochip0 12=1`) as soon as the workload
+prints its `begin` and `end` events, so a scope channel wired to that GPIO
+sees the measured region; each marker command gets the event's board time as
+JOULEBENCH_EVENT_T.
 """
 
 import json
@@ -62,9 +70,42 @@ def kill_group(proc, reason):
         pass
 
 
-def pump(src, dst, proc):
+EVENT_PREFIX = "@joulebench "
+
+
+def event_of(line):
+    """The (name, t) of a workload's @joulebench event line, or None."""
+    if not line.startswith(EVENT_PREFIX):
+        return None
+    try:
+        obj = json.loads(line[len(EVENT_PREFIX):])
+        return str(obj["event"]), float(obj["t"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def run_marker(command, name, t_event):
+    """Run a marker command at once; report how long it took (the marker's latency)."""
+    env = dict(os.environ, JOULEBENCH_EVENT_T=repr(t_event))
+    t0 = time.monotonic()
+    try:
+        res = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=env, timeout=10)
+        status, err = res.returncode, res.stderr.decode("utf-8", "replace").strip()[-300:]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        status, err = None, str(exc)
+    say({"event": "marker", "t": t0, "edge": name, "t_event": t_event, "status": status,
+         "took_s": time.monotonic() - t0, "stderr": err})
+
+
+def pump(src, dst, proc, markers=None):
     for raw in iter(src.readline, b""):
-        put(dst, raw.decode("utf-8", "replace"))
+        text = raw.decode("utf-8", "replace")
+        if markers:
+            ev = event_of(text)
+            if ev is not None and ev[0] in markers:
+                run_marker(markers.pop(ev[0]), ev[0], ev[1])
+        put(dst, text)
         if _state["broken"]:
             kill_group(proc, "connection lost")
             break
@@ -151,10 +192,12 @@ def run_tegrastats(interval, stop):
 
 
 def main(argv):
+    t0 = time.monotonic()            # the launcher's own start: its start-up precedes the exec
     timeout = None
     hwmon = []
     tegrastats = False
     interval = 0.05
+    markers = {}
     args = list(argv)
     while args and args[0] != "--":
         opt = args.pop(0)
@@ -166,6 +209,10 @@ def main(argv):
             tegrastats = True
         elif opt == "--interval":
             interval = float(args.pop(0))
+        elif opt == "--marker-high":
+            markers["begin"] = args.pop(0)
+        elif opt == "--marker-low":
+            markers["end"] = args.pop(0)
         else:
             sys.stderr.write("jb_launcher: unknown option %s\n" % opt)
             return 2
@@ -173,10 +220,12 @@ def main(argv):
         sys.stderr.write("jb_launcher: usage: jb_launcher.py [options] -- COMMAND\n")
         return 2
     command = args[1]
+    env = dict(os.environ)
     start = time.monotonic()
+    env["JOULEBENCH_LAUNCH_T"] = repr(start)
     proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    say({"event": "start", "t": start, "pid": proc.pid})
+                            stderr=subprocess.PIPE, start_new_session=True, env=env)
+    say({"event": "start", "t": start, "pid": proc.pid, "t0": t0})
 
     def on_signal(signum, frame):
         kill_group(proc, "launcher got signal %d" % signum)
@@ -187,7 +236,7 @@ def main(argv):
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     stop = threading.Event()
-    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout, proc)),
+    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout, proc, markers)),
                threading.Thread(target=pump, args=(proc.stderr, sys.stderr, proc))]
     daemons = [threading.Thread(target=watch_stdin, args=(proc,))]
     if hwmon:
@@ -212,6 +261,8 @@ def main(argv):
     stop.set()
     for th in threads:
         th.join(5)
+    if markers.get("end") and "begin" not in markers:     # the marker went high and the workload never ended it
+        run_marker(markers.pop("end"), "end", end)
     say({"event": "exit", "t": end, "status": status, "reason": _state["reason"], "start": start})
     return 0 if status == 0 else (status if 0 < status < 256 else 1)
 

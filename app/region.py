@@ -1,0 +1,137 @@
+"""Where the measured region [begin, end] lies on the scope's time axis (METHOD.md "Timing and alignment").
+
+Board times (the workload's events, the launcher's stamps) are placed on a
+window's axis through one shared instant:
+
+* without a marker, the launcher's exec stamp t_launch. The scope triggered
+  on the current rising at process start, δ after the exec; δ is estimated
+  from the record as the instant the current left its idle band before the
+  trigger, so t_scope = t_board − t_launch + t_edge (t_edge ≤ 0). What is left
+  of δ (exec → current visibly rising) is carried as an alignment
+  uncertainty.
+* with a marker, the GPIO the launcher raises at `begin`: the scope triggered
+  on it, so `begin` sits at the marker's rising edge and `end` at its falling
+  edge, exact to a sample.
+
+A sampled window of a long run (forced trigger) is placed through the
+desktop instant its trigger was forced, mapped to the board clock (see
+`ClockMap`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.energy import PowerTrace
+
+EXEC_TO_CURRENT_S = 0.002     # bound on exec → the board's current visibly rising (a process's first instructions)
+SMOOTH_S = 2e-4               # the idle-band test looks at the current averaged over this long
+EDGE_SCAN_MAX_SAMPLES = 4_000_000
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Board time ↔ the first window's scope time: t_scope = t_board − board_at_zero_s."""
+    board_at_zero_s: float          # the board time of the first window's t = 0 (its trigger)
+    method: str                     # "launch-edge" | "launch-stamp" | "marker"
+    u_s: float                      # standard uncertainty of the placement, seconds
+    delay_s: float | None = None    # δ: exec → trigger, estimated from the record
+    note: str = ""
+
+    def scope_time(self, t_board: float) -> float:
+        return t_board - self.board_at_zero_s
+
+
+def _smoothed(values: np.ndarray, k: int) -> np.ndarray:
+    if k <= 1 or values.size < k:
+        return values
+    c = np.cumsum(np.concatenate([[0.0], values]))
+    return (c[k:] - c[:-k]) / k
+
+
+def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[float | None, str]:
+    """The instant before the trigger at which the current last left its idle band (looking a few samples
+    past the trigger, t_stop_s, since the trigger's own sample may still sit below the level).
+
+    The band comes from the first half of the pre-trigger record (median ± 6 robust σ of the current averaged
+    over SMOOTH_S, and at least a twentieth of the way to the current at the trigger). Returns (time, note);
+    time is None when the record does not show the board at rest first.
+    """
+    if t_stop_s is None:
+        t_stop_s = max(10 * trace.dx, 2 * SMOOTH_S)
+    t_stop_s = min(t_stop_s, trace.t_last)
+    if t_stop_s - trace.t_first < 20 * trace.dx:
+        return None, "the record holds too little before the trigger to see the current leave idle"
+    j_stop = int(math.floor((t_stop_s - trace.x0) / trace.dx))
+    j_start = max(0, j_stop - EDGE_SCAN_MAX_SAMPLES)
+    _, amps, _ = trace.arrays(j_start, j_stop + 1)
+    k = max(1, int(round(SMOOTH_S / trace.dx)))
+    sm = _smoothed(amps, k)                       # sm[m] averages amps[m : m + k]
+    ref = sm[: max(1, sm.size // 2)]
+    med = float(np.median(ref))
+    sigma = 1.4826 * float(np.median(np.abs(ref - med)))
+    at_trigger = float(sm[-1])
+    level = med + max(6.0 * sigma, 0.05 * (at_trigger - med))
+    if at_trigger <= level:
+        return None, "the current at the trigger is within its idle band"
+    quiet = np.nonzero(sm <= level)[0]
+    if quiet.size == 0:
+        return None, "the current was above its idle band for the whole pre-trigger record"
+    m = int(quiet[-1]) + 1                        # first smoothed sample above the band after the last quiet one
+    # the averaging window [m, m + k) first rose above the band: the edge is near its end
+    j_edge = j_start + min(m + k - 1, amps.size - 1)
+    return trace.time_of(j_edge), f"current left its idle band ({med:.4g} A) at the trigger's {trace.time_of(j_edge):.6f} s"
+
+
+def place_by_launch(trace: PowerTrace, launch_board_s: float) -> Placement:
+    """No marker: the launch stamp sits where the current left idle before the trigger."""
+    edge, note = idle_band_exit_s(trace)
+    resolution = max(2 * trace.dx, SMOOTH_S)
+    if edge is None:
+        # the launch is not visible: take the trigger itself, with the whole pre-trigger span as uncertainty
+        span = max(-trace.t_first, resolution)
+        return Placement(launch_board_s, "launch-stamp", span / math.sqrt(3), None,
+                         f"{note}; the launch is placed at the trigger")
+    half = (EXEC_TO_CURRENT_S + resolution) / 2
+    # rectangular over [edge − EXEC_TO_CURRENT_S − resolution, edge]: centre it
+    launch_scope = edge - half
+    return Placement(launch_board_s - launch_scope, "launch-edge", half / math.sqrt(3), -launch_scope, note)
+
+
+def marker_edges_s(marker_volts: np.ndarray, x0: float, dx: float, threshold_v: float) -> tuple[float | None,
+                                                                                                  float | None]:
+    """First rising and the following falling crossing of threshold_v, linearly interpolated (seconds)."""
+    high = marker_volts >= threshold_v
+    ups = np.nonzero(~high[:-1] & high[1:])[0]
+    if ups.size == 0:
+        return None, None
+
+    def cross(j: int) -> float:
+        a, b = float(marker_volts[j]), float(marker_volts[j + 1])
+        f = (threshold_v - a) / (b - a) if b != a else 0.0
+        return x0 + (j + f) * dx
+    up = int(ups[0])
+    downs = np.nonzero(high[up + 1:-1] & ~high[up + 2:])[0]
+    return cross(up), (cross(up + 1 + int(downs[0])) if downs.size else None)
+
+
+@dataclass(frozen=True)
+class ClockMap:
+    """Desktop monotonic time → board monotonic time: t_board = t_desktop − offset_s.
+
+    offset_s is the smallest (arrival time on the desktop − board stamp) over the run's events: the event that
+    travelled fastest bounds the clock offset best. Zero spread for a local target (one clock)."""
+    offset_s: float
+
+    @classmethod
+    def from_arrivals(cls, pairs: list[tuple[float, float]]) -> "ClockMap | None":
+        """pairs: (desktop arrival, board t)."""
+        if not pairs:
+            return None
+        return cls(min(d - b for d, b in pairs))
+
+    def board(self, t_desktop: float) -> float:
+        return t_desktop - self.offset_s
