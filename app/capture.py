@@ -126,8 +126,10 @@ class Capture:
     # -- progress ---------------------------------------------------------------
     def _report(self, stage: str, fraction: float, message: str, run: int | None = None) -> None:
         log.info("%s: %s", stage, message)
+        # never backwards: estimates of the time left may shrink the planned share of a run
+        self._fraction = max(getattr(self, "_fraction", 0.0), min(max(fraction, 0.0), 1.0))
         if self._progress_cb is not None:
-            self._progress_cb(Progress(stage, min(max(fraction, 0.0), 1.0), message, run))
+            self._progress_cb(Progress(stage, self._fraction, message, run))
 
     def _run_fraction(self, run: int, within: float) -> float:
         return 0.1 + 0.9 * ((run - 1) + within) / max(1, self.req.repeats)

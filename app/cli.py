@@ -111,11 +111,14 @@ def _cmd_capture(args: argparse.Namespace) -> int:
               file=sys.stderr)
         cancel.set()
     previous = signal.signal(signal.SIGINT, on_sigint)
-    last = {"msg": ""}
+    last = {"msg": "", "stage": "", "at": 0.0}
 
     def progress(p):
-        if p.message != last["msg"]:
-            last["msg"] = p.message
+        import time
+        now = time.monotonic()
+        # a new stage at once; the same stage's changing text (time left) at most every 5 s
+        if p.message != last["msg"] and (p.stage != last["stage"] or now - last["at"] >= 5.0):
+            last.update(msg=p.message, stage=p.stage, at=now)
             print(f"[{p.fraction * 100:5.1f} %] {p.stage}: {p.message}", file=sys.stderr)
 
     def on_line(stream, line):
@@ -140,11 +143,12 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     if failed:
         where = f" What was captured is saved in {outcome.session_path} (marked incomplete)." \
             if outcome.session_path else ""
-        print(f"error: {outcome.error}.{where}", file=sys.stderr)
+        print(f"error: {outcome.error.rstrip('.')}.{where}", file=sys.stderr)
         return EXIT_INTERRUPTED if cancel.is_set() else EXIT_FAILURE
     if outcome.failed_runs:
-        print(f"error: run(s) {', '.join(map(str, outcome.failed_runs))} failed; their exit status, output and "
-              f"reason are recorded in {outcome.session_path}.", file=sys.stderr)
+        for n in outcome.failed_runs:
+            print(f"error: run {n} failed: {outcome.failures.get(n, 'no reason recorded')}", file=sys.stderr)
+        print(f"Its exit status, output and reason are recorded in {outcome.session_path}.", file=sys.stderr)
         return EXIT_FAILURE
     return 0
 
@@ -196,6 +200,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for key, value in facts.items():
         text = str(value).replace("\n", "\n    ")
         print(f"  {key}: {text}")
+    return 0
+
+
+def _cmd_zero(args: argparse.Namespace) -> int:
+    from app.energy import amps_per_volt
+    from app.zero import measure_zero, write_zero
+    bench = _bench_from_args(args)
+    print("measuring the current channel's offset: no current may flow (board unpowered or the probe's inputs "
+          "shorted)", file=sys.stderr)
+    reading = measure_zero(bench)
+    print(reading.describe(amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt)))
+    if abs(reading.offset_v) > 2 * reading.volts_per_div:
+        print(f"warning: {reading.offset_v * 1e3:+.4g} mV is more than two divisions: is current still flowing?",
+              file=sys.stderr)
+    if args.write:
+        if getattr(args, "demo", False):
+            raise BenchError("--write needs a bench file of your own (--bench FILE.toml), not the demo bench")
+        write_zero(args.bench, reading.offset_v)
+        print(f"stored current.zero_offset_v = {reading.offset_v!r} in {args.bench}", file=sys.stderr)
+    else:
+        print("not stored: add --write to keep it as current.zero_offset_v in the bench file", file=sys.stderr)
     return 0
 
 
@@ -264,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-host-key", action="store_true", help="trust the board's SSH host key (see capture)")
     p.add_argument("--ask-password", action="store_true", help="prompt for the board's SSH password")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("zero", help="measure the current channel's offset with no current flowing; --write stores "
+                                    "it as current.zero_offset_v")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--bench", metavar="FILE.toml")
+    g.add_argument("--demo", action="store_true")
+    p.add_argument("--write", action="store_true", help="store the offset in the bench file")
+    p.set_defaults(func=_cmd_zero)
 
     p = sub.add_parser("workloads", help="list the built-in workloads")
     p.set_defaults(func=_cmd_workloads)

@@ -103,7 +103,7 @@ class Engine:
         if channel == 1:
             return self.source.board(t)[0]
         if channel == 2:
-            return self.source.board(t)[1] * self.source.e.shunt_ohm
+            return self.source.board(t)[1] * self.source.e.shunt_ohm + self.source.e.current_offset_v
         if channel in (0, 3):
             return self.source.marker_v(t)
         return np.zeros_like(t)

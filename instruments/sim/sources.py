@@ -10,8 +10,9 @@ and the scope's current channel sees the shunt's voltage I(t)·shunt_ohm.
 Noise is added by the scope when it samples.
 
 * demo     an idle board with bursts, like a Jetson on 19 V
-* cpu      the current follows this computer's CPU load (/proc/stat), so a
-           workload started on this computer shows up
+* cpu      the current follows the CPU time of the processes this program
+           starts (or of the tree under a given pid: "cpu:PID"), so a workload
+           started on this computer shows up and nothing else on it does
 * profile  a TOML file: piecewise current steps, supply, source resistance,
            ripple, noise, seed; an optional control file through which a
            workload switches the current at stated instants; and an optional
@@ -51,6 +52,7 @@ class Electrical:
     ripple_a: float = 0.0           # amplitude of a sine ripple on the current
     ripple_hz: float = 0.0
     seed: int = 1
+    current_offset_v: float = 0.0   # a DC offset the scope's current channel adds (what `zero` measures)
 
 
 class Source:
@@ -122,43 +124,84 @@ class _History:
         return vs[np.clip(idx, 0, len(vs) - 1)]
 
 
-def _cpu_times() -> tuple[int, int]:
-    with open("/proc/stat", encoding="ascii") as fh:
-        parts = fh.readline().split()[1:]
-    values = [int(p) for p in parts]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values), idle
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, own CPU ticks, reaped children's CPU ticks), from /proc/<pid>/stat."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            continue                                   # the process ended meanwhile
+        fields = raw[raw.rfind(b")") + 2:].split()
+        try:
+            table[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+        except (IndexError, ValueError):
+            continue
+    return table
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds used so far by the processes below root_pid (not root_pid's own threads): the live
+    descendants' own and reaped-children time, plus what root_pid has reaped."""
+    table = _process_table()
+    if root_pid not in table:
+        raise OSError(f"no process {root_pid}")
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    ticks = table[root_pid][2]
+    stack = list(children.get(root_pid, []))
+    while stack:
+        pid = stack.pop()
+        _, own, reaped = table[pid]
+        ticks += own + reaped
+        stack.extend(children.get(pid, []))
+    return ticks / CLOCK_TICKS
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class CpuSource(Source):
-    """The current follows this computer's CPU load, sampled every interval_s."""
+    """The current follows the CPU time of one process tree: by default the processes this program starts
+    (the local target's launcher and the workload below it), so a busy machine neither triggers the demo
+    early nor hides the workload. One core fully busy draws busy_a; a Python workload draws it from its
+    exec on (interpreter start-up, imports, warm-up), as a real board does."""
     name = "cpu"
 
     def __init__(self, electrical: Electrical | None = None, idle_a: float = 0.25, busy_a: float = 0.75,
-                 interval_s: float = 0.02):
+                 interval_s: float = 0.025, root_pid: int | None = None, smooth: int = 3):
         super().__init__(electrical or Electrical())
         self.idle_a, self.busy_a, self.interval_s = idle_a, busy_a, interval_s
+        self.root_pid = os.getpid() if root_pid is None else root_pid
         self._hist = _History(idle_a)
         self._stop = threading.Event()
         try:
-            self._last = _cpu_times()
+            first = tree_cpu_seconds(self.root_pid)
         except OSError as exc:
-            raise SourceError(f"the cpu source needs /proc/stat ({exc}); use --source demo") from None
+            raise SourceError(f"the cpu source needs /proc and process {self.root_pid} ({exc}); use --source demo") \
+                from None
+        self._samples = [(time.monotonic(), first)] * (smooth + 1)
         self._thread = threading.Thread(target=self._run, name="sim-cpu-load", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                total, idle = _cpu_times()
+                cpu = tree_cpu_seconds(self.root_pid)
             except OSError:
                 continue
-            d_total, d_idle = total - self._last[0], idle - self._last[1]
-            self._last = (total, idle)
-            if d_total <= 0:
+            now = time.monotonic()
+            self._samples = self._samples[1:] + [(now, cpu)]
+            (t0, c0), (t1, c1) = self._samples[0], self._samples[-1]
+            if t1 <= t0:
                 continue
-            load = min(1.0, max(0.0, 1.0 - d_idle / d_total))
-            self._hist.set(time.monotonic() - self.interval_s / 2, self.idle_a + load * (self.busy_a - self.idle_a))
+            busy = min(1.0, max(0.0, (c1 - c0) / (t1 - t0)))
+            # the CPU time of the last few samples is spread over their span: date it to its middle
+            self._hist.set((t0 + t1) / 2, self.idle_a + busy * (self.busy_a - self.idle_a))
 
     def current_a(self, t: np.ndarray) -> np.ndarray:
         return self._hist.values(t)
@@ -178,6 +221,7 @@ class ProfileSpec:
 
 
 _PROFILE_KEYS = {"supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "ripple_a", "ripple_hz", "seed",
+                 "current_offset_v",
                  "steps", "period_s", "initial_a", "control_file", "marker_file"}
 
 
@@ -200,6 +244,11 @@ def load_profile(path: str | Path) -> ProfileSpec:
                     or value < 0:
                 raise SourceError(f"{path}: {key} is {value!r}; a number of 0 or more is needed")
             setattr(e, key, float(value))
+    if "current_offset_v" in data:
+        value = data["current_offset_v"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise SourceError(f"{path}: current_offset_v is {value!r}; a number of volts is needed")
+        e.current_offset_v = float(value)
     if e.shunt_ohm <= 0:
         raise SourceError(f"{path}: shunt_ohm must be above 0")
     if "seed" in data:
@@ -299,6 +348,8 @@ def make_source(name: str) -> Source:
         return DemoSource()
     if name == "cpu":
         return CpuSource()
+    if name.startswith("cpu:") and name[4:].isdigit():
+        return CpuSource(root_pid=int(name[4:]))
     if os.path.exists(name):
         return ProfileSource(load_profile(name))
-    raise SourceError(f"unknown source {name!r}: use demo, cpu, or the path of a profile TOML file")
+    raise SourceError(f"unknown source {name!r}: use demo, cpu, cpu:PID, or the path of a profile TOML file")

@@ -34,8 +34,12 @@ def main(argv=None):
     procs = [multiprocessing.Process(target=burn, args=(until,)) for _ in range(args.procs)]
     for p in procs:
         p.start()
+    start = until - args.seconds
     for p in procs:
-        p.join()
+        while p.is_alive():
+            p.join(1.0)                                  # a progress event a second
+            if args.seconds:
+                emit("progress", fraction=min(1.0, (time.monotonic() - start) / args.seconds))
     emit("end")
     return 0
 

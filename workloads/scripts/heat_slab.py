@@ -32,6 +32,9 @@ DEFAULTS = (0.50292, 0.019, 0.001588, 2.43, 21.1111111, 100.0, 0.2, 2242.58, 0.1
 OPS_PER_STEP = {"python": 37, "numpy": 49, "torch": 49, "jax": 49}
 
 
+PROGRESS_EVERY_S = 1.0
+
+
 def emit(event, **fields):
     sys.stdout.write("@joulebench " + json.dumps(dict(event=event, t=time.monotonic(), **fields),
                                                  separators=(",", ":")) + "\n")
@@ -280,10 +283,14 @@ def main(argv=None):
     emit("begin", backend=args.backend, trials=args.trials, timesteps=args.timesteps)
     times = []
     out = None
-    for _ in range(args.trials):
+    next_progress = time.monotonic() + PROGRESS_EVERY_S
+    for k in range(args.trials):
         t0 = time.perf_counter()
         out = trial(args.timesteps)
         times.append(time.perf_counter() - t0)
+        if time.monotonic() >= next_progress:           # lets the app spread its windows and tell the time left
+            emit("progress", fraction=(k + 1) / args.trials)
+            next_progress = time.monotonic() + PROGRESS_EVERY_S
     ops = float(args.trials * args.timesteps * OPS_PER_STEP[args.backend])
     fields = {"ops": ops, "trial_times_s": times}
     if args.verify:

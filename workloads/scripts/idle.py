@@ -8,8 +8,10 @@ import time
 
 
 def emit(event, **fields):
-    sys.stdout.write("@joulebench " + json.dumps(dict(event=event, t=time.monotonic(), **fields)) + "\n")
+    t = time.monotonic()
+    sys.stdout.write("@joulebench " + json.dumps(dict(event=event, t=t, **fields)) + "\n")
     sys.stdout.flush()
+    return t
 
 
 def main(argv=None):
@@ -18,8 +20,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not args.seconds >= 0:
         raise SystemExit("idle: --seconds must be 0 or more")
-    emit("begin")
-    time.sleep(args.seconds)
+    start = emit("begin")
+    while True:                                          # a progress event a second
+        left = start + args.seconds - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(1.0, left))
+        emit("progress", fraction=min(1.0, (time.monotonic() - start) / args.seconds) if args.seconds else 1.0)
     emit("end")
     return 0
 
