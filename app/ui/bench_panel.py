@@ -36,6 +36,7 @@ class BenchPanel(QWidget):
     find_requested = Signal()
     test_requested = Signal()
     autorange_requested = Signal()
+    zero_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,8 +51,11 @@ class BenchPanel(QWidget):
         self.find_button = QPushButton("Find instruments")
         self.test_button = QPushButton("Test connection")
         self.range_button = QPushButton("Auto-range")
+        self.zero_button = QPushButton("Zero current")
+        self.zero_button.setToolTip("With no current flowing (board unpowered or probe shorted): measure the "
+                                    "current channel's offset and fill in zero_offset_v")
         for b in (self.load_button, self.save_button, self.apply_button, self.find_button, self.test_button,
-                  self.range_button):
+                  self.range_button, self.zero_button):
             buttons.addWidget(b)
         buttons.addStretch()
         outer.addLayout(buttons)
@@ -100,6 +104,7 @@ class BenchPanel(QWidget):
         self.find_button.clicked.connect(self.find_requested)
         self.test_button.clicked.connect(self.test_requested)
         self.range_button.clicked.connect(self.autorange_requested)
+        self.zero_button.clicked.connect(self.zero_requested)
 
     # -- values ------------------------------------------------------------------
     def set_bench(self, bench: BenchConfig) -> None:

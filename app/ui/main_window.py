@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.bench_panel.find_requested.connect(self.find_instruments)
         self.bench_panel.test_requested.connect(self.test_connection)
         self.bench_panel.autorange_requested.connect(self.auto_range)
+        self.bench_panel.zero_requested.connect(self.zero_current)
         self.capture_panel.capture_requested.connect(self.start_capture)
         self.capture_panel.cancel_requested.connect(self.cancel_capture)
         self.live.run_toggled.connect(self._live_toggled)
@@ -227,6 +228,34 @@ class MainWindow(QMainWindow):
             self._bench_changed(new)
             self.show_info(f"auto-range: {r.message}" + (f"; trigger level {level_a:.4g} A" if level_a else ""))
         self._task(work, done, "Auto-range")
+
+    def zero_current(self) -> None:
+        """Measure the current channel's offset (no current may flow) and put it in the bench's zero_offset_v;
+        Save bench keeps it."""
+        bench = self._current_bench()
+        if bench is None:
+            return
+        self._stop_live()
+        answer = QMessageBox.question(self, "Zero the current channel",
+                                      "No current may flow now: power the board off or short the probe's inputs. "
+                                      "Measure the current channel's offset?")
+        if answer != QMessageBox.Yes:
+            return
+
+        def work():
+            from app.zero import measure_zero
+            return measure_zero(bench)
+
+        def done(reading):
+            import dataclasses
+            from app.energy import amps_per_volt
+            new = dataclasses.replace(bench, current=dataclasses.replace(bench.current,
+                                                                         zero_offset_v=reading.offset_v))
+            self.bench_panel.set_bench(new)
+            self._bench_changed(new)
+            self.show_info(reading.describe(amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt))
+                           + "; stored as zero_offset_v (Save bench to keep it)")
+        self._task(work, done, "Zero")
 
     def ask_trust_host_key(self, exc) -> None:
         if exc.changed or not exc.fingerprint:

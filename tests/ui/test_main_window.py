@@ -197,3 +197,15 @@ def test_closing_during_a_capture_asks_then_cancels_cleanly(qtbot, make_window, 
     sessions = list(w.sessions_dir.glob("*.h5"))
     with SessionReader(sessions[0]) as s:
         assert s.status == "incomplete" and "cancelled" in s.attrs["reason"]
+
+
+def test_zero_button_fills_in_the_measured_offset(qtbot, make_window, monkeypatch):
+    # the demo board draws 0.25 A at rest through 0.01 ohm: with current flowing, "zero" reads 2.5 mV (a bench
+    # operator would have powered the board off; here the reading only has to reach the field)
+    w = make_window()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    qtbot.mouseClick(w.bench_panel.zero_button, Qt.LeftButton)
+    field = w.bench_panel.fields["current.zero_offset_v"]
+    qtbot.waitUntil(lambda: field.text() != "", timeout=30_000)
+    assert float(field.text()) == pytest.approx(0.0025, abs=0.0002)
+    assert "stored as zero_offset_v" in w.message.text

@@ -76,3 +76,13 @@ def test_telemetry_choice_from_facts():
     assert options_for("tegrastats", jetson).tegrastats
     assert options_for("off", jetson) is None
     assert options_for("auto", {"ina3221_hwmon": [], "tegrastats": False}) is None
+
+
+def test_energy_over_a_long_run_is_exact_for_a_ramp():
+    # a 3 341 s run sampled at 20 Hz (67 000 samples) of P(t) = 10 + 0.001 t W: the trapezoid is exact for a
+    # linear P, so E over [100, 3000] = 10*2900 + 0.001*(3000^2 - 100^2)/2 = 33 495 J
+    from workloads.telemetry import energy_j
+    samples = [{"time_s": k * 0.05, "rail": "VDD_IN", "volts": 19.0, "amps": 0.0, "watts": 10.0 + 0.001 * k * 0.05}
+               for k in range(3341 * 20)]
+    e = energy_j(samples, "VDD_IN", 100.0, 3000.0)
+    assert e == pytest.approx(10 * 2900 + 0.001 * (3000 ** 2 - 100 ** 2) / 2, rel=1e-12)
