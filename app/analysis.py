@@ -1,4 +1,4 @@
-"""From captured windows to a run's result (METHOD.md "What a capture is").
+"""From captured windows to a run's result (docs/method.md "What a capture is").
 
 Only [begin, end] is measured. Its place on the first window's axis comes
 from `app/region.py` (the launch edge, or a marker).
@@ -102,7 +102,7 @@ class RunAnalysis:
     partial: bool = False
 
     def record(self) -> dict:
-        """The JSON run record of CONTRACTS.md §1 (without the run number), with the added fields."""
+        """The JSON run record of docs/command-line.md (without the run number), with the added fields."""
         return {
             "duration_s": self.duration_s, "windows": self.windows, "window_s": self.window_s,
             "avg_power_w": self.avg_power_w, "idle_power_w": self.idle_power_w,
@@ -195,10 +195,10 @@ def _clip_warnings(windows: list[WindowData]) -> tuple[bool, float, float, list[
 
 def _channel_errors(settings: ChannelSettings | None, gain: float, offset_bound_v: float | None, lsb_v: float,
                     zeroable: bool) -> ChannelErrors:
-    if offset_bound_v is not None:
-        return ChannelErrors(gain, offset_bound_v, "bench", lsb_v)
+    if offset_bound_v is not None:           # given at the scope's input: times the probe ratio at the tip
+        return ChannelErrors(gain, offset_bound_v * (settings.probe_ratio if settings else 1.0), "bench", lsb_v)
     if settings is None:
-        return ChannelErrors(gain, 0.0, "not known", lsb_v)
+        return ChannelErrors(gain, 0.0, "not given", lsb_v)
     if zeroable and settings.zeroed:
         return ChannelErrors(gain, unc_mod.ZEROED_RESIDUAL_DIV * settings.volts_per_div, "zeroed, residual", lsb_v)
     return ChannelErrors(gain, unc_mod.datasheet_offset_v(settings.volts_per_div, settings.probe_ratio,

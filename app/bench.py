@@ -1,4 +1,4 @@
-"""The bench file (CONTRACTS.md §2): load, validate, save.
+"""The bench file (docs/bench-file.md): load, validate, save.
 
 A bench file describes the oscilloscope, its two channels, the acquisition,
 the target board and the uncertainty of the shunt and the channel gains.
@@ -59,7 +59,7 @@ class AcquisitionConfig:
     pretrigger: float
     trigger_level_a: float
     trigger_timeout_s: float = 30.0
-    idle: str = "auto"                   # auto | pretrigger | window (METHOD.md "What a capture is")
+    idle: str = "auto"                   # auto | pretrigger | window (docs/method.md, "Idle power")
     settle_s: float = 2.0                # quiet time before a dedicated idle window
 
 
@@ -185,9 +185,10 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "telemetry": _choice(TELEMETRY),
     },
     "uncertainty": {
-        "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1 (0.001 = 0.1 %)"),
-        "voltage_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
-        "current_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative standard uncertainty from 0 up to 1"),
+        "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative tolerance (a bound) from 0 up to 1 "
+                                "(0.001 = 0.1 %)"),
+        "voltage_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative tolerance (a bound) from 0 up to 1"),
+        "current_gain_error": _Key("float", False, lambda x: 0 <= x < 1, "a relative tolerance (a bound) from 0 up to 1"),
         "voltage_offset_error_v": _Key("float", False, _non_negative, "a residual DC offset in volts at the scope "
                                        "input, 0 or more"),
         "current_offset_error_v": _Key("float", False, _non_negative, "a residual DC offset in volts at the scope "
@@ -386,7 +387,7 @@ def bench_to_dict(bench: BenchConfig) -> dict[str, dict[str, Any]]:
 
 
 def dumps_bench(bench: BenchConfig) -> str:
-    lines = ["# Joulebench bench file (CONTRACTS.md §2)"]
+    lines = ["# Joulebench bench file (docs/bench-file.md)"]
     for name, section in bench_to_dict(bench).items():
         lines.append("")
         lines.append(f"[{name}]")

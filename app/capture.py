@@ -1,4 +1,4 @@
-"""The capture procedure shared by the CLI and the GUI (METHOD.md "What a capture is").
+"""The capture procedure shared by the CLI and the GUI (docs/method.md "What a capture is").
 
 For one bench, one workload and N repeats: connect and configure the scope,
 connect the target and record its facts, upload the workload; then per run:
@@ -89,7 +89,7 @@ class CaptureOutcome:
                 "j_per_gop_mean": (sum(jg) / len(jg)) if jg else None}
 
     def document(self) -> dict[str, Any]:
-        """The `capture --json` document of CONTRACTS.md §1."""
+        """The `capture --json` document of docs/command-line.md."""
         return {"session": str(self.session_path) if self.session_path else None, "workload": self.workload,
                 "runs": self.runs, "summary": self.summary()}
 

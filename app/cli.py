@@ -1,4 +1,4 @@
-"""The command line (CONTRACTS.md §1). Each command is a small function; expected failures
+"""The command line (docs/command-line.md). Each command is a small function; expected failures
 print one paragraph on stderr and exit non-zero, never a traceback."""
 
 from __future__ import annotations
@@ -154,8 +154,12 @@ def _cmd_capture(args: argparse.Namespace) -> int:
 
 
 def _print_table(outcome) -> None:
-    print(f"session: {outcome.session_path}")
+    if outcome.session_path is not None:
+        print(f"session: {outcome.session_path}")
     print(f"workload: {outcome.workload}")
+    if not outcome.runs:
+        print("no run completed")
+        return
     head = f"{'run':>3} {'T (s)':>10} {'P avg (W)':>10} {'P idle (W)':>10} {'E (J)':>12} {'± U (J)':>9} " \
            f"{'E dyn (J)':>11} {'J/GOp':>11} method"
     print(head)
@@ -164,7 +168,11 @@ def _print_table(outcome) -> None:
             return format(x, spec) if x is not None else "—"
         print(f"{r['run']:>3} {f(r['duration_s'], '10.4f')} {f(r['avg_power_w'], '10.4f')} "
               f"{f(r['idle_power_w'], '10.4f')} {f(r['energy_j'], '12.5g')} {f(r['uncertainty_j'], '9.3g')} "
-              f"{f(r['dynamic_energy_j'], '11.5g')} {f(r['j_per_gop'], '11.5g')} {r['energy_method']}")
+              f"{f(r['dynamic_energy_j'], '11.5g')} {f(r['j_per_gop'], '11.5g')} {r['energy_method']}"
+              + (" (partial)" if r.get("partial") else ""))
+        if r.get("launch_to_begin_j") is not None or r.get("end_to_exit_j") is not None:
+            print(f"    start-up tax: launch → begin {f(r.get('launch_to_begin_j'), '.4g')} J, "
+                  f"end → exit {f(r.get('end_to_exit_j'), '.4g')} J (outside E); idle from {r.get('idle_source')}")
         for w in r["warnings"]:
             print(f"    warning: {w}")
     s = outcome.summary()
@@ -275,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sampled windows per run when the run is longer than the scope window (default 3)")
     p.add_argument("--out", default="sessions", metavar="DIR", help="where the session file goes (default sessions/)")
     p.add_argument("--label", metavar="TEXT", help="a label stored in the session")
-    p.add_argument("--json", action="store_true", help="print the result document (CONTRACTS.md §1) on stdout")
+    p.add_argument("--json", action="store_true", help="print the result document (docs/command-line.md) on stdout")
     p.add_argument("--trust-host-key", action="store_true",
                    help="trust the board's SSH host key after showing its fingerprint (never a changed key)")
     p.add_argument("--ask-password", action="store_true",

@@ -1,4 +1,4 @@
-"""Where the measured region [begin, end] lies on the scope's time axis (METHOD.md "Timing and alignment").
+"""Where the measured region [begin, end] lies on the scope's time axis (docs/method.md "Timing and alignment").
 
 Board times (the workload's events, the launcher's stamps) are placed on a
 window's axis through one shared instant:

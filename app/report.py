@@ -1,4 +1,4 @@
-"""CSV reports and trace export (CONTRACTS.md §1: `report`, `trace`).
+"""CSV reports and trace export (docs/command-line.md: `report`, `trace`).
 
 CSV conventions: UTF-8 with a byte-order mark (Excel detects the encoding;
 pandas reads it as utf-8-sig), units in column names, ISO 8601 timestamps,

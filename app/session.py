@@ -1,4 +1,4 @@
-"""Writing a session file (CONTRACTS.md §5), atomically.
+"""Writing a session file (docs/sessions.md), atomically.
 
 The file is written under `NAME.h5.partial` and renamed to `NAME.h5` when it
 is closed, so a reader never sees half a file under the final name. A run or

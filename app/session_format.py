@@ -1,4 +1,4 @@
-"""Names and constants of the session file (CONTRACTS.md §5), shared by the
+"""Names and constants of the session file (docs/sessions.md), shared by the
 writer and the reader."""
 
 from __future__ import annotations

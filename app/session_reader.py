@@ -1,4 +1,4 @@
-"""Reading a session file lazily (CONTRACTS.md §5).
+"""Reading a session file lazily (docs/sessions.md).
 
 Nothing is read until asked for: a window's codes are h5py datasets sliced on
 demand, and its power summary comes from the stored overview, so opening a

@@ -1,4 +1,4 @@
-"""The uncertainty budget of a run's energy (METHOD.md "Uncertainty"; GUM, expanded at ~95 %).
+"""The uncertainty budget of a run's energy (docs/method.md "Uncertainty"; GUM, expanded at ~95 %).
 
 Each contribution is a standard uncertainty in joules with its degrees of
 freedom; they combine in quadrature. Tolerances (shunt, gains, offsets given

@@ -1,4 +1,4 @@
-"""Zeroing the current channel (METHOD.md "Uncertainty": a power analyzer's zero-cal, a DMM's REL).
+"""Zeroing the current channel (docs/method.md "Uncertainty": a power analyzer's zero-cal, a DMM's REL).
 
 With no current flowing (the board unpowered, or the probe's inputs shorted), the current channel's
 mean reading is its DC offset. `measure_zero` takes one forced acquisition with the bench's settings and

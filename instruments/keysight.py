@@ -1,6 +1,6 @@
 """Keysight (Agilent) InfiniiVision 2000/3000/4000 X.
 
-Dialect (SCOPES.md): `:CHANnel<n>:OFFSet` is the centre-screen voltage; 10
+Dialect (docs/scopes.md): `:CHANnel<n>:OFFSet` is the centre-screen voltage; 10
 horizontal divisions; the sample rate follows the timebase and is read back;
 `:SINGle` then poll `:OPERegister:CONDition?` until the Run bit (8) clears;
 download with `:WAVeform:POINts MAX` before `:POINts:MODE RAW`, BYTE unsigned,
@@ -41,6 +41,7 @@ def preamble_waveform(reply: str, codes: np.ndarray, channel: int, source: str) 
 
 class KeysightInfiniiVision(Scope):
     driver_name = "keysight-infiniivision"
+    ext_trigger_source = "EXTernal"        # InfiniiVision guide, :TRIGger:EDGE:SOURce {CHANnel<n> | EXTernal | …}
     horizontal_divisions = 10
     _points_wanted: int | None = None
 
@@ -96,10 +97,10 @@ class KeysightInfiniiVision(Scope):
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=range_s,
                                           pretrigger=0.5 - position_s / range_s if range_s else p))
 
-    def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        self.check_channel(trigger_channel)
+    def arm_single(self, trigger_channel: int | str, level_v: float) -> None:
+        source = self.trigger_source(trigger_channel)
         self._set(":TRIGger:MODE EDGE")
-        self._set(f":TRIGger:EDGE:SOURce CHANnel{trigger_channel}")
+        self._set(f":TRIGger:EDGE:SOURce {source}")
         self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
         self._set(":TRIGger:EDGE:SLOPe POSitive")
         self._set(":TRIGger:SWEep NORMal")

@@ -1,4 +1,4 @@
-"""Auto-range (METHOD.md "Ranging"): like a power analyzer's ranging run.
+"""Auto-range (docs/method.md "Ranging"): like a power analyzer's ranging run.
 
 Take a few live frames, find each channel's extremes, and set volts/div and
 the centre so the signal fills most of the screen without clipping; widen and

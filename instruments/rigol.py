@@ -1,6 +1,6 @@
 """Rigol DS1000Z, MSO5000 and DHO800/900.
 
-Dialect traps (SCOPES.md): `:CHANnel<n>:OFFSet` shifts the trace, so the
+Dialect traps (docs/scopes.md): `:CHANnel<n>:OFFSet` shifts the trace, so the
 centre of the screen is −offset; DS1000Z shows 12 horizontal divisions,
 MSO5000/DHO 10; `:ACQuire:MDEPth` is settable only while running and its
 legal values depend on the channels on; `:TRIGger:STATus?` TD is not sticky,
@@ -108,10 +108,10 @@ class RigolDS1000Z(Scope):
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
                                           pretrigger=0.5 - offset / window))
 
-    def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        self.check_channel(trigger_channel)
+    def arm_single(self, trigger_channel: int | str, level_v: float) -> None:
+        source = self.trigger_source(trigger_channel)
         self._set(":TRIGger:MODE EDGE")
-        self._set(f":TRIGger:EDGE:SOURce CHANnel{trigger_channel}")
+        self._set(f":TRIGger:EDGE:SOURce {source}")
         self._set(":TRIGger:EDGE:SLOPe POSitive")
         self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
         self._set(":TRIGger:SWEep SINGle")

@@ -1,6 +1,6 @@
 """Rohde & Schwarz RTB2000 / RTM3000.
 
-Dialect (SCOPES.md): `CHANnel<n>:STATe|SCALe|OFFSet|COUPling DCLimit|BANDwidth`,
+Dialect (docs/scopes.md): `CHANnel<n>:STATe|SCALe|OFFSet|COUPling DCLimit|BANDwidth`,
 probe attenuation under `PROBe<n>:SETup:ATTenuation:MANual`; the window is set
 with `TIMebase:RANGe` (no division count to guess) and the trigger placed with
 `TIMebase:POSition` against a centred reference; `SINGle`, then
@@ -71,7 +71,7 @@ class RohdeSchwarzRTB(Scope):
                               bandwidth_limit=self.t.query(f"CHANnel{n}:BANDwidth?").strip().upper() == "B20")
 
     def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        self.check_channel(trigger_channel)
+        self.trigger_source(trigger_channel)            # a channel of this scope; "ext" is refused with advice
         self._set("TRIGger:A:MODE NORMal")
         self._set("TRIGger:A:TYPE EDGE")
         self._set(f"TRIGger:A:SOURce CH{trigger_channel}")

@@ -107,8 +107,9 @@ class Scope(ABC):
         marker) are switched on and set up too, before the record length is chosen."""
 
     @abstractmethod
-    def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        """Single acquisition, edge trigger rising through level_v (volts at the probe tip)."""
+    def arm_single(self, trigger_channel: int | str, level_v: float) -> None:
+        """Single acquisition, edge trigger rising through level_v (volts at the probe tip) on a channel or
+        "ext"."""
 
     @abstractmethod
     def force_trigger(self) -> None: ...
@@ -134,8 +135,21 @@ class Scope(ABC):
         """A screen-resolution record of the channel, fast (the scope keeps running)."""
 
     # -- shared behaviour -------------------------------------------------------
+    ext_trigger_source: str | None = None   # how the dialect names the external trigger input; None: none
+
+    def trigger_source(self, channel: int | str, channel_word: str = "CHANnel") -> str:
+        """The dialect's name of a trigger source: a channel number, or "ext" (the external trigger input)."""
+        if channel == "ext":
+            if self.ext_trigger_source is None:
+                raise InstrumentError(f"{self.t.name}: the {self.driver_name} driver does not trigger on the "
+                                      "external input; wire the marker GPIO to a free channel and set "
+                                      "marker.channel to its number")
+            return self.ext_trigger_source
+        self.check_channel(channel)
+        return f"{channel_word}{channel}"
+
     def check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self.max_channels:
+        if not isinstance(channel, int) or not 1 <= channel <= self.max_channels:
             raise InstrumentError(f"{self.t.name}: channel {channel} does not exist on this scope "
                                   f"({self.max_channels} channels); change the channel in the bench file")
 
@@ -206,7 +220,7 @@ class RangeProposal:
 
 
 def propose_range(v_min: float, v_max: float, divisions: int = 8, min_span_v: float = 1e-3) -> RangeProposal:
-    """Volts/div and centre so that [v_min, v_max] fills most of the screen without clipping (METHOD.md)."""
+    """Volts/div and centre so that [v_min, v_max] fills most of the screen without clipping (docs/method.md)."""
     span = max(v_max - v_min, min_span_v)
     vdiv = nice_volts_per_div(span, divisions)
     return RangeProposal(vdiv, (v_max + v_min) / 2)

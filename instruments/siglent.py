@@ -1,6 +1,6 @@
 """Siglent SDS2000X Plus / SDS800X HD.
 
-Dialect (SCOPES.md): channels `C<n>`; `:CHANnel<n>:SWITch ON`; probe
+Dialect (docs/scopes.md): channels `C<n>`; `:CHANnel<n>:SWITch ON`; probe
 `:PROBe VALue,<x>`; the trace offset is taken like Rigol's (centre of screen =
 −offset; verify on your model); `:TIMebase:DELay` is the time from the
 trigger to the screen centre; memory depth as text ("10M"); single trigger
@@ -134,7 +134,7 @@ class SiglentSDS(Scope):
                                                                   pretrigger=0.5 - delay / window))
 
     def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        self.check_channel(trigger_channel)
+        self.trigger_source(trigger_channel)            # a channel of this scope; "ext" is refused with advice
         self.t.write(":TRIGger:TYPE EDGE")
         self.t.write(f":TRIGger:EDGE:SOURce C{trigger_channel}")
         self.t.write(f":TRIGger:EDGE:LEVel {fmt(level_v)}")

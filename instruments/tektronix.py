@@ -1,6 +1,6 @@
 """Tektronix 4/5/6 Series MSO.
 
-Dialect (SCOPES.md): `HEADer OFF` first so replies are bare values; channel
+Dialect (docs/scopes.md): `HEADer OFF` first so replies are bare values; channel
 offset is the centre-screen voltage with POSition 0; `HORizontal:MODe MANual`
 with scale and record length; trigger position in percent of the record;
 `ACQuire:STOPAfter SEQuence; ACQuire:STATE RUN` arms a single acquisition,
@@ -82,7 +82,7 @@ class TektronixMSO(Scope):
                               coupling=self.t.query(f"CH{n}:COUPling?").strip().upper(), bandwidth_limit=limited)
 
     def arm_single(self, trigger_channel: int, level_v: float) -> None:
-        self.check_channel(trigger_channel)
+        self.trigger_source(trigger_channel)            # a channel of this scope; "ext" is refused with advice
         self._set("TRIGger:A:TYPe EDGE")
         self._set(f"TRIGger:A:EDGE:SOUrce CH{trigger_channel}")
         self._set(f"TRIGger:A:LEVel:CH{trigger_channel} {fmt(level_v)}")

@@ -1,7 +1,7 @@
 """Waveform: one channel's raw ADC codes plus the scaling that turns them into
 volts and seconds.
 
-Every driver normalises its vendor's formula (SCOPES.md, "Conversion
+Every driver normalises its vendor's formula (docs/scopes.md, "Conversion
 formulas") to one linear form, and keeps the vendor's own preamble beside it:
 
     volts(i) = (code[i] - y_reference) * y_increment + y_origin

@@ -1,4 +1,4 @@
-"""The workload protocol (CONTRACTS.md §4): `@joulebench {json}` lines on stdout.
+"""The workload protocol (docs/workloads.md): `@joulebench {json}` lines on stdout.
 
     @joulebench {"event": "begin", "t": 12345.678}
     @joulebench {"event": "end", "t": 12391.004, "ops": 1.85e8, "result": {...}}

@@ -1,4 +1,4 @@
-"""Workload files (CONTRACTS.md §3), validated like the bench file.
+"""Workload files (docs/workloads.md), validated like the bench file.
 
     name = "heat-slab-numpy"
     description = "…"

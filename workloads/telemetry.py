@@ -1,4 +1,4 @@
-"""On-board power sensors, recorded beside the shunt (METHOD.md "On-board telemetry").
+"""On-board power sensors, recorded beside the shunt (docs/method.md "On-board telemetry").
 
 Two sources, both read on the board by the launcher while the run goes on:
 * the INA3221 hwmon tree: `in<N>_label`, `in<N>_input` (mV), `curr<N>_input` (mA), sampled every interval;

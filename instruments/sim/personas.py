@@ -2,7 +2,7 @@
 
 Each persona is a command table over the shared Engine, with its vendor's
 offset convention, horizontal divisions, preamble and conversion semantics,
-block header width, paging limit and error-queue format (SCOPES.md).
+block header width, paging limit and error-queue format (docs/scopes.md).
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ class Persona:
         """The edge trigger, the sample-rate query and the waveform source, spelled alike in both dialects."""
         self.table.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6e}" if q else None)
         self.prop(":TRIGger:MODE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
-        self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}",
-                  lambda s, a: setattr(self.e, "trigger_channel", _channel_arg(a, ("CHANnel",))))
+        self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}" if self.e.trigger_channel else "EXT",
+                  lambda s, a: setattr(self.e, "trigger_channel", _trigger_source_arg(a)))
         self.prop(":TRIGger:EDGE:LEVel", lambda s: f"{self.e.trigger_level_v:.6e}",
                   lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
         self.prop(":TRIGger:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
@@ -376,6 +376,13 @@ class RigolPersona(Persona):
         except ScpiError as exc:
             self.push(exc.code, exc.message)
             return Block(b"")
+
+
+def _trigger_source_arg(arg: str) -> int:
+    """A channel, or the external trigger input (0 here: the engine feeds it the marker signal)."""
+    if arg.strip().upper() in ("EXT", "EXTERNAL"):
+        return 0
+    return _channel_arg(arg, ("CHANnel",))
 
 
 def _channel_arg(arg: str, words: tuple[str, ...]) -> int:

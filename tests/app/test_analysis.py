@@ -1,4 +1,4 @@
-"""Run analysis against METHOD.md's published figures and hand-computed values."""
+"""Run analysis against docs/method.md's published figures and hand-computed values."""
 
 import math
 
@@ -29,7 +29,7 @@ def window(p_idle_w, p_busy_w, *, volts=19.0, n=1200, dx=1e-3, pre=100, busy_fro
 
 
 def test_published_table_j_per_gop():
-    # METHOD.md: Swift 10.20 W x 0.616 s for 0.185 GOps -> 33.9 J/GOps
+    # docs/method.md: Swift 10.20 W x 0.616 s for 0.185 GOps -> 33.9 J/GOps
     swift = j_per_gop(10.20 * 0.616, 0.185e9)
     assert swift == pytest.approx(33.963, abs=1e-3)
     assert math.floor(swift * 10) / 10 == 33.9
@@ -66,7 +66,7 @@ def test_idle_power_over_a_chosen_span():
 
 
 def test_extrapolated_run_reproduces_published_pytorch_figure():
-    # the board draws 12.3383 W for 3 340.826 s, 0.245 GOps -> 168 245 J/GOps (METHOD.md)
+    # the board draws 12.3383 W for 3 340.826 s, 0.245 GOps -> 168 245 J/GOps (docs/method.md)
     w = window(5.0, 12.3383, i_gain=1e-8)
     res = analyse_run(w, 3340.826, ops=0.245e9, unc=UNC)
     assert res.energy_method == "extrapolated"
@@ -135,7 +135,7 @@ def test_uncertainty_budget_rectangular_terms_in_quadrature():
 
 
 def test_current_offset_is_the_largest_term_on_a_small_shunt_signal():
-    # METHOD.md: a 10 mOhm shunt at 0.5 A gives 5 mV; a 1 mV offset bound is 20 %, u = 20 %/sqrt(3)
+    # docs/method.md: a 10 mOhm shunt at 0.5 A gives 5 mV; a 1 mV offset bound is 20 %, u = 20 %/sqrt(3)
     w = window(4.0, 10.0, volts=20.0)
     unc = UncertaintyConfig(shunt_tolerance=0.001, voltage_gain_error=0.01, current_gain_error=0.01,
                             current_offset_error_v=0.001)

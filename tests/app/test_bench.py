@@ -1,4 +1,4 @@
-"""Bench file validation: every rule of CONTRACTS.md §2."""
+"""Bench file validation: every rule of docs/bench-file.md."""
 
 import pytest
 

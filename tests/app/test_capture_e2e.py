@@ -207,7 +207,7 @@ def test_marker_channel_gives_the_region_exactly(rig):
 
 
 def test_long_run_with_warm_up_reproduces_the_published_pytorch_figure(rig):
-    # METHOD.md: 12.34 W x 3 340.826 s for 0.245 GOps -> 168 245 J/GOp. A workload that warms up for 1 s
+    # docs/method.md: 12.34 W x 3 340.826 s for 0.245 GOps -> 168 245 J/GOp. A workload that warms up for 1 s
     # (longer than the 0.5 s window) at another power, then reports 3 340.826 s and 0.245 GOps while the board
     # draws 12.3383 W, with progress events
     tmp, control, profile, script = rig
@@ -386,3 +386,24 @@ def test_telemetry_recorded_beside_the_shunt(rig, monkeypatch):
     with SessionReader(out.session_path) as s:
         samples = s.run(1).telemetry()
         assert samples is not None and len(samples) >= 5 and set(samples["rail"].astype(str)) == {"VDD_IN"}
+
+
+def test_marker_on_the_external_trigger_input(rig):
+    # EXT: the scope triggers on the marker's rise (= begin) but records no marker trace; end = begin + T
+    tmp, control, profile, script = rig
+    marker = tmp / "marker.txt"
+    extra = (f'[marker]\nchannel = "ext"\nthreshold_v = 1.5\n'
+             f'high = "echo $JOULEBENCH_EVENT_T 3.3 >> {marker}"\nlow = "echo $JOULEBENCH_EVENT_T 0.0 >> {marker}"\n')
+    bench = loads_bench(bench_text(f"sim:keysight:{profile}", extra=extra).replace("WORK", str(tmp / "work")))
+    out = capture(bench, workload(tmp, script, control), tmp)
+    r = out.runs[0]
+    assert r["alignment"] == "marker"
+    assert r["energy_j"] == pytest.approx(board_power_w(BUSY_A) * r["duration_s"], rel=0.005)
+
+
+def test_ext_marker_refused_with_advice_where_the_dialect_has_none(rig):
+    tmp, control, profile, script = rig
+    extra = '[marker]\nchannel = "ext"\nthreshold_v = 1.5\nhigh = "true"\nlow = "true"\n'
+    bench = loads_bench(bench_text(f"sim:rigol:{profile}", extra=extra).replace("WORK", str(tmp / "work")))
+    with pytest.raises(CaptureFailed, match="wire the marker GPIO to a free channel"):
+        capture(bench, workload(tmp, script, control), tmp)

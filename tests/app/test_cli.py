@@ -1,4 +1,4 @@
-"""The commands of CONTRACTS.md §1 that the other tests do not already run."""
+"""The commands of docs/command-line.md that the other tests do not already run."""
 
 import subprocess
 import sys
@@ -72,3 +72,16 @@ def test_ctrl_c_saves_what_was_captured(tmp_path):
     sessions = list(tmp_path.glob("*.h5"))
     with SessionReader(sessions[0]) as s:
         assert s.status == "incomplete"
+
+
+def test_a_failing_run_shows_its_own_message(tmp_path):
+    # jax is not installed here: the workload's own advice must reach the operator, not only "run(s) failed"
+    import importlib.util
+    if importlib.util.find_spec("jax") is not None:
+        import pytest
+        pytest.skip("jax is installed here, so heat-slab-jax does not fail")
+    res = cli("capture", "--demo", "--workload", "heat-slab-jax", "--param", "trials=1", "--out", tmp_path,
+              timeout=180)
+    assert res.returncode == 2
+    assert "run 1 failed" in res.stderr and "needs JAX on the board (pip install jax)" in res.stderr
+    assert "Traceback" not in res.stderr and "no run completed" in res.stdout

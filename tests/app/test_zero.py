@@ -1,5 +1,5 @@
 """Zeroing the current channel: `python main.py zero` against a simulated scope whose current channel adds a
-known DC offset, and the offset's effect on a capture (METHOD.md "Uncertainty": a 1 mV offset on a 5 mV
+known DC offset, and the offset's effect on a capture (docs/method.md "Uncertainty": a 1 mV offset on a 5 mV
 shunt signal is a 20 % error)."""
 
 import subprocess

@@ -86,6 +86,6 @@ def test_script_events_ops_and_verify(backend, ops_per_step):
 
 
 def test_published_op_count():
-    # 5 000 trials x 1 000 timesteps: 0.185 GOps scalar, 0.245 GOps tensor (HEAT_SLAB.md)
+    # 5 000 trials x 1 000 timesteps: 0.185 GOps scalar, 0.245 GOps tensor (docs/heat-slab.md)
     assert 5000 * 1000 * hs.OPS_PER_STEP["python"] == 185_000_000
     assert 5000 * 1000 * hs.OPS_PER_STEP["torch"] == 245_000_000

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Heat transfer through a radiant slab: forward pass and gradient of the loss (HEAT_SLAB.md).
+"""Heat transfer through a radiant slab: forward pass and gradient of the loss (docs/heat-slab.md).
 
     python3 heat_slab.py --backend python|numpy|torch|jax --trials N --timesteps N --warmup N [--verify]
 
-Joulebench's own implementation, written from HEAT_SLAB.md. A trial is one
+Joulebench's own implementation, written from docs/heat-slab.md. A trial is one
 forward pass plus the gradient of |T_slab - target| with respect to all 20
 parameters in reverse mode. The python backend's reverse pass is written by
 hand (scalar code, no dependency but the standard library); numpy runs the same
 recurrence on NumPy float64 values with the same hand-written reverse pass;
 torch and jax use their autodiff. Prints @joulebench begin after the warm-up
-trials and end after the last (CONTRACTS.md §4) with the operation count:
+trials and end after the last (docs/workloads.md) with the operation count:
 37 ops per timestep for scalar code (python), 49 for the tensor convention
 (numpy, torch, jax), as published.
 """
@@ -51,7 +51,7 @@ def unpack(p):
 
 
 def step(a, q, s, c):
-    """One timestep in the order of HEAT_SLAB.md; returns the new (tank, parcel, slab) temperatures."""
+    """One timestep in the order of docs/heat-slab.md; returns the new (tank, parcel, slab) temperatures."""
     spacing, diameter, thickness, resistivity, area, cp_s, rho_s, thick_s, _q0, flow, rho_q, cp_q, _a0, v_t, \
         cp_t, rho_t, _s0 = c
     # 1. source tank
@@ -268,7 +268,7 @@ def make_trial(backend):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Heat transfer through a radiant slab (HEAT_SLAB.md)")
+    ap = argparse.ArgumentParser(description="Heat transfer through a radiant slab (docs/heat-slab.md)")
     ap.add_argument("--backend", choices=("python", "numpy", "torch", "jax"), default="python")
     ap.add_argument("--trials", type=int, default=5000)
     ap.add_argument("--timesteps", type=int, default=1000)
