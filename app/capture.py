@@ -362,6 +362,7 @@ class Capture:
             self._report("downloading", self._run_fraction(n, base + 0.05 * j),
                          f"run {n} {label}: downloading CH{ch}", n)
             waves[name] = self.scope.fetch(ch, progress=prog, cancel=self.cancel)
+        checks = self._self_check(waves)
         self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} {label}: analysing", n)
         c, v = bench.current, bench.voltage
         try:
@@ -370,7 +371,8 @@ class Capture:
         except AnalysisError as exc:
             raise InstrumentError(f"the scope's two channels do not line up: {exc}") from None
         summary = summarise(trace)
-        extra = {"captured_at_monotonic_s": time.monotonic(), "role": "run" if k == 1 else "sampled", **(attrs or {})}
+        extra = {"captured_at_monotonic_s": time.monotonic(), "role": "run" if k == 1 else "sampled",
+                 "self_check": checks, **(attrs or {})}
         if forced_at is not None:
             extra["forced_at_desktop_s"] = forced_at
         run.add_window(waves["voltage"], waves["current"], summary,
@@ -383,6 +385,16 @@ class Capture:
         if forced_at is not None:
             self._forced_at[id(data)] = forced_at
         return data
+
+    def _self_check(self, waves: dict[str, Waveform]) -> dict:
+        """The downloaded records against the scope's own account of the same acquisition (docs/method.md,
+        "Check against the instrument itself"); a disagreement stops the capture with both values named."""
+        a = self.applied
+        out = {}
+        for name, applied in (("voltage", a.voltage), ("current", a.current)):
+            full_scale = self.scope.vertical_divisions * applied.volts_per_div
+            out[name] = self.scope.self_check(applied.channel, waves[name], a.acquisition.window_s, full_scale)
+        return out
 
     def _sample_windows(self, run, n: int, windows: list[WindowData], worker: threading.Thread,
                         live: RunLive) -> None:

@@ -313,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "hardware)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5025, help="TCP port (default 5025)")
-    p.add_argument("--persona", choices=("keysight", "rigol"), default="keysight", help="dialect (default keysight)")
+    p.add_argument("--persona", choices=("keysight", "rigol", "rigol-dho", "tektronix", "siglent", "rs"),
+                   default="keysight", help="dialect (default keysight)")
     p.add_argument("--source", default="demo", metavar="demo|cpu|PROFILE.toml",
                    help="what the simulated board draws (default demo)")
     p.add_argument("--max-points", type=int, default=4_000_000, help="acquisition memory (Keysight persona)")

@@ -41,8 +41,6 @@ def preamble_waveform(reply: str, codes: np.ndarray, channel: int, source: str) 
 
 class KeysightInfiniiVision(Scope):
     driver_name = "keysight-infiniivision"
-    ext_trigger_source = "EXTernal"        # InfiniiVision guide, :TRIGger:EDGE:SOURce {CHANnel<n> | EXTernal | …}
-    horizontal_divisions = 10
     _points_wanted: int | None = None
 
     def _set(self, command: str) -> None:
@@ -92,6 +90,7 @@ class KeysightInfiniiVision(Scope):
         wanted = max(100, int(round(acquisition.sample_rate_hz * range_s)))
         self._points_wanted = wanted if wanted < memory else None
         points = min(memory, wanted)
+        self.record_points = None            # the download decimates to about `points`: only the span is checked
         rate = min(rate, points / range_s) if range_s else rate
         return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=range_s,
@@ -129,7 +128,19 @@ class KeysightInfiniiVision(Scope):
             self.t.write(f":WAVeform:POINts {LIVE_POINTS}")
         pre = self.t.query(":WAVeform:PREamble?")
         codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
+        if raw:
+            holes = int(np.count_nonzero(codes == self.caps.hole_code))
+            if holes:
+                # InfiniiVision guide, :WAVeform:FORMat BYTE: 0x00 is a hole (no data), 0x01 clipped low
+                raise InstrumentError(f"{self.t.name}: {holes} of the {len(codes)} samples of CH{channel} are holes "
+                                      "(code 0: no data was acquired there); the record is incomplete. Capture "
+                                      "again, with the acquisition allowed to complete (no :STOP during it).")
         return preamble_waveform(pre, codes, channel, self.t.name)
+
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own average over the display (InfiniiVision guide, :MEASure:VAVerage? DISPlay,<source>)."""
+        what = f":MEASure:VAVerage? DISPlay,CHANnel{channel}"
+        return number(self.t.query(what), what, self.t.name)
 
     def fetch(self, channel: int, progress: ProgressFn | None = None,
               cancel: threading.Event | None = None) -> Waveform:

@@ -25,40 +25,38 @@ from instruments.waveform import Waveform
 ARMED_STATES = ("WAIT", "RUN", "TD")
 
 
-def rigol_waveform(reply: str, codes: np.ndarray, channel: int, source: str, code_max: int) -> Waveform:
+def rigol_waveform(reply: str, codes: np.ndarray, channel: int, source: str, code_min: int, code_max: int) -> Waveform:
     """Rigol preamble: format, type, points, count, xinc, xorigin, xref, yinc, yorigin (codes), yref."""
     p = ten_field_preamble(reply, source)
     return Waveform(codes=codes, y_increment=p["yincrement"], y_origin=0.0,
                     y_reference=p["yorigin"] + p["yreference"], x_increment=p["xincrement"], x_origin=p["xorigin"],
-                    code_min=0, code_max=code_max, channel=channel,
+                    code_min=code_min, code_max=code_max, channel=channel,
                     vendor_preamble={**p, "formula": "volts = (code - yorigin - yreference) * yincrement; "
                                                      "time = xorigin + i * xincrement"})
 
 
 class RigolDS1000Z(Scope):
     driver_name = "rigol-ds1000z"
-    horizontal_divisions = 12
-    page_points = 250_000
-    word = False
-    # legal memory depths by the number of channels on (DS1000Z)
-    depths = {1: (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000),
-              2: (6_000, 60_000, 600_000, 6_000_000, 12_000_000),
-              4: (3_000, 30_000, 300_000, 3_000_000, 6_000_000)}
 
     def __init__(self, transport, idn: str = ""):
         super().__init__(transport, idn)
         self._status = NotStickyStatus(ARMED_STATES, ("AUTO",))
+        self.record_points: int | None = None      # the depth read back with :ACQuire:MDEPth?
+
+    @property
+    def word(self) -> bool:
+        return self.caps.adc_bits > 8
+
+    @property
+    def page_points(self) -> int | None:
+        return self.caps.page_points
 
     def _set(self, command: str) -> None:
         set_checked(self.t, command)
 
     def memory_depth(self, points_wanted: float, channels_on: int) -> int:
         """The smallest legal depth that holds the window; the largest if none does."""
-        legal = self.depths[1 if channels_on <= 1 else 2 if channels_on == 2 else 4]
-        for depth in legal:
-            if depth >= points_wanted * (1 - 1e-9):
-                return depth
-        return legal[-1]
+        return self.caps.depth_for(points_wanted, channels_on)
 
     def _configure_channel(self, ch: ChannelSetup) -> None:
         self.check_channel(ch.channel)
@@ -101,7 +99,8 @@ class RigolDS1000Z(Scope):
         scale = number(self.t.query(":TIMebase:MAIN:SCALe?"), ":TIMebase:MAIN:SCALe?", src)
         offset = number(self.t.query(":TIMebase:MAIN:OFFSet?"), ":TIMebase:MAIN:OFFSet?", src)
         rate = number(self.t.query(":ACQuire:SRATe?"), ":ACQuire:SRATe?", src)
-        points = int(number(self.t.query(":ACQuire:MDEPth?"), ":ACQuire:MDEPth?", src))
+        points = int(round(number(self.t.query(":ACQuire:MDEPth?"), ":ACQuire:MDEPth?", src)))
+        self.record_points = points
         window = scale * self.horizontal_divisions
         self._window_s = window
         return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
@@ -138,18 +137,32 @@ class RigolDS1000Z(Scope):
 
     def fetch(self, channel: int, progress: ProgressFn | None = None,
               cancel: threading.Event | None = None) -> Waveform:
+        """The RAW record. Its length comes from :ACQuire:MDEPth? (the guide's memory depth), never from the
+        preamble: in RAW mode the preamble's points field reports the current :WAVeform:STARt/:STOP range
+        (1 200 after a screen read) on some firmware, and on the DHO the page size."""
         self.t.write(":STOP")
+        depth = int(round(number(self.t.query(":ACQuire:MDEPth?"), ":ACQuire:MDEPth?", self.t.name)))
+        if depth <= 0:
+            raise InstrumentError(f"{self.t.name}: :ACQuire:MDEPth? says {depth}; nothing was captured")
+        self.record_points = depth
         pre = self._start_download(channel, "RAW")
-        points = int(fields(pre, 10, ":WAVeform:PREamble?", self.t.name)[2])
-        if points <= 0:
-            raise InstrumentError(f"{self.t.name}: the preamble announces {points} points; nothing was captured")
-        codes = np.empty(points, dtype=self._dtype)
+        announced = int(fields(pre, 10, ":WAVeform:PREamble?", self.t.name)[2])
+        codes = np.empty(depth, dtype=self._dtype)
         self._read_record(codes, progress, cancel)
-        return rigol_waveform(pre, codes, channel, self.t.name, 65535 if self.word else 255)
+        wave = rigol_waveform(pre, codes, channel, self.t.name, self.caps.code_min, self.caps.code_max)
+        wave.vendor_preamble["points_announced"] = announced
+        wave.vendor_preamble["record_points_source"] = ":ACQuire:MDEPth?"
+        return wave
 
     def _read_record(self, codes: np.ndarray, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
         total = codes.nbytes
         page = self.page_points
+        if page is None:                          # MSO5000: the whole record in one read after *WAI
+            self.t.write(":WAVeform:STARt 1")
+            self.t.write(f":WAVeform:STOP {len(codes)}")
+            self.t.write("*WAI")
+            self.t.read_block_into(":WAVeform:DATA?", codes, progress=progress, cancel=cancel)
+            return
         for start in range(0, len(codes), page):
             stop = min(len(codes), start + page)
             self.t.write(f":WAVeform:STARt {start + 1}")
@@ -157,10 +170,15 @@ class RigolDS1000Z(Scope):
             self.t.read_block_into(":WAVeform:DATA?", codes[start:stop], progress=progress, cancel=cancel,
                                    done_before=start * codes.itemsize, total=total)
 
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own average of the channel (MSO1000Z/DS1000Z guide, :MEASure:ITEM? VAVG,<source>)."""
+        what = f":MEASure:ITEM? VAVG,CHANnel{channel}"
+        return number(self.t.query(what), what, self.t.name)
+
     def live_frame(self, channel: int) -> Waveform:
         pre = self._start_download(channel, "NORMal")
         codes = self.t.read_block(":WAVeform:DATA?", self._dtype)
-        return rigol_waveform(pre, codes, channel, self.t.name, 65535 if self.word else 255)
+        return rigol_waveform(pre, codes, channel, self.t.name, self.caps.code_min, self.caps.code_max)
 
     def run(self) -> None:
         self.t.write(":RUN")
@@ -170,22 +188,7 @@ class RigolDS1000Z(Scope):
 
 
 class RigolMSO5000(RigolDS1000Z):
-    """MSO5000 (BYTE, the whole record in one read after *WAI) and DHO800/900 (12-bit WORD, paged)."""
+    """MSO5000 (BYTE, the whole record in one read after *WAI) and DHO800/900 (12-bit, WORD pages of 125 000
+    points); which one comes from *IDN? through the capability table."""
 
     driver_name = "rigol-mso5000"
-    horizontal_divisions = 10
-    page_points = 250_000
-    depths = {k: (1_000, 10_000, 100_000, 1_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000,
-                  200_000_000) for k in (1, 2, 4)}
-
-    @property
-    def word(self) -> bool:   # DHO800/900 digitise 12 bits: WORD transfers
-        model = self.idn.split(",")[1].strip().upper() if self.idn.count(",") >= 1 else ""
-        return model.startswith("DHO")
-
-    def _read_record(self, codes: np.ndarray, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
-        if self.word:
-            self.page_points = 125_000
-            return super()._read_record(codes, progress, cancel)
-        self.t.write("*WAI")
-        self.t.read_block_into(":WAVeform:DATA?", codes, progress=progress, cancel=cancel)

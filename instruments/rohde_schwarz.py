@@ -28,7 +28,6 @@ DONE_STATES = ("COMP", "COMPLETE", "STOP", "STOPPED")
 
 class RohdeSchwarzRTB(Scope):
     driver_name = "rs-rtb"
-    horizontal_divisions = 10
 
     def _set(self, command: str) -> None:
         set_checked(self.t, command, "SYSTem:ERRor?")
@@ -58,6 +57,7 @@ class RohdeSchwarzRTB(Scope):
         position = self._q("TIMebase:POSition?")
         rate = self._q("ACQuire:SRATe?")
         points = int(self._q("ACQuire:POINts?"))
+        self.record_points = points
         self._window_s = window
         return Applied(self._read_channel(voltage.channel), self._read_channel(current.channel),
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
@@ -108,7 +108,7 @@ class RohdeSchwarzRTB(Scope):
         if xinc <= 0 or yinc == 0:
             raise InstrumentError(f"{self.t.name}: unusable scaling (XINCrement {xinc}, YINCrement {yinc})")
         return Waveform(codes=codes, y_increment=yinc, y_origin=yor, y_reference=0.0, x_increment=xinc, x_origin=xor,
-                        code_min=0, code_max=255, channel=n,
+                        code_min=self.caps.code_min, code_max=self.caps.code_max, channel=n,
                         vendor_preamble={"header": header, "XORigin": xor, "XINCrement": xinc, "YORigin": yor,
                                          "YINCrement": yinc,
                                          "formula": "volts = YORigin + YINCrement * code; time = XORigin + i * XINCrement"})
@@ -119,6 +119,14 @@ class RohdeSchwarzRTB(Scope):
 
     def live_frame(self, channel: int) -> Waveform:
         return self._download(channel, "DEFault", None, None)
+
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own mean (RTB2000 manual: MEASurement<m>:SOURce, :MAIN MEAN, :RESult:ACTual? MEAN)."""
+        self.t.write(f"MEASurement1:SOURce CH{channel}")
+        self.t.write("MEASurement1:MAIN MEAN")
+        self.t.write("MEASurement1 ON")
+        what = "MEASurement1:RESult:ACTual? MEAN"
+        return self._q(what)
 
     def run(self) -> None:
         self.t.write("RUN")

@@ -14,6 +14,9 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+import numpy as np
+
+from instruments.capabilities import Capabilities, capabilities_for
 from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.transport import ProgressFn, Transport
 from instruments.waveform import Waveform
@@ -21,6 +24,7 @@ from instruments.waveform import Waveform
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+SELF_CHECK_FRACTION = 0.03     # a few per cent of full scale
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,32 @@ class Scope(ABC):
     """One oscilloscope of a family, over a Transport."""
 
     driver_name: str = ""
-    horizontal_divisions: int = 10
-    vertical_divisions: int = 8
-    max_channels: int = 4
     min_volts_per_div: float = 1e-3       # at the scope's input; times the probe ratio at the probe tip
 
     def __init__(self, transport: Transport, idn: str = ""):
         self.t = transport
         self.idn = idn
+        self.caps: Capabilities = capabilities_for(self.driver_name, idn)
+        self.record_points: int | None = None      # the record length read back from the scope, where it says
         self._window_s = 0.0
         self.sim = None              # an in-process simulated scope served for this connection (resource "sim")
+
+    # -- what the instrument is (instruments/capabilities.py) -------------------
+    @property
+    def max_channels(self) -> int:
+        return self.caps.channels
+
+    @property
+    def vertical_divisions(self) -> int:
+        return self.caps.vertical_divisions
+
+    @property
+    def horizontal_divisions(self) -> int:
+        return self.caps.horizontal_divisions
+
+    @property
+    def ext_trigger_source(self) -> str | None:
+        return self.caps.ext_trigger
 
     # -- identity ---------------------------------------------------------
     def identify(self) -> str:
@@ -134,9 +154,39 @@ class Scope(ABC):
     def live_frame(self, channel: int) -> Waveform:
         """A screen-resolution record of the channel, fast (the scope keeps running)."""
 
-    # -- shared behaviour -------------------------------------------------------
-    ext_trigger_source: str | None = None   # how the dialect names the external trigger input; None: none
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own mean measurement of the channel over the last acquisition (each dialect's own query)."""
+        raise InstrumentError(f"the {self.driver_name} driver has no mean measurement for the self-check")
 
+    def self_check(self, channel: int, wave: Waveform, window_s: float, full_scale_v: float,
+                   tolerance: float = SELF_CHECK_FRACTION) -> dict:
+        """docs/method.md "Check against the instrument itself": the downloaded record against what the scope
+        says of the same acquisition. Its length against the depth read back, its span against the window, its
+        mean against the scope's own mean measurement (within `tolerance` of full scale). A disagreement is an
+        InstrumentError that names both values; the checks are returned for the session."""
+        src = self.t.name
+        n = len(wave)
+        span_s = n * wave.x_increment
+        out = {"points": n, "record_points": self.record_points, "span_s": span_s, "window_s": window_s}
+        if self.record_points is not None and n != self.record_points:
+            raise InstrumentError(f"{src}: CH{channel} downloaded {n} points but the scope's record holds "
+                                  f"{self.record_points}; the driver misread the record length. Report this with "
+                                  "`python main.py check --bench …`.")
+        if window_s > 0 and abs(span_s - window_s) > 0.02 * window_s:
+            raise InstrumentError(f"{src}: CH{channel}'s {n} points span {span_s:.6g} s but the window is "
+                                  f"{window_s:.6g} s; the record length or the sample interval was misread")
+        codes = np.asarray(wave.codes)
+        mean_dl = float(codes.mean(dtype=np.float64)) * wave.gain_v + wave.offset_v
+        mean_scope = self.measured_mean_v(channel)
+        out.update(mean_downloaded_v=mean_dl, mean_scope_v=mean_scope, tolerance_v=tolerance * full_scale_v)
+        if abs(mean_dl - mean_scope) > tolerance * full_scale_v:
+            raise InstrumentError(f"{src}: CH{channel}'s downloaded record averages {mean_dl:.6g} V but the scope "
+                                  f"measures {mean_scope:.6g} V on the same acquisition (allowed "
+                                  f"{tolerance * full_scale_v:.3g} V); the driver misreads this model's scaling "
+                                  "(offset sign, probe factor). No result was computed from it.")
+        return out
+
+    # -- shared behaviour -------------------------------------------------------
     def trigger_source(self, channel: int | str, channel_word: str = "CHANnel") -> str:
         """The dialect's name of a trigger source: a channel number, or "ext" (the external trigger input)."""
         if channel == "ext":

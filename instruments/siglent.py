@@ -1,17 +1,27 @@
-"""Siglent SDS2000X Plus / SDS800X HD.
+"""Siglent SDS2000X Plus / SDS800X HD / SDS1000X HD.
 
 Dialect (docs/scopes.md): channels `C<n>`; `:CHANnel<n>:SWITch ON`; probe
 `:PROBe VALue,<x>`; the trace offset is taken like Rigol's (centre of screen =
-−offset; verify on your model); `:TIMebase:DELay` is the time from the
-trigger to the screen centre; memory depth as text ("10M"); single trigger
-`:TRIGger:MODE SINGle`, polled until `:TRIGger:STATus?` says Stop after being
-armed; `:WAVeform:PREamble?` returns a 346-byte binary WAVEDESC
-(little-endian: vdiv f32 @0x9C, voffset f32 @0xA0, code_per_div f32 @0xA4,
-adc_bit i16 @0xAC, interval f32 @0xB0, delay f64 @0xB4, probe f32 @0x148,
-points i32 @0x74); signed codes; pages of `:WAVeform:MAXPoint?` from
-`:WAVeform:STARt` (0-based); every block ends with two newlines.
-Settings are verified by reading them back (the family's error queue is not
-relied on).
+−offset); `:TIMebase:DELay` is the time from the trigger to the screen centre;
+memory depth as text ("10M"); single trigger `:TRIGger:MODE SINGle`, polled
+until `:TRIGger:STATus?` says Stop after being armed; `:WAVeform:PREamble?`
+returns a 346-byte binary WAVEDESC (little-endian: points i32 @0x74, vdiv f32
+@0x9C, voffset f32 @0xA0, code_per_div f32 @0xA4, adc_bit i16 @0xAC,
+interval f32 @0xB0, delay f64 @0xB4, probe f32 @0x148); signed codes; pages
+of `:WAVeform:MAXPoint?` from `:WAVeform:STARt` (0-based); every block ends
+with two newlines.
+
+Conversion, as the vendor's reference waveform script in the SDS programming
+guide (EN11C, "Reading waveform data") does it:
+
+    volts = code / code_per_div · (vdiv · probe) − voffset · probe
+    time  = −tdiv · 10 / 2 + i · interval + delay
+
+vdiv and voffset in WAVEDESC are at the scope's input: they are multiplied by
+the probe factor (a 10:1 probe otherwise reads 10× low); the trigger delay is
+added. Settings are checked against the error queue and read back; the
+bandwidth-limit argument depends on the model (SDS2000X Plus: `20M`/`FULL`,
+SDS800X HD and SDS1000X HD: `ON`/`OFF`).
 """
 
 from __future__ import annotations
@@ -23,14 +33,14 @@ import threading
 import numpy as np
 
 from instruments.errors import InstrumentError
-from instruments.replies import fmt, number
+from instruments.capabilities import model_of
+from instruments.replies import fmt, number, set_checked
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
                                NotStickyStatus, Scope)
 from instruments.transport import ProgressFn
 from instruments.waveform import Waveform
 
 WAVEDESC_BYTES = 346
-DEPTHS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
 ARMED = ("ARM", "READY", "TRIG'D", "AUTO")
 
 
@@ -81,11 +91,22 @@ def parse_wavedesc(desc: bytes, source: str) -> dict[str, float]:
 
 class SiglentSDS(Scope):
     driver_name = "siglent-sds"
-    horizontal_divisions = 10
 
     def __init__(self, transport, idn: str = ""):
         super().__init__(transport, idn)
         self._status = NotStickyStatus(ARMED)
+        self.record_points: int | None = None
+
+    def _set(self, command: str) -> None:
+        set_checked(self.t, command)
+
+    @property
+    def _bw_words(self) -> tuple[str, str]:
+        """(limited, full) as this model spells them."""
+        model = model_of(self.idn)
+        if model.startswith("SDS8") or (model.startswith("SDS1") and "HD" in model):
+            return "ON", "OFF"                      # SDS800X HD / SDS1000X HD programming guide
+        return "20M", "FULL"                        # SDS2000X Plus (and SDS5000/6000)
 
     def _q(self, command: str) -> float:
         return last_number(self.t.query(command), command, self.t.name)
@@ -98,21 +119,22 @@ class SiglentSDS(Scope):
     def configure(self, voltage: ChannelSetup, current: ChannelSetup, acquisition: AcquisitionSetup,
                   extra: tuple[ChannelSetup, ...] = ()) -> Applied:
         self.t.write("*CLS")
+        limited, full = self._bw_words
         for ch in (voltage, current, *extra):
             self.check_channel(ch.channel)
             n = ch.channel
-            self.t.write(f":CHANnel{n}:SWITch ON")
-            self.t.write(f":CHANnel{n}:PROBe VALue,{fmt(ch.probe_ratio)}")
-            self.t.write(f":CHANnel{n}:SCALe {fmt(ch.volts_per_div)}")
-            self.t.write(f":CHANnel{n}:OFFSet {fmt(-ch.offset_v)}")
-            self.t.write(f":CHANnel{n}:COUPling {ch.coupling}")
-            self.t.write(f":CHANnel{n}:BWLimit {'ON' if ch.bandwidth_limit else 'OFF'}")
+            self._set(f":CHANnel{n}:SWITch ON")
+            self._set(f":CHANnel{n}:PROBe VALue,{fmt(ch.probe_ratio)}")
+            self._set(f":CHANnel{n}:SCALe {fmt(ch.volts_per_div)}")
+            self._set(f":CHANnel{n}:OFFSet {fmt(-ch.offset_v)}")
+            self._set(f":CHANnel{n}:COUPling {ch.coupling}")
+            self._set(f":CHANnel{n}:BWLimit {limited if ch.bandwidth_limit else full}")
         w, p = acquisition.window_s, acquisition.pretrigger
         wanted = acquisition.sample_rate_hz * w
-        depth = next((d for d in DEPTHS if d >= wanted * (1 - 1e-9)), DEPTHS[-1])
-        self.t.write(":ACQuire:MDEPth " + depth_text(depth))
-        self.t.write(f":TIMebase:SCALe {fmt(w / self.horizontal_divisions)}")
-        self.t.write(f":TIMebase:DELay {fmt(w * (0.5 - p))}")
+        depth = self.caps.depth_for(wanted, 2 + len(extra))
+        self._set(":ACQuire:MDEPth " + depth_text(depth))
+        self._set(f":TIMebase:SCALe {fmt(w / self.horizontal_divisions)}")
+        self._set(f":TIMebase:DELay {fmt(w * (0.5 - p))}")
         applied = []
         for ch in (voltage, current, *extra):
             n = ch.channel
@@ -120,14 +142,20 @@ class SiglentSDS(Scope):
                                volts_per_div=self._q(f":CHANnel{n}:SCALe?"),
                                offset_v=-self._q(f":CHANnel{n}:OFFSet?"),
                                coupling=self.t.query(f":CHANnel{n}:COUPling?").strip().upper(),
-                               bandwidth_limit=self.t.query(f":CHANnel{n}:BWLimit?").strip().upper() == "ON")
+                               bandwidth_limit=self.t.query(f":CHANnel{n}:BWLimit?").strip().upper() in
+                               ("ON", "20M", "200M"))
             self._check(f"CH{n} probe", ch.probe_ratio, a.probe_ratio)
             self._check(f"CH{n} volts/div", ch.volts_per_div, a.volts_per_div)
+            if a.bandwidth_limit != ch.bandwidth_limit:
+                raise InstrumentError(f"{self.t.name}: CH{n} bandwidth limit reads back "
+                                      f"{'on' if a.bandwidth_limit else 'off'} where {'on' if ch.bandwidth_limit else 'off'} "
+                                      "was asked; set bandwidth_limit to what this model supports")
             applied.append(a)
         scale = self._q(":TIMebase:SCALe?")
         delay = self._q(":TIMebase:DELay?")
         rate = self._q(":ACQuire:SRATe?")
         points = parse_depth(self.t.query(":ACQuire:MDEPth?"), self.t.name)
+        self.record_points = points
         window = scale * self.horizontal_divisions
         self._window_s = window
         return Applied(applied[0], applied[1], AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
@@ -135,10 +163,10 @@ class SiglentSDS(Scope):
 
     def arm_single(self, trigger_channel: int, level_v: float) -> None:
         self.trigger_source(trigger_channel)            # a channel of this scope; "ext" is refused with advice
-        self.t.write(":TRIGger:TYPE EDGE")
-        self.t.write(f":TRIGger:EDGE:SOURce C{trigger_channel}")
-        self.t.write(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
-        self.t.write(":TRIGger:EDGE:SLOPe RISing")
+        self._set(":TRIGger:TYPE EDGE")
+        self._set(f":TRIGger:EDGE:SOURce C{trigger_channel}")
+        self._set(f":TRIGger:EDGE:LEVel {fmt(level_v)}")
+        self._set(":TRIGger:EDGE:SLOPe RISing")
         self.t.write(":TRIGger:MODE SINGle")
         self._status.armed()
 
@@ -157,16 +185,18 @@ class SiglentSDS(Scope):
         return parse_wavedesc(desc.tobytes(), self.t.name)
 
     def _waveform(self, d: dict[str, float], codes: np.ndarray, channel: int, tdiv: float) -> Waveform:
-        return Waveform(codes=codes, y_increment=d["vdiv"] / d["code_per_div"], y_origin=-d["voffset"],
+        probe = d["probe"]
+        return Waveform(codes=codes, y_increment=d["vdiv"] * probe / d["code_per_div"], y_origin=-d["voffset"] * probe,
                         y_reference=0.0, x_increment=d["interval"],
                         x_origin=-tdiv * self.horizontal_divisions / 2 + d["delay"],
-                        code_min=-128, code_max=127, channel=channel,
+                        code_min=self.caps.code_min, code_max=self.caps.code_max, channel=channel,
                         vendor_preamble={**d, "tdiv": tdiv,
-                                         "formula": "volts = code / code_per_div * vdiv - voffset; "
+                                         "formula": "volts = code / code_per_div * vdiv * probe - voffset * probe; "
                                                     "time = -tdiv * 10 / 2 + i * interval + delay"})
 
     def fetch(self, channel: int, progress: ProgressFn | None = None,
               cancel: threading.Event | None = None) -> Waveform:
+        self.t.write(":WAVeform:INTerval 1")       # a live frame (ours or another client's) may have left it at N
         d = self._preamble(channel)
         tdiv = self._q(":TIMebase:SCALe?")
         points = int(d["points"])
@@ -196,6 +226,15 @@ class SiglentSDS(Scope):
         self.t.write(":WAVeform:INTerval 1")
         d = dict(d, interval=d["interval"] * every)
         return self._waveform(d, codes, channel, tdiv)
+
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own mean of the channel (SDS programming guide, :MEASure:SIMPle:VALue? MEAN)."""
+        self.t.write(":MEASure ON")
+        self.t.write(":MEASure:MODE SIMPle")
+        self.t.write(f":MEASure:SIMPle:SOURce CHANnel{channel}")
+        self.t.write(":MEASure:SIMPle:ITEM MEAN,ON")
+        what = ":MEASure:SIMPle:VALue? MEAN"
+        return number(self.t.query(what), what, self.t.name)
 
     def run(self) -> None:
         self.t.write(":TRIGger:MODE AUTO")

@@ -27,8 +27,6 @@ SCALE_FIELDS = ("YMUlt", "YOFf", "YZEro", "XINcr", "XZEro", "PT_Off", "NR_Pt")
 
 class TektronixMSO(Scope):
     driver_name = "tektronix-mso"
-    horizontal_divisions = 10
-    max_channels = 8
 
     def _set(self, command: str) -> None:
         self.t.write(command)
@@ -49,7 +47,7 @@ class TektronixMSO(Scope):
             self.check_channel(ch.channel)
             n = ch.channel
             self._set(f"DISplay:GLObal:CH{n}:STATE 1")
-            self._set(f"CH{n}:PROBEFunc:EXTAtten {fmt(ch.probe_ratio)}")
+            self._set(f"CH{n}:PROBEFunc:EXTAtten {fmt(self._external_attenuation(ch))}")
             self._set(f"CH{n}:SCAle {fmt(ch.volts_per_div)}")
             self._set(f"CH{n}:POSition 0")
             self._set(f"CH{n}:OFFSet {fmt(ch.offset_v)}")
@@ -64,6 +62,7 @@ class TektronixMSO(Scope):
         scale = self._q("HORizontal:SCAle?")
         rate = self._q("HORizontal:MODe:SAMPLERate?")
         points = int(self._q("HORizontal:MODe:RECOrdlength?"))
+        self.record_points = points
         position = self._q("HORizontal:POSition?")
         window = scale * self.horizontal_divisions
         self._window_s = window
@@ -71,13 +70,28 @@ class TektronixMSO(Scope):
                        AcquisitionApplied(sample_rate_hz=rate, points=points, window_s=window,
                                           pretrigger=position / 100.0))
 
+    def _external_attenuation(self, ch: ChannelSetup) -> float:
+        """EXTAtten is applied on top of what the scope knows of the attached probe (a TPP/TekVPI probe sets its
+        own gain, e.g. 0.1 for 10X: 4/5/6 Series programmer manual, CH<x>:PROBe:GAIN?). Only the rest of the
+        bench's probe_ratio goes into EXTAtten; setting the whole ratio would count a 10X probe twice."""
+        gain = self._q(f"CH{ch.channel}:PROBe:GAIN?")
+        if not gain > 0:
+            raise InstrumentError(f"{self.t.name}: CH{ch.channel}:PROBe:GAIN? says {gain}; the probe is not usable")
+        external = ch.probe_ratio * gain
+        if external < 1 - 1e-6:
+            raise InstrumentError(f"{self.t.name}: CH{ch.channel} has a {1 / gain:g}X probe attached but the bench "
+                                  f"says probe_ratio = {ch.probe_ratio:g}; set probe_ratio to {1 / gain:g} (or more, "
+                                  "with an external attenuator)")
+        return external
+
     def _read_channel(self, n: int) -> ChannelApplied:
         bw = self.t.query(f"CH{n}:BANdwidth?").strip().upper()
         try:
             limited = float(bw) < 1e9 and float(bw) <= 250e6
         except ValueError:
             limited = bw not in ("FUL", "FULL")
-        return ChannelApplied(channel=n, probe_ratio=self._q(f"CH{n}:PROBEFunc:EXTAtten?"),
+        ratio = self._q(f"CH{n}:PROBEFunc:EXTAtten?") / self._q(f"CH{n}:PROBe:GAIN?")
+        return ChannelApplied(channel=n, probe_ratio=ratio,
                               volts_per_div=self._q(f"CH{n}:SCAle?"), offset_v=self._q(f"CH{n}:OFFSet?"),
                               coupling=self.t.query(f"CH{n}:COUPling?").strip().upper(), bandwidth_limit=limited)
 
@@ -115,7 +129,7 @@ class TektronixMSO(Scope):
             raise InstrumentError(f"{self.t.name}: unusable scale (XINcr {scale['XINcr']}, YMUlt {scale['YMUlt']})")
         return Waveform(codes=codes, y_increment=scale["YMUlt"], y_origin=scale["YZEro"], y_reference=scale["YOFf"],
                         x_increment=scale["XINcr"], x_origin=scale["XZEro"] - scale["PT_Off"] * scale["XINcr"],
-                        code_min=-32768, code_max=32767, channel=channel,
+                        code_min=self.caps.code_min, code_max=self.caps.code_max, channel=channel,
                         vendor_preamble={**scale, "formula": "volts = (code - YOFf) * YMUlt + YZEro; "
                                                              "time = XZEro + XINcr * (i - PT_Off)"})
 
@@ -125,6 +139,14 @@ class TektronixMSO(Scope):
 
     def live_frame(self, channel: int) -> Waveform:
         return self._download(channel, None, None, reduced=True)
+
+    def measured_mean_v(self, channel: int) -> float:
+        """The scope's own mean (4/5/6 Series programmer manual: MEASUrement:MEAS<x>:TYPe MEAN, :SOUrce,
+        :RESUlts:CURRentacq:MEAN?)."""
+        self.t.write("MEASUrement:MEAS1:TYPe MEAN")
+        self.t.write(f"MEASUrement:MEAS1:SOUrce CH{channel}")
+        what = "MEASUrement:MEAS1:RESUlts:CURRentacq:MEAN?"
+        return self._q(what)
 
     def run(self) -> None:
         self.t.write("ACQuire:STOPAfter RUNSTop")

@@ -32,6 +32,7 @@ class Faults:
     split_bytes: int = 0                  # send every reply in pieces of this many bytes
     drop_after_block_bytes: int | None = None   # close the connection after this many payload bytes (once)
     delay_s: float = 0.0                  # wait before every reply
+    corrupt: str | None = None            # a field of the replies made wrong: offset_sign | probe | record_length
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -62,6 +63,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _respond(self, sock: socket.socket, line: str) -> bool:
         sim: SimScope = self.server.sim
+        sim.persona.corrupt = sim.faults.corrupt
         replies = sim.persona.handle(line)
         if not replies:
             return True
@@ -84,7 +86,7 @@ class _Handler(socketserver.BaseRequestHandler):
                         sock.close()
                         return False
                     self._send(sock, r.data, faults)
-                    self._send(sock, b"\n", faults)
+                    self._send(sock, sim.persona.block_terminator, faults)
         except OSError:
             return False
         return True

@@ -161,7 +161,11 @@ def _check_short_run(r, session_path):
     return details
 
 
-@pytest.mark.parametrize("persona", ["keysight", "rigol"])
+PERSONA_DRIVERS = {"keysight": "keysight-infiniivision", "rigol": "rigol-ds1000z", "rigol-dho": "rigol-mso5000",
+                   "tektronix": "tektronix-mso", "siglent": "siglent-sds", "rs": "rs-rtb"}
+
+
+@pytest.mark.parametrize("persona", list(PERSONA_DRIVERS))
 def test_short_run_with_warm_up_and_teardown_within_1_percent(rig, persona):
     tmp, control, profile, script = rig
     bench = loads_bench(bench_text(f"sim:{persona}:{profile}").replace("WORK", str(tmp / "work")))
@@ -180,8 +184,11 @@ def test_short_run_with_warm_up_and_teardown_within_1_percent(rig, persona):
     assert r["j_per_gop"] == pytest.approx(r["energy_j"], rel=1e-12)      # ops = 1e9
     with SessionReader(out.session_path) as s:
         assert s.status == "complete" and s.run(1).record == r
-        assert s.group_attrs("bench")["scope_driver"].startswith(persona)
+        assert s.group_attrs("bench")["scope_driver"] == PERSONA_DRIVERS[persona]
         assert s.run(1).attrs["duration_source"] == "events"
+        checks = json.loads(s.run(1).window(1).attrs["self_check"])
+    # the self-check compared each channel's download with the scope's own mean of the same acquisition
+    assert checks["voltage"]["mean_scope_v"] == pytest.approx(checks["voltage"]["mean_downloaded_v"], abs=0.05)
 
 
 def test_marker_channel_gives_the_region_exactly(rig):

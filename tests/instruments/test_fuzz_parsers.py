@@ -69,7 +69,7 @@ def test_preambles(parts):
     reply = ",".join(parts)
     codes = np.zeros(4, dtype=np.uint8)
     for parse in (lambda: preamble_waveform(reply, codes, 1, "s"),
-                  lambda: rigol_waveform(reply, codes, 1, "s", 255)):
+                  lambda: rigol_waveform(reply, codes, 1, "s", 0, 255)):
         try:
             w = parse()
         except InstrumentError:

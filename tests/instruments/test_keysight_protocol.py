@@ -84,7 +84,7 @@ def test_fetch_converts_codes_to_volts_and_times_by_hand():
 
 
 def test_fetch_progress_and_cancel():
-    payload = bytes(range(256)) * 8192                  # 2 MiB: two progress steps of 1 MiB
+    payload = (bytes(range(1, 256)) * 8300)[:2 << 20]  # 2 MiB without a hole (0): two progress steps of 1 MiB
     pre = PRE.replace("+4,", f"+{len(payload)},", 1)
     seen = []
     t = ScriptedTransport(fetch_script(block(payload, digits=8), pre=pre))
@@ -139,3 +139,21 @@ def test_channel_the_scope_does_not_have():
     t = ScriptedTransport([("*CLS", None), (":STOP", None)])
     with pytest.raises(InstrumentError, match="channel 5 does not exist"):
         KeysightInfiniiVision(t).configure(ChannelSetup(5, 10, 2, 19), I, ACQ)
+
+
+def test_holes_in_a_raw_record_are_an_error_not_the_lower_rail():
+    # InfiniiVision guide (:WAVeform:FORMat BYTE): 0x00 is a hole (no data), 0x01 is clipped low
+    t = ScriptedTransport(fetch_script(block(bytes([128, 0, 1, 255]), digits=8)))
+    with pytest.raises(InstrumentError, match="1 of the 4 samples of CH1 are holes"):
+        KeysightInfiniiVision(t).fetch(1)
+
+
+def test_conversion_against_a_published_preamble():
+    # a preamble from a real InfiniiVision, quoted in a public driver's docstring:
+    # +0,+0,+1000,+1,+2.00000000E-010,-1.00000000E-007,+0,+3.12500000E-002,+1.25000000E-002,+128
+    # By hand: volts = (code - 128) * 0.03125 + 0.0125; time = (i - 0) * 2e-10 - 1e-7
+    pre = "+0,+0,+4,+1,+2.00000000E-010,-1.00000000E-007,+0,+3.12500000E-002,+1.25000000E-002,+128"
+    t = ScriptedTransport(fetch_script(block(bytes([128, 160, 1, 255]), digits=8), pre=pre))
+    w = KeysightInfiniiVision(t).fetch(1)
+    assert list(w.volts()) == pytest.approx([0.0125, 1.0125, 0.0125 - 127 * 0.03125, 0.0125 + 127 * 0.03125])
+    assert w.times(0, 2) == pytest.approx([-1e-7, -1e-7 + 2e-10])

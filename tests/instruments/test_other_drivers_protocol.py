@@ -24,8 +24,9 @@ def tek_ok(cmd):
     return [(cmd, None), ("*ESR?", "0")]
 
 
-def tek_channel(n, probe, scale, offset, bw):
-    return (tek_ok(f"DISplay:GLObal:CH{n}:STATE 1") + tek_ok(f"CH{n}:PROBEFunc:EXTAtten {probe}")
+def tek_channel(n, probe, scale, offset, bw, gain="1.0000"):
+    return (tek_ok(f"DISplay:GLObal:CH{n}:STATE 1") + [(f"CH{n}:PROBe:GAIN?", gain)]
+            + tek_ok(f"CH{n}:PROBEFunc:EXTAtten {probe}")
             + tek_ok(f"CH{n}:SCAle {scale}") + tek_ok(f"CH{n}:POSition 0") + tek_ok(f"CH{n}:OFFSet {offset}")
             + tek_ok(f"CH{n}:COUPling DC") + tek_ok(f"CH{n}:BANdwidth {bw}"))
 
@@ -38,15 +39,45 @@ def test_tektronix_configure():
               + tek_ok("HORizontal:POSition 10")
               + [("HORizontal:SCAle?", "120.0000E-3"), ("HORizontal:MODe:SAMPLERate?", "1.0000E+6"),
                  ("HORizontal:MODe:RECOrdlength?", "1200000"), ("HORizontal:POSition?", "10.0000"),
-                 ("CH1:BANdwidth?", "20.0000E+6"), ("CH1:PROBEFunc:EXTAtten?", "10.0000"), ("CH1:SCAle?", "2.0000"),
+                 ("CH1:BANdwidth?", "20.0000E+6"), ("CH1:PROBEFunc:EXTAtten?", "10.0000"),
+                 ("CH1:PROBe:GAIN?", "1.0000"), ("CH1:SCAle?", "2.0000"),
                  ("CH1:OFFSet?", "19.0000"), ("CH1:COUPling?", "DC"),
-                 ("CH2:BANdwidth?", "1.0000E+9"), ("CH2:PROBEFunc:EXTAtten?", "1.0000"), ("CH2:SCAle?", "10.0000E-3"),
+                 ("CH2:BANdwidth?", "1.0000E+9"), ("CH2:PROBEFunc:EXTAtten?", "1.0000"),
+                 ("CH2:PROBe:GAIN?", "1.0000"), ("CH2:SCAle?", "10.0000E-3"),
                  ("CH2:OFFSet?", "0.0E+0"), ("CH2:COUPling?", "DC")])
     t = ScriptedTransport(script)
     applied = TektronixMSO(t).configure(V, I, ACQ)
     t.assert_done()
     assert applied.voltage.bandwidth_limit and not applied.current.bandwidth_limit
+    assert applied.voltage.probe_ratio == 10.0
     assert applied.acquisition.window_s == pytest.approx(1.2) and applied.acquisition.pretrigger == pytest.approx(0.1)
+
+
+def test_tektronix_probe_gain_is_not_counted_twice():
+    # a TPP/TekVPI 10X probe sets CH1:PROBe:GAIN to 0.1 (4/5/6 Series programmer manual): the bench's 10:1 is
+    # already applied, so EXTAtten stays 1 (setting it to 10 would read the board 10x low)
+    t = ScriptedTransport([("CH1:PROBe:GAIN?", "100.0000E-3")])
+    assert TektronixMSO(t)._external_attenuation(V) == pytest.approx(1.0)
+    t = ScriptedTransport([("CH1:PROBe:GAIN?", "100.0000E-3")])
+    with pytest.raises(InstrumentError, match="10X probe attached but the bench says probe_ratio = 1"):
+        TektronixMSO(t)._external_attenuation(ChannelSetup(1, 1.0, 2.0, 19.0))
+
+
+def test_tektronix_conversion_against_a_published_reply():
+    # TDS Family programmer manual, WFMPre:<wfm>? example reply: XINCR 10.00E-6; XZERO 8.15E-6; PT_OFF -249;
+    # YMULT 4.000E-3; YOFF 0.0E+0; YZERO 0.0E+0. By hand (value = (code - YOFF) * YMULT + YZERO,
+    # time = XZERO + XINCR * (i - PT_OFF)): code 25 -> 0.1 V, sample 0 at 8.15e-6 + 249 * 10e-6 s
+    codes = np.array([25, -25], dtype="<i2")
+    script = [("HORizontal:MODe:RECOrdlength?", "2"), ("DATa:SOUrce CH1", None), ("DATa:ENCdg SRIbinary", None),
+              ("DATa:WIDth 2", None), ("DATa:RESOlution FULL", None), ("DATa:STARt 1", None), ("DATa:STOP 2", None),
+              ("WFMOutpre:YMUlt?", "4.000E-3"), ("WFMOutpre:YOFf?", "0.0E+0"), ("WFMOutpre:YZEro?", "0.0E+0"),
+              ("WFMOutpre:XINcr?", "10.00E-6"), ("WFMOutpre:XZEro?", "8.15E-6"), ("WFMOutpre:PT_Off?", "-249"),
+              ("WFMOutpre:NR_Pt?", "2"), ("CURVe?", block(codes.tobytes(), digits=1))]
+    t = ScriptedTransport(script)
+    w = TektronixMSO(t).fetch(1)
+    t.assert_done()
+    assert list(w.volts()) == pytest.approx([0.1, -0.1])
+    assert w.times(0, 2) == pytest.approx([8.15e-6 + 249 * 10e-6, 8.15e-6 + 250 * 10e-6])
 
 
 def test_tektronix_refused_setting_reads_the_event_queue():
@@ -96,26 +127,53 @@ def wavedesc(points=4, vdiv=2.0, voffset=-19.0, code_per_div=25.0, interval=1e-6
     return bytes(d)
 
 
-def test_siglent_configure_reads_back_and_detects_refusal():
+def sig_ok(cmd):
+    return [(cmd, None), (":SYSTem:ERRor?", '0,"No error"')]
+
+
+def siglent_configure_script(bw_on="20M", bw_off="FULL", ch2_scale_reply="1.00E-02", ch1_bw_reply="20M"):
     script = [("*CLS", None)]
-    for n, probe, scale, off, bw in ((1, "10", "2", "-19", "ON"), (2, "1", "0.01", "-0", "OFF")):
-        script += [(f":CHANnel{n}:SWITch ON", None), (f":CHANnel{n}:PROBe VALue,{probe}", None),
-                   (f":CHANnel{n}:SCALe {scale}", None), (f":CHANnel{n}:OFFSet {off}", None),
-                   (f":CHANnel{n}:COUPling DC", None), (f":CHANnel{n}:BWLimit {bw}", None)]
-    script += [(":ACQuire:MDEPth 10M", None), (":TIMebase:SCALe 0.12", None), (":TIMebase:DELay 0.48", None),
-               (":CHANnel1:PROBe?", "VALue,1.00E+01"), (":CHANnel1:SCALe?", "2.00E+00"),
-               (":CHANnel1:OFFSet?", "-1.90E+01"), (":CHANnel1:COUPling?", "DC"), (":CHANnel1:BWLimit?", "ON"),
-               (":CHANnel2:PROBe?", "VALue,1.00E+00"), (":CHANnel2:SCALe?", "5.00E-03"),
-               (":CHANnel2:OFFSet?", "0.00E+00"), (":CHANnel2:COUPling?", "DC"), (":CHANnel2:BWLimit?", "OFF")]
-    t = ScriptedTransport(script)
+    for n, probe, scale, off, bw in ((1, "10", "2", "-19", bw_on), (2, "1", "0.01", "-0", bw_off)):
+        script += (sig_ok(f":CHANnel{n}:SWITch ON") + sig_ok(f":CHANnel{n}:PROBe VALue,{probe}")
+                   + sig_ok(f":CHANnel{n}:SCALe {scale}") + sig_ok(f":CHANnel{n}:OFFSet {off}")
+                   + sig_ok(f":CHANnel{n}:COUPling DC") + sig_ok(f":CHANnel{n}:BWLimit {bw}"))
+    script += (sig_ok(":ACQuire:MDEPth 10M") + sig_ok(":TIMebase:SCALe 0.12") + sig_ok(":TIMebase:DELay 0.48")
+               + [(":CHANnel1:PROBe?", "VALue,1.00E+01"), (":CHANnel1:SCALe?", "2.00E+00"),
+                  (":CHANnel1:OFFSet?", "-1.90E+01"), (":CHANnel1:COUPling?", "DC"), (":CHANnel1:BWLimit?", ch1_bw_reply),
+                  (":CHANnel2:PROBe?", "VALue,1.00E+00"), (":CHANnel2:SCALe?", ch2_scale_reply),
+                  (":CHANnel2:OFFSet?", "0.00E+00"), (":CHANnel2:COUPling?", "DC"), (":CHANnel2:BWLimit?", bw_off)])
+    return script
+
+
+def test_siglent_configure_reads_back_and_detects_refusal():
+    t = ScriptedTransport(siglent_configure_script(ch2_scale_reply="5.00E-03"))
     with pytest.raises(InstrumentError, match="applied CH2 volts/div = 0.005 where 0.01 was asked"):
-        SiglentSDS(t).configure(V, I, ACQ)
+        SiglentSDS(t, idn="Siglent Technologies,SDS2504X Plus,X,3.8").configure(V, I, ACQ)
 
 
-def test_siglent_wavedesc_paged_fetch_and_conversion():
+def test_siglent_bandwidth_words_by_model_and_checked():
+    # SDS2000X Plus: 20M/FULL (scopehal's driver); SDS800X HD / SDS1000X HD: ON/OFF (their programming guide)
+    assert SiglentSDS(ScriptedTransport([]), idn="Siglent Technologies,SDS2504X Plus,X,3.8")._bw_words == ("20M", "FULL")
+    assert SiglentSDS(ScriptedTransport([]), idn="Siglent Technologies,SDS824X HD,X,1.1")._bw_words == ("ON", "OFF")
+    t = ScriptedTransport(siglent_configure_script(bw_on="ON", bw_off="OFF", ch1_bw_reply="OFF"))
+    with pytest.raises(InstrumentError, match="CH1 bandwidth limit reads back off where on was asked"):
+        SiglentSDS(t, idn="Siglent Technologies,SDS824X HD,X,1.1").configure(V, I, ACQ)
+
+
+def test_siglent_refused_setting_names_the_error_queue():
+    t = ScriptedTransport([("*CLS", None), (":CHANnel1:SWITch ON", None),
+                           (":SYSTem:ERRor?", '-113,"Undefined header"'), (":SYSTem:ERRor?", '0,"No error"')])
+    with pytest.raises(InstrumentError, match="refused ':CHANnel1:SWITch ON': -113"):
+        SiglentSDS(t, idn="Siglent Technologies,SDS2504X Plus,X,3.8").configure(V, I, ACQ)
+
+
+def test_siglent_wavedesc_paged_fetch_and_conversion_with_the_probe():
+    # WAVEDESC carries vdiv and the offset at the scope's input and the probe apart (SDS programming guide's
+    # reading example multiplies both by the probe): 0.2 V/div and -1.9 V with a 10:1 probe are 2 V/div and
+    # -19 V at the tip; the trigger delay is added to the time axis, as that example does
     codes = np.array([0, 25, -25, 10, 127, -128], dtype=np.int8)
-    desc = wavedesc(points=6, vdiv=2.0, voffset=-19.0, code_per_div=25.0, interval=1e-6, delay=0.48)
-    script = [(":WAVeform:SOURce C1", None), (":WAVeform:WIDTh BYTE", None),
+    desc = wavedesc(points=6, vdiv=0.2, voffset=-1.9, code_per_div=25.0, interval=1e-6, delay=0.48, probe=10.0)
+    script = [(":WAVeform:INTerval 1", None), (":WAVeform:SOURce C1", None), (":WAVeform:WIDTh BYTE", None),
               (":WAVeform:PREamble?", block(desc, digits=9, terminators=b"\n\n")),
               (":TIMebase:SCALe?", "1.20E-01"), (":WAVeform:MAXPoint?", "4"), (":WAVeform:POINt 4", None),
               (":WAVeform:STARt 0", None), (":WAVeform:DATA?", block(codes[:4].tobytes(), prefix=b"C1:WF DAT2,",
@@ -124,8 +182,8 @@ def test_siglent_wavedesc_paged_fetch_and_conversion():
     t = ScriptedTransport(script)
     w = SiglentSDS(t).fetch(1)
     t.assert_done()
-    # code / 25 * 2 V - (-19 V)
-    assert list(w.volts()) == pytest.approx([19.0, 21.0, 17.0, 19.8, 19 + 127 * 0.08, 19 - 128 * 0.08])
+    # code / 25 * (0.2 V * 10) - (-1.9 V * 10)
+    assert list(w.volts()) == pytest.approx([19.0, 21.0, 17.0, 19.8, 19 + 127 * 0.08, 19 - 128 * 0.08], rel=1e-6)
     # -tdiv * 10 / 2 + i * interval + delay = -0.6 + 0.48 + i us
     assert w.times(0, 2) == pytest.approx([-0.12, -0.12 + 1e-6])
 
@@ -142,8 +200,8 @@ def test_siglent_wavedesc_checks():
 
 
 def test_siglent_status_not_sticky():
-    t = ScriptedTransport([(":TRIGger:TYPE EDGE", None), (":TRIGger:EDGE:SOURce C2", None),
-                           (":TRIGger:EDGE:LEVel 0.005", None), (":TRIGger:EDGE:SLOPe RISing", None),
+    t = ScriptedTransport(sig_ok(":TRIGger:TYPE EDGE") + sig_ok(":TRIGger:EDGE:SOURce C2")
+                          + sig_ok(":TRIGger:EDGE:LEVel 0.005") + sig_ok(":TRIGger:EDGE:SLOPe RISing") + [
                            (":TRIGger:MODE SINGle", None), (":TRIGger:STATus?", "Ready"),
                            (":TRIGger:MODE FTRIG", None), (":TRIGger:STATus?", "Stop")])
     s = SiglentSDS(t)
@@ -226,3 +284,13 @@ def test_driver_chosen_by_idn(idn, driver):
 def test_unknown_idn_names_the_reply_and_the_drivers():
     with pytest.raises(InstrumentError, match="HAMEG.*rigol-ds1000z"):
         driver_for_idn("HAMEG,HMO1002,123,05.886")
+
+
+def test_ten_vertical_divisions_where_the_family_has_them():
+    # Tektronix 4/5/6 Series and R&S RTB2000 show 10 vertical divisions; Keysight, Rigol and Siglent 8
+    from instruments.keysight import KeysightInfiniiVision
+    from instruments.rigol import RigolDS1000Z
+    assert TektronixMSO(ScriptedTransport([]), idn="TEKTRONIX,MSO54,X,FV:1").vertical_divisions == 10
+    assert RohdeSchwarzRTB(ScriptedTransport([]), idn="Rohde&Schwarz,RTB2004,X,02.300").vertical_divisions == 10
+    for cls in (KeysightInfiniiVision, RigolDS1000Z, SiglentSDS):
+        assert cls(ScriptedTransport([])).vertical_divisions == 8

@@ -100,12 +100,17 @@ def test_unknown_status_is_an_error():
 PRE = "0,2,{n},1,1.000000e-06,-1.200000e-01,0,4.000000e-02,-2,127"
 
 
+def raw_start(channel, depth_reply, fmt="BYTE", pre=None):
+    """:STOP, the depth read back (the record length's source), then the waveform setup and the preamble."""
+    return [(":STOP", None), (":ACQuire:MDEPth?", depth_reply), (f":WAVeform:SOURce CHANnel{channel}", None),
+            (":WAVeform:MODE RAW", None), (f":WAVeform:FORMat {fmt}", None), (":WAVeform:PREamble?", pre)]
+
+
 def test_fetch_pages_of_250000_points_and_converts_by_hand():
     n = 600_000
     codes = (np.arange(n) % 256).astype(np.uint8)
     pages = [(1, 250_000), (250_001, 500_000), (500_001, 600_000)]
-    script = [(":STOP", None), (":WAVeform:SOURce CHANnel1", None), (":WAVeform:MODE RAW", None),
-              (":WAVeform:FORMat BYTE", None), (":WAVeform:PREamble?", PRE.format(n=n))]
+    script = raw_start(1, "600000", pre=PRE.format(n=n))
     for a, b in pages:
         script += [(f":WAVeform:STARt {a}", None), (f":WAVeform:STOP {b}", None),
                    (":WAVeform:DATA?", block(codes[a - 1:b].tobytes(), digits=9))]
@@ -124,40 +129,84 @@ def test_fetch_pages_of_250000_points_and_converts_by_hand():
     assert (w.code_min, w.code_max) == (0, 255)
 
 
+def test_record_length_from_mdepth_not_from_the_preamble():
+    # the published DS1000Z programming-guide example of :WAVeform:PREamble? announces 1 200 points (the
+    # STARt/STOP range of a screen read) while the memory holds 6 000 000: the driver must read the depth.
+    # Conversion by hand from that reply: volts = (code - (-75) - 127) * 0.04, time = -0.01456 + i * 2e-5
+    guide_reply = "0,0,1200,1,2.000000e-05,-1.456000e-02,0,4.000000e-02,-75,127"
+    n = 6_000
+    codes = (np.arange(n) % 256).astype(np.uint8)
+    script = raw_start(2, "6000", pre=guide_reply) + [
+        (":WAVeform:STARt 1", None), (":WAVeform:STOP 6000", None), (":WAVeform:DATA?", block(codes.tobytes()))]
+    t = ScriptedTransport(script)
+    w = RigolDS1000Z(t, idn="RIGOL TECHNOLOGIES,DS1054Z,DS1ZA116171318,00.04.03").fetch(2)
+    t.assert_done()
+    assert len(w) == 6000 and w.vendor_preamble["points_announced"] == 1200
+    assert w.volts(127, 128)[0] == pytest.approx(3.0)            # (127 + 75 - 127) * 0.04
+    assert w.volts(0, 1)[0] == pytest.approx(-2.08)              # (0 + 75 - 127) * 0.04
+    assert w.times(1, 2)[0] == pytest.approx(-0.01456 + 2e-5)
+
+
 def test_page_of_the_wrong_size_is_refused():
-    script = [(":STOP", None), (":WAVeform:SOURce CHANnel1", None), (":WAVeform:MODE RAW", None),
-              (":WAVeform:FORMat BYTE", None), (":WAVeform:PREamble?", PRE.format(n=4)),
-              (":WAVeform:STARt 1", None), (":WAVeform:STOP 4", None),
-              (":WAVeform:DATA?", block(b"\x01\x02\x03", digits=9))]
+    script = raw_start(1, "4", pre=PRE.format(n=4)) + [
+        (":WAVeform:STARt 1", None), (":WAVeform:STOP 4", None), (":WAVeform:DATA?", block(b"\x01\x02\x03", digits=9))]
     with pytest.raises(InstrumentError, match="holds 3 bytes where 4 were asked for"):
         RigolDS1000Z(ScriptedTransport(script)).fetch(1)
 
 
 def test_mso5000_whole_record_after_wai():
     codes = bytes([0, 127, 255, 10])
-    script = [(":STOP", None), (":WAVeform:SOURce CHANnel2", None), (":WAVeform:MODE RAW", None),
-              (":WAVeform:FORMat BYTE", None), (":WAVeform:PREamble?", PRE.format(n=4)), ("*WAI", None),
-              (":WAVeform:DATA?", block(codes, digits=9))]
+    script = raw_start(2, "4", pre=PRE.format(n=4)) + [
+        (":WAVeform:STARt 1", None), (":WAVeform:STOP 4", None), ("*WAI", None),
+        (":WAVeform:DATA?", block(codes, digits=9))]
     t = ScriptedTransport(script)
     w = RigolMSO5000(t, idn="RIGOL TECHNOLOGIES,MSO5074,MS5A0000,00.01.03").fetch(2)
     t.assert_done()
     assert bytes(w.codes) == codes and w.channel == 2
 
 
-def test_dho_words_in_pages_of_125000():
+def test_dho_words_in_pages_of_125000_with_the_depth_from_mdepth():
+    # the DHO's preamble announces its page (125 000), not the depth; :ACQuire:MDEPth? replies in NR3
     n = 130_000
-    codes = (np.arange(n) % 4096).astype("<u2")
-    script = [(":STOP", None), (":WAVeform:SOURce CHANnel1", None), (":WAVeform:MODE RAW", None),
-              (":WAVeform:FORMat WORD", None), (":WAVeform:PREamble?", PRE.replace("0,2,", "1,2,", 1).format(n=n)),
-              (":WAVeform:STARt 1", None), (":WAVeform:STOP 125000", None),
-              (":WAVeform:DATA?", block(codes[:125_000].tobytes())),
-              (":WAVeform:STARt 125001", None), (":WAVeform:STOP 130000", None),
-              (":WAVeform:DATA?", block(codes[125_000:].tobytes()))]
+    codes = (np.arange(n) % 4096 * 16).astype("<u2")
+    pre = PRE.replace("0,2,", "1,2,", 1).format(n=125_000)
+    script = raw_start(1, "1.3000E+05", fmt="WORD", pre=pre) + [
+        (":WAVeform:STARt 1", None), (":WAVeform:STOP 125000", None),
+        (":WAVeform:DATA?", block(codes[:125_000].tobytes())),
+        (":WAVeform:STARt 125001", None), (":WAVeform:STOP 130000", None),
+        (":WAVeform:DATA?", block(codes[125_000:].tobytes()))]
     t = ScriptedTransport(script)
     w = RigolMSO5000(t, idn="RIGOL TECHNOLOGIES,DHO924S,DHO9A0000,00.01.00").fetch(1)
     t.assert_done()
     assert w.codes.dtype == np.dtype("<u2") and np.array_equal(w.codes, codes)
 
 
+def test_dho_conversion_against_a_published_dho824_capture():
+    # a DHO824 capture published with its scaling (aimoda/rigol-dho824-mcp, captured_waveforms/ch1/raw.json,
+    # 2025-08-25): 50 mV/div, y_increment 6.6667e-06, y_origin -22718 (codes), y_reference 32768, offset
+    # -0.1514539 V. By hand: code 55237 -> (55237 + 22718 - 32768) * 6.6667e-06 = 0.301248 V, and the centre
+    # code 32768 -> 22718 * 6.6667e-06 = 0.151454 V = -offset (the Rigol convention)
+    from instruments.rigol import rigol_waveform
+    reply = "1,2,10000,1,4.000000e-07,-2.000000e-03,0,6.666700e-06,-22718,32768"
+    w = rigol_waveform(reply, np.array([55237, 32768], dtype="<u2"), 1, "dho", 2768, 62768)
+    assert w.volts() == pytest.approx([0.301248, 0.151454], abs=2e-6)
+    # 7 500 codes per division: the 8-division screen spans 32768 +- 30000, where the rails are taken
+    scope = RigolMSO5000(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DHO824,DHO8A0000,00.01.02")
+    assert (scope.caps.code_min, scope.caps.code_max) == (2768, 62768)
+    assert 0.05 / 6.6667e-06 == pytest.approx(7500, rel=1e-4)
+
+
+def test_dho_depths_and_two_channel_models():
+    dho800 = RigolMSO5000(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DHO804,X,00.01")
+    dho900 = RigolMSO5000(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DHO924S,X,00.01")
+    # DHO800/900 programming guide, :ACQuire:MDEPth: up to 25M (DHO800), 50M (DHO900); not the MSO5000's 200M
+    assert dho800.memory_depth(1e9, 2) == 25_000_000 and dho900.memory_depth(1e9, 2) == 50_000_000
+    assert RigolDS1000Z(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DS1202Z-E,X,00.06").max_channels == 2
+    assert RigolMSO5000(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DHO802,X,00.01").max_channels == 2
+    with pytest.raises(InstrumentError, match="channel 3 does not exist"):
+        RigolDS1000Z(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,DS1202Z-E,X,00.06").check_channel(3)
+
+
 def test_mso5000_ten_divisions():
-    assert RigolMSO5000.horizontal_divisions == 10 and RigolDS1000Z.horizontal_divisions == 12
+    mso = RigolMSO5000(ScriptedTransport([]), idn="RIGOL TECHNOLOGIES,MSO5074,X,00.01")
+    assert mso.horizontal_divisions == 10 and RigolDS1000Z(ScriptedTransport([])).horizontal_divisions == 12

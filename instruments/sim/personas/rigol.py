@@ -1,0 +1,175 @@
+"""Rigol personas: DS1000Z (MSO1000Z/DS1000Z programming guide) and DHO800/900 (DHO800/900 guide).
+
+DS1000Z: centre of screen = −offset; 12 horizontal divisions; :ACQuire:MDEPth only while running, from the
+legal depths for the channels on; :TRIGger:STATus? (TD not sticky); RAW pages of at most 250 000 BYTE points
+between :WAVeform:STARt and :STOP; the preamble's points field reports the current STARt/STOP range, as the
+instrument's firmware does (after a screen read, 1 200), so only :ACQuire:MDEPth? gives the record length;
+:MEASure:ITEM? VAVG,<source>.
+
+DHO: the same tree with 10 divisions, 12-bit samples sent as WORD codes scaled to 16 bits (7 500 codes per
+division around 32 768, as a published DHO824 capture shows), pages of 125 000 points, the preamble's points
+field the page size, and :ACQuire:MDEPth? in NR3 ("1.0000E+06").
+"""
+
+from __future__ import annotations
+
+from instruments.sim.engine import Quantizer
+from instruments.sim.personas.base import Block, Persona, channel_arg, only, positive
+from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
+                                  parse_float)
+
+
+class RigolPersona(Persona):
+    idn = "RIGOL TECHNOLOGIES,DS1104Z,DS1ZJOULEBENCHSIM,00.04.04.SP4"
+    block_digits = 9
+    no_error = '0,"No error"'
+    horizontal_divisions = 12
+    screen_points = 1200
+    page_limit = 250_000
+    depths = {1: (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000),
+              2: (6_000, 60_000, 600_000, 6_000_000, 12_000_000),
+              4: (3_000, 30_000, 300_000, 3_000_000, 6_000_000)}
+
+    wav_format = "BYTE"
+    codes_per_div = 25
+    dtype = "u1"
+    code_lo, code_hi, code_ref = 0, 255, 127
+
+    def register(self) -> None:
+        self.offset_s = 0.0
+        self.wav_mode = "NORMAL"
+        self.wav_start, self.wav_stop = 1, self.screen_points
+        self._channel_props(-1.0, "20M")
+        self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
+        self.prop(":TIMebase:MAIN:SCALe", lambda s: f"{self.e.window_s / self.horizontal_divisions:.6e}",
+                  lambda s, a: self._scale(positive(a)))
+        self.prop(":TIMebase:MAIN:OFFSet", lambda s: f"{self.offset_s:.6e}", lambda s, a: self._offset(parse_float(a)))
+        self.prop(":ACQuire:MDEPth", lambda s: self._depth_reply(), self._mdepth)
+        self._trigger_props()
+        self.prop(":TRIGger:SWEep", lambda s: "SING", lambda s, a: choice(a, {"SINGle": "SING", "AUTO": "AUTO",
+                                                                                "NORMal": "NORM"}))
+        self.table.add(":TRIGger:STATus", lambda s, a, q: self._status() if q else None)
+        self.table.add(":TFORce", lambda s, a, q: self.e.force_trigger())
+        self.prop(":WAVeform:MODE", lambda s: self.wav_mode[:4],
+                  lambda s, a: setattr(self, "wav_mode", choice(a, {"NORMal": "NORMAL", "MAXimum": "MAXIMUM",
+                                                                    "RAW": "RAW"})))
+        self.prop(":WAVeform:FORMat", lambda s: self.wav_format, self._set_format)
+        self.table.add(":MEASure:ITEM", self._measure_item)
+        self.prop(":WAVeform:STARt", lambda s: str(self.wav_start), lambda s, a: setattr(self, "wav_start",
+                                                                                       int(positive(a))))
+        self.prop(":WAVeform:STOP", lambda s: str(self.wav_stop), lambda s, a: setattr(self, "wav_stop",
+                                                                                     int(positive(a))))
+        self.table.add(":WAVeform:PREamble", lambda s, a, q: self._preamble() if q else None)
+        self.table.add(":WAVeform:DATA", lambda s, a, q: self._data() if q else None)
+
+    def _set_format(self, s, a) -> None:
+        only(a, {"BYTE": "BYTE"})
+
+    def _depth_reply(self) -> str:
+        return str(int(self.e.points * self.record_fraction()))
+
+    def _measure_item(self, s, a, q):
+        if not q:
+            raise ScpiError(*SETTINGS_CONFLICT)
+        parts = [p.strip() for p in a.split(",")]
+        if not parts or choice(parts[0], {"VAVG": "VAVG"}) != "VAVG":
+            raise ScpiError(*ILLEGAL_PARAMETER)
+        n = channel_arg(parts[1], ("CHANnel",)) if len(parts) > 1 else self.wav_source
+        return f"{self.record_mean_v(n):.6e}"
+
+    def _channels_on(self) -> int:
+        return sum(1 for c in self.e.channels.values() if c.display)
+
+    def _scale(self, scale_s: float) -> None:
+        self.e.window_s = self.horizontal_divisions * scale_s
+        self._update_pretrigger()
+
+    def _offset(self, offset_s: float) -> None:
+        self.offset_s = offset_s
+        self._update_pretrigger()
+
+    def _update_pretrigger(self) -> None:
+        self.e.pretrigger = min(max(0.5 - self.offset_s / self.e.window_s, 0.0), 1.0)
+
+    def _mdepth(self, s, a) -> None:
+        if self.e.state != "RUN":
+            raise ScpiError(*SETTINGS_CONFLICT)          # MDEPth is settable only while running
+        on = self._channels_on()
+        legal = self.depths[1 if on <= 1 else 2 if on == 2 else 4]
+        if a.strip().upper() == "AUTO":
+            self.e.points = legal[1]
+            return
+        value = int(parse_float(a))
+        if value not in legal:
+            raise ScpiError(*ILLEGAL_PARAMETER)
+        self.e.points = value
+
+    def _status(self) -> str:
+        return {"ARMED": "WAIT", "TRIGGERED": "TD", "RUN": "AUTO"}.get(self.e.state, "STOP")
+
+    def quantizer(self, n: int) -> Quantizer:
+        ch = self.e.channels[n]
+        return Quantizer(ch.scale_v / self.codes_per_div, self.code_ref, ch.centre_v, self.code_lo, self.code_hi,
+                         self.dtype)
+
+    def _preamble_points(self) -> int:
+        """What the points field says in RAW mode: the STARt/STOP range (the firmware's behaviour)."""
+        return max(0, self.wav_stop - self.wav_start + 1)
+
+    def _preamble(self) -> str:
+        n = self.wav_source
+        q = self.quantizer(n)
+        if self.wav_mode == "RAW":
+            if self.e.record is None or self.e.state != "STOP":
+                raise ScpiError(*SETTINGS_CONFLICT)
+            rec = self.e.record
+            points, x0, dx = self._preamble_points(), rec.x_origin, rec.x_increment
+        else:
+            points, dx = self.screen_points, self.e.window_s / self.screen_points
+            x0 = -self.e.pretrigger * self.e.window_s
+        y_inc = q.y_increment / self.probe_error(n)
+        y_origin_codes = -self.offset_sign() * q.centre_v / q.y_increment
+        return (f"{0 if q.dtype == 'u1' else 1},{2 if self.wav_mode == 'RAW' else 0},{points},1,{dx:.6e},{x0:.6e},0,"
+                f"{y_inc:.6e},{y_origin_codes:.6e},{self.code_ref}")
+
+    def _data(self) -> Block:
+        n = self.wav_source
+        try:
+            if self.wav_mode != "RAW":
+                if not self.channel([n]).display:
+                    raise ScpiError(*SETTINGS_CONFLICT)
+                codes, _, _ = self.e.screen_codes(n, self.quantizer(n), self.screen_points)
+                return Block(memoryview(codes))
+            codes = self.record_or_error(n)
+            a, b = self.wav_start, min(self.wav_stop, len(codes))
+            if b - a + 1 > self.page_limit or a > b:
+                raise ScpiError(*DATA_OUT_OF_RANGE)
+            return Block(memoryview(codes[a - 1:b]))
+        except ScpiError as exc:
+            self.push(exc.code, exc.message)
+            return Block(b"")
+
+
+
+
+class RigolDHOPersona(RigolPersona):
+    idn = "RIGOL TECHNOLOGIES,DHO804,DHO8A000000001,00.01.02.00.03"
+    horizontal_divisions = 10
+    page_limit = 125_000
+    wav_format = "WORD"
+    codes_per_div = 7500
+    dtype = "<u2"
+    code_lo, code_hi, code_ref = 0, 65535, 32768
+    depths = {k: (1_000, 10_000, 100_000, 1_000_000, 10_000_000, 25_000_000) for k in (1, 2, 4)}
+
+    def _set_format(self, s, a) -> None:
+        self.wav_format = choice(a, {"WORD": "WORD", "BYTE": "BYTE"})
+        if self.wav_format != "WORD":
+            raise ScpiError(*SETTINGS_CONFLICT)       # this persona sends its 12-bit samples as WORD only
+
+    def _depth_reply(self) -> str:
+        return f"{self.e.points * self.record_fraction():.4E}"
+
+    def _preamble_points(self) -> int:
+        """The DHO's points field is the page a read returns, not the depth."""
+        return min(self.page_limit, max(0, self.wav_stop - self.wav_start + 1))

@@ -1,0 +1,165 @@
+"""The Rohde & Schwarz RTB2000 persona (RTB2000 user manual, remote control commands).
+
+CHANnel<m>:STATe|SCALe|POSition|OFFSet|COUPling DCLimit|ACLimit|BANDwidth FULL|B20; probe attenuation under
+PROBe<m>:SETup:ATTenuation:MANual; TIMebase:RANGe/REFerence (per cent)/POSition (trigger to reference);
+ACQuire:POINts; SINGle, *TRG, ACQuire:STATe? (RUN, COMPlete, BREak); FORMat UINT,8 | REAL | ASCii;
+CHANnel<m>:DATA:HEADer? (xstart, xstop, points, values per sample), :XORigin? :XINCrement? :YORigin?
+:YINCrement? and CHANnel<m>:DATA?:
+
+    volts = YORigin + YINCrement · code,   time = XORigin + i · XINCrement
+
+10 vertical divisions; MEASurement<n>:RESult:ACTual? MEAN answers the mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from instruments.sim.engine import Quantizer
+from instruments.sim.personas.base import Block, Persona, channel_arg, positive
+from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
+                                  parse_float)
+
+CODES_PER_DIV = 25          # 10 divisions over 250 of the 256 byte codes, centred on 128
+
+
+class RohdeSchwarzPersona(Persona):
+    idn = "Rohde&Schwarz,RTB2004,1333.1005k04/JOULEBENCHSIM,02.300"
+    block_digits = 9
+    horizontal_divisions = 10
+
+    def register(self) -> None:
+        self.position_s = 0.0
+        self.reference_pct = 50.0
+        self.data_format = "UINT"
+        self.meas_source = {1: 1}
+        t, p = self.table, self.prop
+        p("CHANnel#:STATe", lambda s: "1" if self.channel(s).display else "0",
+          lambda s, a: setattr(self.channel(s), "display", choice(a, {"ON": "ON", "OFF": "OFF", "1": "ON",
+                                                                      "0": "OFF"}) == "ON"))
+        p("CHANnel#:SCALe", lambda s: f"{self.channel(s).scale_v:.6E}", self._set_scale)
+        p("CHANnel#:POSition", lambda s: "0", lambda s, a: self._zero(a))
+        p("CHANnel#:OFFSet", lambda s: f"{self.channel(s).centre_v:.6E}",
+          lambda s, a: setattr(self.channel(s), "centre_v", parse_float(a)))
+        p("CHANnel#:COUPling", lambda s: "DCL" if self.channel(s).coupling == "DC" else "ACL",
+          lambda s, a: setattr(self.channel(s), "coupling", choice(a, {"DCLimit": "DC", "ACLimit": "AC"})))
+        p("CHANnel#:BANDwidth", lambda s: "B20" if self.channel(s).bwlimit else "FULL",
+          lambda s, a: setattr(self.channel(s), "bwlimit", choice(a, {"FULL": "FULL", "B20": "B20"}) == "B20"))
+        p("PROBe#:SETup:ATTenuation:MANual", lambda s: f"{self.channel(s).probe:.6E}",
+          lambda s, a: setattr(self.channel(s), "probe", positive(a)))
+        p("TIMebase:RANGe", lambda s: f"{self.e.window_s:.6E}", self._set_range)
+        p("TIMebase:REFerence", lambda s: f"{self.reference_pct:g}", self._set_reference)
+        p("TIMebase:POSition", lambda s: f"{self.position_s:.6E}", self._set_position)
+        p("ACQuire:POINts", lambda s: str(int(self.e.points * self.record_fraction())), self._set_points)
+        t.add("ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6E}" if q else None)
+        t.add("ACQuire:STATe", lambda s, a, q: self._state() if q else None)
+        p("TRIGger:A:MODE", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "AUTO": "AUTO"}))
+        p("TRIGger:A:TYPE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
+        p("TRIGger:A:SOURce", lambda s: f"CH{self.e.trigger_channel}",
+          lambda s, a: setattr(self.e, "trigger_channel", channel_arg(a, ("CH",))))
+        p("TRIGger:A:LEVel#:VALue", lambda s: f"{self.e.trigger_level_v:.6E}",
+          lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
+        p("TRIGger:A:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
+        t.add("*TRG", lambda s, a, q: self.e.force_trigger())
+        p("FORMat", lambda s: f"{self.data_format},8" if self.data_format == "UINT" else self.data_format,
+          self._set_format)
+        p("FORMat:BORDer", lambda s: "LSBF", lambda s, a: choice(a, {"LSBFirst": "LSBF", "MSBFirst": "MSBF"}))
+        p("CHANnel#:DATA:POINts", lambda s: str(self._points()), lambda s, a: choice(
+            a, {"MAXimum": "MAX", "DEFault": "DEF", "DMAXimum": "DMAX"}))
+        t.add("CHANnel#:DATA:HEADer", lambda s, a, q: self._header(s[0]) if q else self._refuse())
+        for field in ("XORigin", "XINCrement", "YORigin", "YINCrement"):
+            t.add(f"CHANnel#:DATA:{field}", lambda s, a, q, f=field: self._scaling(s[0], f) if q else self._refuse())
+        t.add("CHANnel#:DATA", lambda s, a, q: self._data(s[0]) if q else self._refuse())
+        p("MEASurement#:SOURce", lambda s: f"CH{self.meas_source.get(s[0], 1)}",
+          lambda s, a: self.meas_source.__setitem__(s[0], channel_arg(a, ("CH",))))
+        p("MEASurement#:MAIN", lambda s: "MEAN", lambda s, a: choice(a, {"MEAN": "MEAN"}))
+        p("MEASurement#", lambda s: "1", lambda s, a: choice(a, {"ON": "ON", "OFF": "OFF"}))
+        t.add("MEASurement#:RESult:ACTual",
+              lambda s, a, q: f"{self.record_mean_v(self.meas_source.get(s[0], 1)):.6E}" if q else self._refuse())
+
+    @staticmethod
+    def _refuse():
+        raise ScpiError(*SETTINGS_CONFLICT)
+
+    @staticmethod
+    def _zero(a: str) -> None:
+        if parse_float(a) != 0:
+            raise ScpiError(*SETTINGS_CONFLICT)
+
+    def _set_scale(self, s, a) -> None:
+        ch = self.channel(s)
+        value = positive(a)
+        if not 1e-3 * ch.probe * (1 - 1e-9) <= value <= 5.0 * ch.probe * (1 + 1e-9):
+            raise ScpiError(*DATA_OUT_OF_RANGE)
+        ch.scale_v = value
+
+    def _set_range(self, s, a) -> None:
+        self.e.window_s = positive(a)
+        self._update_pretrigger()
+
+    def _set_reference(self, s, a) -> None:
+        value = parse_float(a)
+        if not 0 <= value <= 100:
+            raise ScpiError(*DATA_OUT_OF_RANGE)
+        self.reference_pct = value
+        self._update_pretrigger()
+
+    def _set_position(self, s, a) -> None:
+        self.position_s = parse_float(a)
+        self._update_pretrigger()
+
+    def _update_pretrigger(self) -> None:
+        self.e.pretrigger = min(max(self.reference_pct / 100 - self.position_s / self.e.window_s, 0.0), 1.0)
+
+    def _set_points(self, s, a) -> None:
+        value = int(positive(a))
+        if not 10_000 <= value <= 20_000_000:
+            raise ScpiError(*DATA_OUT_OF_RANGE)
+        self.e.points = value
+
+    def _set_format(self, s, a) -> None:
+        word = a.split(",")[0]
+        self.data_format = choice(word, {"UINT": "UINT", "REAL": "REAL", "ASCii": "ASC"})
+
+    def _state(self) -> str:
+        return {"ARMED": "RUN", "TRIGGERED": "RUN", "RUN": "RUN"}.get(self.e.state, "COMP")
+
+    # -- waveform transfer -----------------------------------------------------------
+    def quantizer(self, n: int) -> Quantizer:
+        ch = self.e.channels[n]
+        return Quantizer(ch.scale_v / CODES_PER_DIV, 128.0, ch.centre_v, 0, 255, "u1")
+
+    def _points(self) -> int:
+        rec = self.e.record
+        return 0 if rec is None else int(rec.points * self.record_fraction())
+
+    def _header(self, n: int) -> str:
+        rec = self.e.record
+        if rec is None or self.e.state != "STOP":
+            raise ScpiError(*SETTINGS_CONFLICT)
+        return f"{rec.x_origin:.6E},{rec.x_origin + rec.points * rec.x_increment:.6E},{self._points()},1"
+
+    def _scaling(self, n: int, field: str) -> str:
+        rec = self.e.record
+        if rec is None:
+            raise ScpiError(*SETTINGS_CONFLICT)
+        q = self.quantizer(n)
+        yinc = q.y_increment / self.probe_error(n)
+        values = {"XORigin": rec.x_origin, "XINCrement": rec.x_increment,
+                  "YORigin": (self.offset_sign() * q.centre_v - 128 * q.y_increment) / self.probe_error(n),
+                  "YINCrement": yinc}
+        return f"{values[field]:.9E}"
+
+    def _data(self, n: int):
+        try:
+            codes = self.record_or_error(n)[:self._points()]
+        except ScpiError as exc:
+            self.push(exc.code, exc.message)
+            return Block(b"")
+        if self.data_format == "UINT":
+            return Block(memoryview(np.ascontiguousarray(codes)))
+        q = self.quantizer(n)
+        volts = (codes.astype(np.float64) - 128) * q.y_increment + q.centre_v
+        if self.data_format == "REAL":
+            return Block(volts.astype("<f4").tobytes())
+        return ",".join(f"{v:.6E}" for v in volts)
