@@ -200,6 +200,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from app.connections import probe_bench
     bench = _bench_from_args(args)
     print(f"bench: {bench.source_path}: valid")
+    if args.conformance:
+        from app.conformance import conformance_report
+        lines, ok = conformance_report(bench)
+        print("\n".join(lines))
+        return 0 if ok else EXIT_FAILURE
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench)
     idn, driver, facts, description = probe_bench(bench, _password(args, bench))
@@ -296,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--demo", action="store_true")
     p.add_argument("--trust-host-key", action="store_true", help="trust the board's SSH host key (see capture)")
     p.add_argument("--ask-password", action="store_true", help="prompt for the board's SSH password")
+    p.add_argument("--conformance", action="store_true",
+                   help="configure the scope as the bench says and print a conformance report (settings written "
+                        "and read back, the self-check on a forced acquisition, the capability table); the "
+                        "board is not touched")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("zero", help="measure the current channel's offset with no current flowing; --write stores "

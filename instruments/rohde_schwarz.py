@@ -107,6 +107,10 @@ class RohdeSchwarzRTB(Scope):
                                   "arrived; capture again")
         if xinc <= 0 or yinc == 0:
             raise InstrumentError(f"{self.t.name}: unusable scaling (XINCrement {xinc}, YINCrement {yinc})")
+        span = header[1] - header[0]
+        if abs(span - len(codes) * xinc) > 0.01 * abs(span):
+            raise InstrumentError(f"{self.t.name}: the header's span {span:.6g} s disagrees with {len(codes)} points of "
+                                  f"XINCrement {xinc:.6g} s; the record length or the time base was misread")
         return Waveform(codes=codes, y_increment=yinc, y_origin=yor, y_reference=0.0, x_increment=xinc, x_origin=xor,
                         code_min=self.caps.code_min, code_max=self.caps.code_max, channel=n,
                         vendor_preamble={"header": header, "XORigin": xor, "XINCrement": xinc, "YORigin": yor,

@@ -85,3 +85,14 @@ def test_a_failing_run_shows_its_own_message(tmp_path):
     assert res.returncode == 2
     assert "run 1 failed" in res.stderr and "needs JAX on the board (pip install jax)" in res.stderr
     assert "Traceback" not in res.stderr and "no run completed" in res.stdout
+
+
+def test_check_conformance_report_on_a_simulated_tektronix(tmp_path):
+    bench = tmp_path / "b.toml"
+    bench.write_text((ROOT / "resources" / "demo_bench.toml").read_text().replace("sim:keysight:cpu", "sim:tektronix:demo"))
+    res = cli("check", "--bench", bench, "--conformance")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "driver: tektronix-mso" in out and '"vertical_divisions": 10' in out
+    assert "voltage.probe_ratio: 10.0 -> 10.0" in out and "voltage (CH1): 200000 points over 2 s" in out
+    assert "conformance: every setting and the self-check agree" in out

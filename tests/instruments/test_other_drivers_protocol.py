@@ -251,7 +251,7 @@ def test_rs_configure_arm_status():
 def test_rs_fetch_and_conversion():
     codes = bytes([0, 128, 10, 255])
     script = [("FORMat UINT,8", None), ("FORMat:BORDer LSBFirst", None), ("CHANnel2:DATA:POINts MAX", None),
-              ("CHANnel2:DATA:HEADer?", "-1.0E-4,3.0E-6,4,1"), ("CHANnel2:DATA:XORigin?", "-1.0E-4"),
+              ("CHANnel2:DATA:HEADer?", "-1.0E-4,-0.96E-4,4,1"), ("CHANnel2:DATA:XORigin?", "-1.0E-4"),
               ("CHANnel2:DATA:XINCrement?", "1.0E-6"), ("CHANnel2:DATA:YORigin?", "-0.08"),
               ("CHANnel2:DATA:YINCrement?", "0.000625"), ("CHANnel2:DATA?", block(codes, digits=1))]
     t = ScriptedTransport(script)
@@ -294,3 +294,18 @@ def test_ten_vertical_divisions_where_the_family_has_them():
     assert RohdeSchwarzRTB(ScriptedTransport([]), idn="Rohde&Schwarz,RTB2004,X,02.300").vertical_divisions == 10
     for cls in (KeysightInfiniiVision, RigolDS1000Z, SiglentSDS):
         assert cls(ScriptedTransport([])).vertical_divisions == 8
+
+
+def test_rs_header_from_the_manual_cross_checks_the_time_base():
+    # RTM2000 user manual, CHANnel<m>:DATA:HEADer? example: "-9.477E-008,9.477E-008,200000,1" (xstart, xstop,
+    # record length, values per sample): 189.54 ns over 200 000 samples is an XINCrement of 9.477e-13 s
+    codes = bytes(range(256)) * 781 + bytes(64)
+    def script(xinc):
+        return [("FORMat UINT,8", None), ("FORMat:BORDer LSBFirst", None), ("CHANnel1:DATA:POINts MAX", None),
+                ("CHANnel1:DATA:HEADer?", "-9.477E-008,9.477E-008,200000,1"), ("CHANnel1:DATA:XORigin?", "-9.477E-008"),
+                ("CHANnel1:DATA:XINCrement?", xinc), ("CHANnel1:DATA:YORigin?", "-0.08"),
+                ("CHANnel1:DATA:YINCrement?", "0.000625"), ("CHANnel1:DATA?", block(codes, digits=6))]
+    w = RohdeSchwarzRTB(ScriptedTransport(script("9.477E-013"))).fetch(1)
+    assert len(w) == 200_000 and w.times(1, 2)[0] == pytest.approx(-9.477e-8 + 9.477e-13)
+    with pytest.raises(InstrumentError, match="disagrees with 200000 points"):
+        RohdeSchwarzRTB(ScriptedTransport(script("9.477E-012"))).fetch(1)
