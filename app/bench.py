@@ -74,6 +74,7 @@ class TargetConfig:
     workdir: str = "~/joulebench"
     setup: tuple[str, ...] = ()
     telemetry: str = "auto"
+    upload_from: tuple[str, ...] = ()        # folders beyond a workload file's own that its files may come from
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "workdir": _Key("str", False, lambda s: s.strip() != "", "a directory on the target"),
         "setup": _Key("strlist", False, _any, "a list of shell commands"),
         "telemetry": _choice(TELEMETRY),
+        "upload_from": _Key("strlist", False, _any, "a list of folders on this computer whose files workloads may "
+                            "upload (beyond each workload file's own folder)"),
     },
     "uncertainty": {
         "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative tolerance (a bound) from 0 up to 1 "

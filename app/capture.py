@@ -30,7 +30,7 @@ from app.analysis import (LAUNCH_GUARD_MIN_S, MIN_IDLE_S, ChannelSettings, RunTi
 from app.bench import BenchConfig
 from app.connections import acquisition_setup, channel_setup, marker_setup, make_target, open_bench_scope, trigger_level_v
 from app.energy import PowerTrace, amps_per_volt, summarise
-from app.errors import AnalysisError, JoulebenchError
+from app.errors import AnalysisError, JoulebenchError, SessionError
 from app.region import Placement, marker_edges_s, place_by_launch
 from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
@@ -38,6 +38,7 @@ from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutEr
 from instruments.scope import Applied, Scope
 from instruments.waveform import Waveform
 from workloads import telemetry as tele
+from workloads.errors import WorkloadError
 from workloads.spec import WorkloadSpec
 from workloads.target import RunResult, Target
 
@@ -64,7 +65,7 @@ class CaptureRequest:
     label: str = ""
     operator: str = ""
     notes: str = ""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)     # typed by the operator; never shown or stored
 
 
 @dataclass
@@ -100,6 +101,18 @@ class CaptureFailed(JoulebenchError):
     def __init__(self, message: str, outcome: CaptureOutcome):
         super().__init__(message)
         self.outcome = outcome
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """The session folder must be writable before anything is connected or uploaded."""
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        probe = Path(out_dir) / ".joulebench-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SessionError(f"cannot write sessions to {out_dir}: {exc.strerror or exc}. Choose another --out "
+                           "folder (nothing was connected or uploaded).") from None
 
 
 def session_filename(workload: str, now: _dt.datetime | None = None) -> str:
@@ -145,6 +158,12 @@ class Capture:
         command = req.workload.render_command(req.params)
         outcome = CaptureOutcome(None, req.workload.name, [], complete=False)
         writer: SessionWriter | None = None
+        outside = req.workload.files_outside(bench.target.upload_from)
+        if outside:
+            raise WorkloadError(f"{req.workload.source_path}: its files list names {outside[0]}, outside the workload "
+                                f"file's folder ({req.workload.base_dir}); nothing was uploaded. Move the file "
+                                "there, or list its folder in target.upload_from in the bench file.")
+        check_output_dir(req.out_dir)
         try:
             self._report("connecting scope", 0.0, f"opening {bench.scope.resource}")
             self.scope = open_bench_scope(bench)

@@ -101,7 +101,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     if args.repeats < 1 or args.windows < 0:
         raise BenchError("--repeats must be 1 or more and --windows 0 or more")
     if args.trust_host_key and bench.target.kind == "ssh":
-        _trust_host_key(bench)
+        _trust_host_key(bench, args.trust_host_key)
     cancel = threading.Event()
 
     def on_sigint(signum, frame):
@@ -181,17 +181,20 @@ def _print_table(outcome) -> None:
         print(f"mean energy over {s['runs']} run(s): {s['energy_j_mean']:.6g} J{ci}")
 
 
-def _trust_host_key(bench) -> None:
+def _trust_host_key(bench, fingerprint: str) -> None:
+    """Trust the board's host key only if it is the one whose fingerprint the operator read on the board."""
     from app.connections import make_target
     from workloads.errors import HostKeyError
     target = make_target(bench)
     try:
         target.connect()
+        print(f"the host key of {bench.target.host} is already trusted", file=sys.stderr)
     except HostKeyError as exc:
         if exc.changed or not exc.fingerprint:
             raise
-        print(f"trusting the host key of {exc.host} (port {exc.port}): {exc.fingerprint}", file=sys.stderr)
-        target.trust_host_key(exc.fingerprint)
+        target.trust_host_key(fingerprint)
+        print(f"trusted the host key of {exc.host} (port {exc.port}): {exc.fingerprint}, as read on the board",
+              file=sys.stderr)
     finally:
         target.close()
 
@@ -206,7 +209,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         return 0 if ok else EXIT_FAILURE
     if args.trust_host_key and bench.target.kind == "ssh":
-        _trust_host_key(bench)
+        _trust_host_key(bench, args.trust_host_key)
     idn, driver, facts, description = probe_bench(bench, _password(args, bench))
     print(f"scope: {idn}\n  driver: {driver}\n  resource: {bench.scope.resource}")
     print(f"target: {description}")
@@ -289,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="sessions", metavar="DIR", help="where the session file goes (default sessions/)")
     p.add_argument("--label", metavar="TEXT", help="a label stored in the session")
     p.add_argument("--json", action="store_true", help="print the result document (docs/command-line.md) on stdout")
-    p.add_argument("--trust-host-key", action="store_true",
-                   help="trust the board's SSH host key after showing its fingerprint (never a changed key)")
+    p.add_argument("--trust-host-key", metavar="SHA256:…",
+                   help="trust the board's SSH host key if its fingerprint is this one, read on the board's own "
+                        "console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); never a changed key")
     p.add_argument("--ask-password", action="store_true",
                    help="prompt for the board's SSH password (keys and the agent are tried first; never stored)")
     p.set_defaults(func=_cmd_capture)
@@ -299,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--bench", metavar="FILE.toml")
     g.add_argument("--demo", action="store_true")
-    p.add_argument("--trust-host-key", action="store_true", help="trust the board's SSH host key (see capture)")
+    p.add_argument("--trust-host-key", metavar="SHA256:…", help="trust the board's SSH host key (see capture)")
     p.add_argument("--ask-password", action="store_true", help="prompt for the board's SSH password")
     p.add_argument("--conformance", action="store_true",
                    help="configure the scope as the bench says and print a conformance report (settings written "

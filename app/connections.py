@@ -58,7 +58,7 @@ def probe_bench(bench: BenchConfig, password: str | None = None) -> tuple[str, s
         scope.close()
     target = make_target(bench, password)
     try:
-        target.connect()
+        target.connect(prepare=False)           # nothing is created or uploaded on the board
         facts = target.facts()
     finally:
         target.close()

@@ -13,3 +13,12 @@ def sshd(tmp_path_factory):
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd_no_sftp(tmp_path_factory):
+    """A board whose SSH server offers no SFTP subsystem (dropbear images, hardened servers)."""
+    from tests.workloads.sshd import start_sshd
+    server = start_sshd(tmp_path_factory.mktemp("sshd-no-sftp"), sftp=False)
+    yield server
+    server.stop()

@@ -16,6 +16,7 @@ nothing in a parameter reaches a shell unquoted.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 import tomllib
@@ -41,6 +42,16 @@ class WorkloadSpec:
     params: dict[str, Any] = field(default_factory=dict)
     source_path: str = ""
     toml_text: str = ""
+    base_dir: Path | None = None              # the workload file's folder: where its files may come from
+
+    def files_outside(self, extra_roots: tuple[str, ...] = ()) -> list[Path]:
+        """Files that lie outside the workload file's folder and the extra roots the bench allows. The built-in
+        workloads may use the project's own workload scripts."""
+        roots = [self.base_dir] if self.base_dir else []
+        if self.base_dir is not None and self.base_dir.resolve() == BUILTIN_DIR.resolve():
+            roots.append(BUILTIN_DIR.parent)
+        roots += [Path(os.path.expanduser(r)).resolve() for r in extra_roots]
+        return [f for f in self.files if not any(_inside(f, r) for r in roots)]
 
     def render_command(self, overrides: dict[str, Any] | None = None) -> str:
         """The command with every {param} replaced by its shell-quoted value."""
@@ -52,6 +63,33 @@ class WorkloadSpec:
             values[key] = value
         return _PLACEHOLDER.sub(lambda m: shlex.quote(str(values[m.group(1)])) if m.group(1) in values
                                 else m.group(0), self.command)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def check_placeholders_are_words(command: str, source: str) -> None:
+    """Every {placeholder} must stand as a whole shell word: its value is shell-quoted where it goes in, and a
+    quoted value inside double quotes (or glued to other text) would let `$(…)` through."""
+    names = _PLACEHOLDER.findall(command)
+    if not names:
+        return
+    marked = _PLACEHOLDER.sub(lambda m: f"JBPARAM{m.group(1)}JBEND", command)
+    try:
+        words = shlex.split(marked, posix=False)
+    except ValueError as exc:
+        raise _fail(source, "command", f"cannot be split into shell words ({exc}); check its quotes.") from None
+    for name in names:
+        token = f"JBPARAM{name}JBEND"
+        if not any(w == token for w in words) or any(token in w and w != token for w in words):
+            raise _fail(source, "command", f"uses {{{name}}} inside quotes or joined to other text; a placeholder "
+                                           f"must be a whole shell word (e.g. `--{name} {{{name}}}`), because its "
+                                           "value is shell-quoted where it goes in.")
 
 
 def _fail(source: str, key: str, message: str) -> WorkloadError:
@@ -69,6 +107,7 @@ def parse_workload(data: dict, source: str, base_dir: Path, text: str = "") -> W
             raise _fail(source, key, f"is {data[key]!r}; it must be a non-empty string.")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", data["name"]):
         raise _fail(source, "name", f"is {data['name']!r}; use letters, digits, '-', '_' and '.'.")
+    check_placeholders_are_words(data["command"], source)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(source, "description", "must be a string.")
@@ -104,7 +143,7 @@ def parse_workload(data: dict, source: str, base_dir: Path, text: str = "") -> W
     return WorkloadSpec(name=data["name"], command=data["command"], description=description, files=tuple(paths),
                         timeout_s=numbers.get("timeout_s", 3600.0),
                         expected_duration_s=numbers.get("expected_duration_s"), params=dict(params),
-                        source_path=source, toml_text=text)
+                        source_path=source, toml_text=text, base_dir=Path(base_dir).resolve())
 
 
 def load_workload(path: str | Path) -> WorkloadSpec:

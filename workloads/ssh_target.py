@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from workloads.errors import HostKeyError, TargetError
 from workloads.target import (LAUNCHER, SUPPORT_DIR, LauncherOutput, LineCallback, RunResult, Target,
-                              TelemetryOptions, launcher_command, sha256_file)
+                              TelemetryOptions, launcher_command, new_nonce, sha256_file)
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 15.0
@@ -56,6 +56,7 @@ class SshTarget(Target):
         self._thread.start()
         self._conn = None
         self.workdir = ""
+        self.upload_note = ""
 
     # -- the event-loop thread ------------------------------------------------
     def _call(self, awaitable, timeout: float | None = None):
@@ -82,35 +83,52 @@ class SshTarget(Target):
             opts["config"] = self._config
         return opts
 
+    def _endpoint(self):
+        """The endpoint the connection really uses, as asyncssh resolves it from ~/.ssh/config (HostName, Port,
+        ProxyJump, ProxyCommand, HostKeyAlias): host keys are fetched from there and filed under its name."""
+        asyncssh = _asyncssh()
+        kwargs: dict[str, Any] = {"host": self.host}
+        if self.port:
+            kwargs["port"] = self.port
+        if self._config is not None:
+            kwargs["config"] = self._config
+        async def resolve():
+            return asyncssh.SSHClientConnectionOptions(**kwargs)
+        return self._call(resolve(), 10)
+
     def _known_hosts_arg(self):
         if not os.path.exists(self.known_hosts):
             return ([], [], [])              # nothing trusted yet: every key is unknown
         return self.known_hosts
 
     # -- host keys ----------------------------------------------------------------
-    def _fetch_host_key(self):
+    def _fetch_host_key(self, endpoint):
         asyncssh = _asyncssh()
-        kwargs: dict[str, Any] = {}
-        if self.port:
-            kwargs["port"] = self.port
-        return self._call(asyncssh.get_server_host_key(self.host, **kwargs), CONNECT_TIMEOUT_S + 5)
+        kwargs: dict[str, Any] = {"port": endpoint.port}
+        if endpoint.tunnel:
+            kwargs["tunnel"] = endpoint.tunnel
+        if endpoint.proxy_command:
+            kwargs["proxy_command"] = endpoint.proxy_command
+        return self._call(asyncssh.get_server_host_key(endpoint.host, **kwargs), CONNECT_TIMEOUT_S + 5)
 
     def _host_key_error(self) -> HostKeyError:
         asyncssh = _asyncssh()
-        port = self.port or 22
+        endpoint = self._endpoint()
+        port = endpoint.port
+        name = endpoint.host_key_alias or endpoint.host
         try:
-            key = self._fetch_host_key()
+            key = self._fetch_host_key(endpoint)
         except (OSError, asyncssh.Error, TargetError) as exc:
             return HostKeyError(f"{self.description}: the host key could not be verified and could not be read "
                                 f"({exc}).", self.host, port, "", False)
         if key is None:
             return HostKeyError(f"{self.description}: the server offered no host key.", self.host, port, "", False)
         fp = key.get_fingerprint("sha256")
-        line = f"{known_hosts_name(self.host, port)} {key.export_public_key('openssh').decode().strip()}"
+        line = f"{known_hosts_name(name, port)} {key.export_public_key('openssh').decode().strip()}"
         changed = False
         if os.path.exists(self.known_hosts):
             try:
-                trusted = asyncssh.read_known_hosts(self.known_hosts).match(self.host, "", port)[0]
+                trusted = asyncssh.read_known_hosts(self.known_hosts).match(name, "", port)[0]
             except (OSError, ValueError, asyncssh.Error):
                 trusted = []
             changed = bool(trusted)
@@ -127,16 +145,22 @@ class SshTarget(Target):
             "if they match, trust it (command line: --trust-host-key; the app asks).",
             self.host, port, fp, False, line)
 
-    def trust_host_key(self, expected_fingerprint: str | None = None) -> str:
-        """Append the board's current host key to known_hosts (after the operator saw its fingerprint)."""
+    def trust_host_key(self, expected_fingerprint: str) -> str:
+        """Append the board's host key to known_hosts, only if it is the key whose fingerprint the operator
+        read on the board itself (its console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`)."""
+        if not expected_fingerprint or not expected_fingerprint.startswith("SHA256:"):
+            raise TargetError(f"{self.description}: give the fingerprint you read on the board's console "
+                              "(`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), e.g. --trust-host-key "
+                              "SHA256:…; nothing was trusted")
         err = self._host_key_error()
         if err.changed:
             raise err
         if not err.key_line:
             raise err
-        if expected_fingerprint and expected_fingerprint != err.fingerprint:
-            raise TargetError(f"{self.description}: the key changed while you were deciding (now {err.fingerprint}); "
-                              "nothing was trusted")
+        if expected_fingerprint != err.fingerprint:
+            raise TargetError(f"{self.description}: the board presents {err.fingerprint}, not the {expected_fingerprint} "
+                              "you gave. Nothing was trusted. Compare again on the board's own console; a "
+                              "mismatch can mean the connection is being intercepted.")
         path = Path(self.known_hosts)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
@@ -145,7 +169,7 @@ class SshTarget(Target):
         return err.fingerprint
 
     # -- connection -----------------------------------------------------------------
-    def connect(self) -> None:
+    def connect(self, prepare: bool = True) -> None:
         asyncssh = _asyncssh()
         try:
             self._conn = self._call(asyncssh.connect(self.host, **self._options()), CONNECT_TIMEOUT_S + 10)
@@ -163,8 +187,9 @@ class SshTarget(Target):
         home = self._exec("printf %s \"$HOME\"").strip()
         wd = self.workdir_spec
         self.workdir = home + wd[1:] if wd.startswith("~") else wd
-        self._exec(f"mkdir -p {shlex.quote(self.workdir)}/{SUPPORT_DIR}")
-        self._put_if_changed([LAUNCHER], f"{self.workdir}/{SUPPORT_DIR}")
+        if prepare:
+            self._exec(f"mkdir -p {shlex.quote(self.workdir)}/{SUPPORT_DIR}")
+            self._put_if_changed([LAUNCHER], f"{self.workdir}/{SUPPORT_DIR}")
 
     def _exec(self, command: str, timeout: float = 60.0) -> str:
         async def go():
@@ -214,9 +239,34 @@ class SshTarget(Target):
                     await sftp.put(str(f), f"{folder}/{f.name}")
         try:
             self._call(go(), 600)
-        except (OSError, _asyncssh().Error) as exc:
-            raise TargetError(f"{self.description}: uploading to {folder} failed: {exc}") from None
+        except (OSError, _asyncssh().Error) as sftp_exc:
+            # dropbear images and hardened servers offer no SFTP subsystem: pipe the bytes through `cat`
+            log.warning("%s: no SFTP (%s); uploading through a pipe instead", self.description, sftp_exc)
+            try:
+                for f in todo:
+                    self._pipe_upload(f, folder)
+            except (OSError, _asyncssh().Error, TargetError) as exc:
+                raise TargetError(f"{self.description}: uploading to {folder} failed: SFTP is not offered "
+                                  f"({sftp_exc}) and a piped upload through the shell failed too ({exc}). Enable "
+                                  "the sftp subsystem in the board's sshd_config, or check that the workdir is "
+                                  "writable.") from None
+            self.upload_note = "uploaded through a pipe (the board's SSH server offers no SFTP)"
         return [f.name for f in todo]
+
+    def _pipe_upload(self, f: Path, folder: str) -> None:
+        """Upload over exec: `cat` into a temporary name, then rename; the hash is checked afterwards."""
+        dest = f"{folder}/{f.name}"
+        tmp = f"{dest}.part"
+        data = Path(f).read_bytes()
+
+        async def go():
+            return await self._conn.run(f"cat > {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(dest)}",
+                                        input=data, encoding=None, check=False)
+        res = self._call(go(), 600)
+        if res.exit_status != 0:
+            raise TargetError(f"exit status {res.exit_status}: {(res.stderr or b'').decode('utf-8', 'replace')[-300:]}")
+        if self._remote_hashes([f.name], folder).get(f.name) != sha256_file(f):
+            raise TargetError(f"{f.name} arrived damaged (its SHA-256 differs)")
 
     def upload(self, files: list[Path]) -> list[str]:
         return self._put_if_changed(list(files), self.workdir)
@@ -226,9 +276,10 @@ class SshTarget(Target):
             telemetry: TelemetryOptions | None = None, marker: tuple[str, str] | None = None) -> RunResult:
         if self._conn is None:
             raise TargetError(f"{self.description}: not connected")
+        nonce = new_nonce()
         line = f"cd {shlex.quote(self.workdir)} && " + launcher_command(command, timeout_s, telemetry,
-                                                                         marker=marker)
-        out = LauncherOutput(on_line, on_event)
+                                                                         marker=marker, nonce=nonce)
+        out = LauncherOutput(on_line, on_event, nonce)
         state = {"cancelled": False, "lost": False}
 
         async def pump(stream, name):

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -91,8 +92,10 @@ class LauncherOutput:
     "@launch" (the exec stamp), "@marker" (a marker command ran) and "@exit".
     """
 
-    def __init__(self, on_line: LineCallback | None = None, on_event: Callable[[Any], None] | None = None):
+    def __init__(self, on_line: LineCallback | None = None, on_event: Callable[[Any], None] | None = None,
+                 nonce: str = ""):
         self.protocol = ProtocolState()
+        self._prefix = LAUNCHER_PREFIX + (nonce + " " if nonce else "")
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self.telemetry: list[dict[str, Any]] = []
@@ -110,8 +113,8 @@ class LauncherOutput:
     def feed(self, stream: str, line: str) -> None:
         line = line.rstrip("\r\n")
         with self._lock:
-            if stream == "stdout" and line.startswith(LAUNCHER_PREFIX):
-                ev = self._launcher(line[len(LAUNCHER_PREFIX):])
+            if stream == "stdout" and line.startswith(self._prefix):
+                ev = self._launcher(line[len(self._prefix):])
                 line = None
             else:
                 (self.stdout if stream == "stdout" else self.stderr).append(line)
@@ -164,11 +167,18 @@ def _is_time(t: Any) -> bool:
     return isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
 
 
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
 def launcher_command(command: str, timeout_s: float | None, telemetry: TelemetryOptions | None,
-                     python: str = "python3", marker: tuple[str, str] | None = None) -> str:
+                     python: str = "python3", marker: tuple[str, str] | None = None, nonce: str = "") -> str:
     """The shell command line that runs `command` under the launcher, from the workdir.
-    marker: (high, low) commands the launcher runs at the workload's begin and end events."""
+    marker: (high, low) commands the launcher runs at the workload's begin and end events; nonce: marks the
+    launcher's own messages for this run."""
     parts = [python, "-u", f"{SUPPORT_DIR}/{LAUNCHER.name}"]
+    if nonce:
+        parts += ["--nonce", nonce]
     if marker is not None:
         parts += ["--marker-high", marker[0], "--marker-low", marker[1]]
     if timeout_s is not None:
@@ -198,7 +208,9 @@ class Target(ABC):
     description = ""
 
     @abstractmethod
-    def connect(self) -> None: ...
+    def connect(self, prepare: bool = True) -> None:
+        """Connect; with prepare, create the workdir and put the launcher there (check does not: it changes
+        nothing on the board)."""
 
     @abstractmethod
     def facts(self) -> dict[str, Any]: ...
@@ -245,7 +257,10 @@ class LocalTarget(Target):
         self.python = python or sys.executable
         self.description = f"this computer ({self.workdir})"
 
-    def connect(self) -> None:
+    def connect(self, prepare: bool = True) -> None:
+        self._prepared = prepare
+        if not prepare:
+            return
         try:
             (self.workdir / SUPPORT_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -256,7 +271,7 @@ class LocalTarget(Target):
     def facts(self) -> dict[str, Any]:
         from workloads.facts import FACTS_SCRIPT, parse_facts
         out = subprocess.run(["/bin/sh", "-c", FACTS_SCRIPT], capture_output=True, text=True, timeout=60,
-                             cwd=self.workdir)
+                             cwd=self.workdir if self.workdir.is_dir() else None)
         return parse_facts(out.stdout)
 
     @staticmethod
@@ -280,8 +295,10 @@ class LocalTarget(Target):
     def run(self, command: str, *, timeout_s: float | None = None, on_line: LineCallback | None = None,
             on_event: Callable[[Any], None] | None = None, cancel: threading.Event | None = None,
             telemetry: TelemetryOptions | None = None, marker: tuple[str, str] | None = None) -> RunResult:
-        line = launcher_command(command, timeout_s, telemetry, python=shlex.quote(self.python), marker=marker)
-        out = LauncherOutput(on_line, on_event)
+        nonce = new_nonce()
+        line = launcher_command(command, timeout_s, telemetry, python=shlex.quote(self.python), marker=marker,
+                                nonce=nonce)
+        out = LauncherOutput(on_line, on_event, nonce)
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", line], cwd=self.workdir, stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from app.bench import BenchConfig
@@ -261,24 +261,18 @@ class MainWindow(QMainWindow):
         if exc.changed or not exc.fingerprint:
             self.show_error(str(exc))
             return
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Warning)
-        box.setWindowTitle("Unknown host key")
-        box.setText(f"The board {exc.host} (port {exc.port}) presents a host key that is not trusted yet.\n\n"
-                    f"Fingerprint: {exc.fingerprint}\n\nCompare it with the board's own "
-                    "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). Trust it?")
-        trust = box.addButton("Trust", QMessageBox.AcceptRole)
-        box.addButton(QMessageBox.Cancel)
+        from app.ui.host_key_dialog import HostKeyDialog
+        box = HostKeyDialog(exc.host, exc.port, exc.fingerprint, self)
         self.host_key_box = box
-        box.exec()
-        if box.clickedButton() is trust:
+        if box.exec() == QDialog.Accepted:
             bench = self.bench
+            typed = box.typed.text().strip()
 
             def trust_it():
                 from app.connections import make_target
                 target = make_target(bench)
                 try:
-                    return target.trust_host_key(exc.fingerprint)
+                    return target.trust_host_key(typed)
                 finally:
                     target.close()
             self._task(trust_it, lambda fp: self.show_info(f"trusted {exc.host}'s host key {fp}; try again"),

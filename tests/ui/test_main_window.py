@@ -153,6 +153,8 @@ identity_file = "{sshd.user_key}"
 known_hosts = "{known}"''')
     bench = loads_bench(text, "ssh-bench.toml")
     w = make_window(bench, demo=False)
+    from tests.workloads.test_ssh_target import fingerprint_of_public_key_line
+    expected = fingerprint_of_public_key_line(sshd.host_key_pub.read_text())
     import workloads.ssh_target as st
     original = st.SshTarget.__init__
 
@@ -168,15 +170,17 @@ known_hosts = "{known}"''')
             QTimer.singleShot(50, click_trust)
             return
         shown.append(box.text())
-        trust = next(b for b in box.buttons() if b.text() == "Trust")
-        trust.click()
+        box.typed.setText("SHA256:not-what-the-board-said")
+        shown.append(box.trust_button.isEnabled())          # a wrong fingerprint: no trust offered
+        box.typed.setText(expected)                          # as read on the board's console
+        box.trust_button.click()
     try:
         QTimer.singleShot(50, click_trust)
         w.bench_panel.test_button.click()
         qtbot.waitUntil(lambda: "trusted" in w.message.text, timeout=30_000)
     finally:
         st.SshTarget.__init__ = original
-    assert "SHA256:" in shown[0] and str(sshd.port) in shown[0]
+    assert expected in shown[0] and str(sshd.port) in shown[0] and shown[1] is False
     assert f"[127.0.0.1]:{sshd.port} ssh-ed25519" in known.read_text()
 
 

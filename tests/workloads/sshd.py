@@ -46,7 +46,7 @@ def find_sshd() -> str | None:
     return None
 
 
-def start_sshd(base: Path) -> SshServer:
+def start_sshd(base: Path, sftp: bool = True) -> SshServer:
     sshd = find_sshd()
     if sshd is None:
         raise RuntimeError("sshd is not installed: install openssh-server (tools/install-system-packages.sh)")
@@ -73,7 +73,7 @@ PubkeyAuthentication yes
 PermitRootLogin yes
 StrictModes no
 UsePAM no
-Subsystem sftp internal-sftp
+{"Subsystem sftp internal-sftp" if sftp else ""}
 LogLevel ERROR
 """)
     if os.geteuid() == 0:

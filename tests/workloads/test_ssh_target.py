@@ -107,7 +107,7 @@ def test_changed_host_key_is_refused_louder_and_not_overwritten(sshd, tmp_path):
             t.connect()
         assert err.value.changed
         with pytest.raises(HostKeyError, match="HAS CHANGED"):
-            t.trust_host_key()
+            t.trust_host_key("SHA256:whatever-the-operator-read")
     finally:
         t.close()
     assert known.read_text() == before
@@ -133,3 +133,52 @@ def test_unreachable_board(tmp_path):
     finally:
         t.close()
     assert time.monotonic() - start < 30
+
+
+def test_trust_needs_the_fingerprint_read_on_the_board_and_refuses_any_other(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    t = make(sshd, tmp_path, known_hosts=str(known))
+    try:
+        with pytest.raises(TargetError, match="give the fingerprint you read on the board"):
+            t.trust_host_key("")
+        with pytest.raises(TargetError, match="not the SHA256:AAAA you gave. Nothing was trusted"):
+            t.trust_host_key("SHA256:AAAA")
+    finally:
+        t.close()
+    assert not known.exists() or known.read_text() == ""
+
+
+def test_an_ssh_config_alias_is_resolved_for_host_keys(sshd, tmp_path):
+    # ~/.ssh/config: "Host myboard / HostName 127.0.0.1 / Port <sshd>": the key is fetched from that endpoint and
+    # filed under the name the connection checks ([127.0.0.1]:port), so the next connect matches it
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host myboard\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User {sshd.user}\n"
+                      f"  IdentityFile {sshd.user_key}\n")
+    known = tmp_path / "known_hosts"
+    expected = fingerprint_of_public_key_line(sshd.host_key_pub.read_text())
+    t = SshTarget("myboard", known_hosts=str(known), workdir=str(tmp_path / "wd"), ssh_config=[str(config)])
+    try:
+        with pytest.raises(HostKeyError) as err:
+            t.connect()
+        assert err.value.fingerprint == expected
+        t.trust_host_key(expected)
+        assert known.read_text().startswith(f"[127.0.0.1]:{sshd.port} ")
+        t.connect()
+        assert t.run("echo alias-ok", timeout_s=30).stdout == "alias-ok\n"
+    finally:
+        t.close()
+
+
+def test_upload_without_sftp_goes_through_a_pipe(sshd_no_sftp, tmp_path):
+    t = make(sshd_no_sftp, tmp_path)
+    payload = tmp_path / "work.py"
+    payload.write_bytes(bytes(range(256)) * 100)          # binary, with newlines and NULs
+    try:
+        t.connect()                                       # the launcher itself goes up without SFTP
+        assert t.upload([payload]) == ["work.py"]
+        assert "pipe" in t.upload_note
+        out = t.run("sha256sum work.py", timeout_s=30).stdout.split()[0]
+    finally:
+        t.close()
+    import hashlib
+    assert out == hashlib.sha256(payload.read_bytes()).hexdigest()

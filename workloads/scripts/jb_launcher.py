@@ -13,7 +13,9 @@ when:
   * stdin closes or stdout breaks (the connection dropped),
   * the launcher itself gets SIGHUP/SIGTERM/SIGINT.
 Nothing of the run is left on the board. Its own messages are stdout lines
-`@joulebench-launcher {json}`: start, telemetry samples, marker, exit.
+`@joulebench-launcher NONCE {json}` (NONCE from --nonce, new for every run, so
+a workload's output cannot pass for the launcher's): start, telemetry samples,
+marker, exit.
 
 The board-clock stamp taken immediately before the exec is given to the
 command as JOULEBENCH_LAUNCH_T. With --marker-high/--marker-low, the launcher
@@ -33,13 +35,14 @@ import threading
 import time
 
 PREFIX = "@joulebench-launcher "
+_nonce = {"value": ""}          # per run, from --nonce: a workload cannot forge the launcher's messages
 GRACE_S = 2.0
 _out_lock = threading.Lock()
 _state = {"reason": None, "broken": False}
 
 
 def say(obj):
-    line = PREFIX + json.dumps(obj, separators=(",", ":")) + "\n"
+    line = PREFIX + _nonce["value"] + " " + json.dumps(obj, separators=(",", ":")) + "\n"
     put(sys.stdout, line)
 
 
@@ -52,22 +55,43 @@ def put(stream, text):
             _state["broken"] = True
 
 
+def signal_group(pgid, sig):
+    """Signal the whole group; members started through sudo run as root, so a permission error is retried
+    with `sudo -n kill` (passwordless sudo for kill on the board) and reported when that fails too."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    try:
+        done = subprocess.run(["sudo", "-n", "kill", "-%d" % sig, "--", "-%d" % pgid], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=10)
+        if done.returncode == 0:
+            return True
+        why = done.stderr.decode("utf-8", "replace").strip()[-200:]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = str(exc)
+    if not _state.get("sudo_warned"):
+        _state["sudo_warned"] = True
+        say({"event": "warning", "t": time.monotonic(),
+             "message": "could not stop processes the workload started through sudo (permission denied; "
+                        "`sudo -n kill` failed: %s). Allow the board user passwordless `sudo kill`, or keep sudo "
+                        "out of the workload command (use target.setup for privileged steps)." % why})
+    return False
+
+
 def kill_group(proc, reason):
     if _state["reason"] is None:
         _state["reason"] = reason
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
+    signal_group(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + GRACE_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
         time.sleep(0.02)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)      # anything left in the group, even if the shell has exited
-    except (ProcessLookupError, PermissionError):
-        pass
+    signal_group(proc.pid, signal.SIGKILL)       # anything left in the group, even if the shell has exited
 
 
 EVENT_PREFIX = "@joulebench "
@@ -209,6 +233,8 @@ def main(argv):
             tegrastats = True
         elif opt == "--interval":
             interval = float(args.pop(0))
+        elif opt == "--nonce":
+            _nonce["value"] = args.pop(0)
         elif opt == "--marker-high":
             markers["begin"] = args.pop(0)
         elif opt == "--marker-low":
@@ -254,10 +280,7 @@ def main(argv):
             if timeout is not None and time.monotonic() - start > timeout:
                 kill_group(proc, "timeout")
     end = time.monotonic()
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)     # children the command left behind in its group
-    except (ProcessLookupError, PermissionError):
-        pass
+    signal_group(proc.pid, signal.SIGKILL)      # children the command left behind in its group
     stop.set()
     for th in threads:
         th.join(5)
