@@ -16,14 +16,23 @@ EXIT_INTERRUPTED = 130
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from app.report import build_report, write_report_csv
-    n_runs, n_workloads = write_report_csv(args.sessions, args.csv)
+    from app.report import build_report, check_sessions, write_report_csv
+    good, bad = check_sessions(args.sessions)
+    for path, why in bad.items():
+        print(f"left out {path}: {why}", file=sys.stderr)
+    if not good:
+        raise BenchError("no session could be read without damage; nothing to report")
+    n_runs, n_workloads = write_report_csv(good, args.csv)
     print(f"wrote {args.csv}: {n_runs} run rows, {n_workloads} workload summary rows", file=sys.stderr)
     if args.plot:
         from app.ui.figures import comparison_png
-        _, summaries = build_report(args.sessions)
+        _, summaries = build_report(good)
         metric = comparison_png(summaries, args.plot)
         print(f"wrote {args.plot}: {metric} by workload", file=sys.stderr)
+    if bad:
+        print(f"error: {len(bad)} of {len(bad) + len(good)} session(s) were left out (listed above); the report "
+              "holds the others.", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from app.analysis import sample_stats
-from app.errors import ReportError
+from app.errors import ReportError, SessionError
 from app.session_reader import SessionReader
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,25 @@ def summary_rows(run_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             summary.update({f"{stat}_mean": mean, f"{stat}_std": std, f"{stat}_ci95": ci})
         out.append(summary)
     return out
+
+
+def check_sessions(paths: Iterable[str | Path]) -> tuple[list[Path], dict[str, str]]:
+    """The readable, undamaged sessions, and for each other one what is wrong (a file that does not open, or a
+    raw block whose checksum does not match): the report goes on without them."""
+    good: list[Path] = []
+    bad: dict[str, str] = {}
+    for p in paths:
+        try:
+            with SessionReader(p) as s:
+                damaged = s.verify()
+        except SessionError as exc:
+            bad[str(p)] = str(exc)
+            continue
+        if damaged:
+            bad[str(p)] = "damaged raw data: " + "; ".join(damaged[:5]) + (" …" if len(damaged) > 5 else "")
+        else:
+            good.append(Path(p))
+    return good, bad
 
 
 def build_report(paths: Iterable[str | Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

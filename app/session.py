@@ -173,7 +173,8 @@ class SessionWriter:
         n = len(codes)
         # equal chunks of at most RAW_CHUNK_SAMPLES: the last chunk is not padded out to full size on disk
         chunk = -(-n // -(-n // RAW_CHUNK_SAMPLES)) if n else 0
-        kwargs: dict[str, Any] = {"chunks": (chunk,)} if n else {}
+        # Fletcher-32 on every chunk (docs/sessions.md): a damaged block is an error for any HDF5 reader
+        kwargs: dict[str, Any] = {"chunks": (chunk,), "fletcher32": True} if n else {}
         if self.compression == "deflate" and n:
             kwargs.update(compression="gzip", compression_opts=1, shuffle=codes.itemsize > 1)
         ds = group.create_dataset(name, data=codes, **kwargs)

@@ -35,12 +35,24 @@ class _SafeCodes:
         try:
             return self._ds[key]
         except (OSError, ValueError, RuntimeError) as exc:
-            raise SessionError(f"{self._path}: the data of {self._ds.name} cannot be read ({exc}); the file is "
-                               "damaged or truncated.") from None
+            raise SessionError(f"{self._path}: {describe_dataset(self._ds.name)} cannot be read: a damaged block "
+                               f"({exc}; its checksum does not match, or the file is truncated). The other runs "
+                               "and windows can still be read.") from None
 
     def __array__(self, dtype=None, copy=None):
         arr = self[()]
         return arr if dtype is None else arr.astype(dtype)
+
+
+def describe_dataset(name: str) -> str:
+    """'/runs/002/windows/01/current' -> 'run 2, window 1, current'."""
+    parts = name.strip("/").split("/")
+    if len(parts) == 5 and parts[0] == "runs" and parts[2] == "windows":
+        try:
+            return f"run {int(parts[1])}, window {int(parts[3])}, {parts[4]}"
+        except ValueError:
+            pass
+    return name
 
 
 def _json_attr(attrs: dict, key: str, default: Any) -> Any:
@@ -215,6 +227,24 @@ class SessionReader:
         except KeyError:
             raise SessionError(f"{self.path}: there is no run {number}; the session has runs "
                                f"{self.run_numbers() or 'none'}.") from None
+
+    def verify(self, block_samples: int = 1 << 22) -> list[str]:
+        """Read every raw dataset once (HDF5 checks each chunk's Fletcher-32 as it reads); return what is damaged,
+        as 'run N, window K, channel: reason'. A file written before checksums only shows truncation."""
+        damaged = []
+        for run in self.runs():
+            for k in run.window_numbers():
+                group = run.window(k).group
+                for name in ("voltage", "current", "marker"):
+                    if name not in group:
+                        continue
+                    ds = group[name]
+                    try:
+                        for start in range(0, ds.shape[0], block_samples):
+                            ds[start:start + block_samples]
+                    except (OSError, ValueError, RuntimeError) as exc:
+                        damaged.append(f"{describe_dataset(ds.name)}: {exc}")
+        return damaged
 
     def runs(self) -> list[RunView]:
         return [self.run(n) for n in self.run_numbers()]
