@@ -15,6 +15,12 @@ EXIT_FAILURE = 2
 EXIT_INTERRUPTED = 130
 
 
+def sentence(text: str) -> str:
+    """A message ending in exactly one full stop (or its own ? or !)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from app.report import build_report, check_sessions, write_report_csv
     good, bad = check_sessions(args.sessions)
@@ -152,7 +158,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     if failed:
         where = f" What was captured is saved in {outcome.session_path} (marked incomplete)." \
             if outcome.session_path else ""
-        print(f"error: {outcome.error.rstrip('.')}.{where}", file=sys.stderr)
+        print(f"error: {sentence(outcome.error)}{where}", file=sys.stderr)
         return EXIT_INTERRUPTED if cancel.is_set() else EXIT_FAILURE
     if outcome.failed_runs:
         for n in outcome.failed_runs:

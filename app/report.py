@@ -175,7 +175,9 @@ def export_trace(session: str | Path, run: int, window: int, out_csv: str | Path
                 v, i, p = trace.arrays(c0, c1)
                 idx = slice(0, c1 - c0, every)
                 t = trace.x0 + (c0 + np.arange(0, c1 - c0, every)) * trace.dx
-                lines = [f"{a!r},{b!r},{c!r},{d!r}" for a, b, c, d in
+                # times as x0 + k·dx carry float noise in the last digits (0.00010000000000001674): 15 significant
+                # digits keep every real digit of a scope's time axis and drop the noise
+                lines = [f"{a:.15g},{b!r},{c!r},{d!r}" for a, b, c, d in
                          zip(t.tolist(), v[idx].tolist(), i[idx].tolist(), p[idx].tolist())]
                 if lines:
                     first = lines[0] if first is None else first

@@ -16,6 +16,7 @@ import logging
 import os
 import shlex
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,11 +64,19 @@ class SshTarget(Target):
         async def wrap():
             return await awaitable
         fut = asyncio.run_coroutine_threadsafe(wrap(), self._loop)
+        started = time.monotonic()
         try:
             return fut.result(timeout)
         except TimeoutError:
-            fut.cancel()
-            raise TargetError(f"{self.description}: no answer within {timeout:g} s") from None
+            waited = time.monotonic() - started
+            if not fut.done():                 # our own limit ran out
+                fut.cancel()
+                raise TargetError(f"{self.description}: no answer within {timeout:g} s. Is the board on and "
+                                  "reachable (ping it), and is its sshd running?") from None
+            # the SSH library's own connect timeout fired first
+            raise TargetError(f"{self.description}: the SSH connection timed out after {waited:.1f} s. Is the board "
+                              "on and reachable (ping it), is the host name or ~/.ssh/config alias right, and is "
+                              "its sshd running?") from None
 
     def _options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {"known_hosts": self._known_hosts_arg(), "connect_timeout": CONNECT_TIMEOUT_S}

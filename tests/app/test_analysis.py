@@ -192,3 +192,10 @@ def test_no_pretrigger_means_no_idle_and_a_warning():
 def test_bad_duration_refused():
     with pytest.raises(AnalysisError, match="duration"):
         analyse_run(window(1.0, 2.0), float("nan"), ops=None, unc=UNC)
+
+
+def test_zero_power_gives_a_result_not_a_traceback():
+    w = window(0.0, 0.0, volts=20.0)
+    res = analyse_run(w, 0.5, ops=1e9, unc=UNC)
+    assert res.energy_j == 0.0 and res.j_per_gop == 0.0 and res.dynamic_energy_j == 0.0
+    assert all(b.relative_u == 0.0 for b in res.budget)

@@ -110,3 +110,16 @@ def test_trace_every_and_whole_window(tmp_path):
         export_trace(a, 1, 1, out, start_s=5.0, stop_s=6.0)
     res = run_cli("trace", a, "--run", 3, "--csv", out)
     assert res.returncode == 2 and "no run 3" in res.stderr
+
+
+def test_trace_times_carry_no_float_noise(tmp_path):
+    # x0 = -0.1 s, dx = 1 ms: sample 100 is at 0 s and 101 at 0.001 s exactly as written, not 0.0010000000000000009
+    from app.report import export_trace
+    from tests.session_factory import write_session
+    path = tmp_path / "s.h5"
+    write_session(path, [(4.75, 11.4, 0.6)])
+    out = tmp_path / "t.csv"
+    export_trace(path, 1, 1, out)
+    times = [line.split(",")[0] for line in out.read_text(encoding="utf-8-sig").splitlines()[1:]]
+    assert times[100] == "0" and times[101] == "0.001" and times[0] == "-0.1"
+    assert all(len(t.replace("-", "").replace(".", "").lstrip("0")) <= 15 for t in times)
