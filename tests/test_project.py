@@ -15,7 +15,8 @@ def readme_commands():
 def test_ci_runs_exactly_the_readme_test_command():
     commands = readme_commands()
     start_cmd, test_cmd = commands[0].strip(), commands[1].strip()
-    assert start_cmd.endswith("python3 main.py") and "requirements.txt" in start_cmd
+    assert start_cmd.endswith(".venv/bin/python main.py") and "requirements.txt" in start_cmd
+    assert "python3 -m venv .venv" in start_cmd             # works on Debian's externally managed system Python
     assert "pytest" in test_cmd and "requirements-dev.txt" in test_cmd
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_cmd in [line.strip() for line in ci]
@@ -25,7 +26,7 @@ def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0
-    for cmd in ("capture", "check", "report", "trace", "sim-scope", "workloads"):
+    for cmd in ("capture", "check", "report", "trace", "sim-scope", "workloads", "zero"):
         assert re.search(rf"^\s+{cmd}\s", out.stdout, flags=re.M), cmd
 
 
@@ -36,3 +37,19 @@ def test_no_qt_outside_app_ui():
             continue
         text = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+(PySide6|pyqtgraph)", text, flags=re.M), path
+
+
+def test_nothing_shipped_points_at_design_notes_users_do_not_have():
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    for name in tracked:
+        path = ROOT / name
+        if name.startswith(".ci/") or name == "tests/test_project.py" or path.suffix not in (".py", ".md", ".toml", ".txt", ".sh") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert "../shared" not in text and "CONTRACTS.md" not in text, name
+
+
+def test_the_docs_the_readme_links_exist():
+    readme = (ROOT / "README.md").read_text()
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (ROOT / link).is_file(), link

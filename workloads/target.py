@@ -301,7 +301,7 @@ class LocalTarget(Target):
         out = LauncherOutput(on_line, on_event, nonce)
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", line], cwd=self.workdir, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=self._env())
         except OSError as exc:
             raise TargetError(f"cannot start {command!r} on this computer: {exc}") from None
         readers = [threading.Thread(target=_pump_lines, args=(proc.stdout, "stdout", out), daemon=True),
@@ -321,6 +321,14 @@ class LocalTarget(Target):
         except OSError:
             pass
         return out.result(proc.returncode, "cancelled" if cancelled else None)
+
+    def _env(self) -> dict[str, str]:
+        """This computer as the board: `python3` in a workload command is the interpreter Joulebench runs in
+        (its virtual environment, with NumPy and the rest), not whatever comes first on PATH."""
+        env = dict(os.environ)
+        here = str(Path(self.python).parent)
+        env["PATH"] = here + os.pathsep + env.get("PATH", "")
+        return env
 
     def close(self) -> None:
         pass
