@@ -223,7 +223,10 @@ def test_long_run_with_warm_up_reproduces_the_published_pytorch_figure(rig):
     bench = loads_bench(bench_text(f"sim:keysight:{profile}", window_s=0.5).replace("WORK", str(tmp / "work")))
     spec = workload(tmp, script, control, warm_s=1.0, amps=amps, seconds=4.0, report_s=3340.826, ops=0.245e9,
                     progress=8)
-    out = capture(bench, spec, tmp, windows=3)
+    seen = []
+    out = Capture(CaptureRequest(bench=bench, workload=spec, out_dir=tmp / "sessions", windows=3),
+                  progress=lambda p: seen.append(p.fraction)).run()
+    assert seen == sorted(seen) and seen[-1] == 1.0           # the progress bar never goes backwards
     r = out.runs[0]
     assert r["energy_method"] == "extrapolated" and r["duration_s"] == pytest.approx(3340.826, rel=1e-9)
     assert r["avg_power_w"] == pytest.approx(12.3383, rel=0.01)

@@ -113,3 +113,20 @@ def test_check_conformance_report_on_a_simulated_tektronix(tmp_path):
     assert "driver: tektronix-mso" in out and '"vertical_divisions": 10' in out
     assert "voltage.probe_ratio: 10.0 -> 10.0" in out and "voltage (CH1): 200000 points over 2 s" in out
     assert "conformance: every setting and the self-check agree" in out
+
+
+def test_messages_end_in_one_full_stop():
+    from app.cli import sentence
+    assert sentence("is sshd running?") == "is sshd running?"
+    assert sentence("took 5555.") == "took 5555." and sentence("no trigger") == "no trigger."
+
+
+def test_trust_host_key_refuses_a_fingerprint_other_than_the_boards(tmp_path, sshd):
+    known = tmp_path / "known_hosts"
+    bench = tmp_path / "b.toml"
+    bench.write_text((ROOT / "resources" / "demo_bench.toml").read_text().replace(
+        '[target]\nkind = "local"', f'[target]\nkind = "ssh"\nhost = "{sshd.host}"\nport = {sshd.port}\n'
+        f'user = "{sshd.user}"\nidentity_file = "{sshd.user_key}"\nknown_hosts = "{known}"'))
+    res = cli("check", "--bench", bench, "--trust-host-key", "SHA256:read-wrongly-off-the-console")
+    assert res.returncode == 2 and "Nothing was trusted" in res.stderr and "Traceback" not in res.stderr
+    assert not known.exists() or known.read_text() == ""
