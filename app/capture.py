@@ -29,11 +29,12 @@ from app.analysis import (LAUNCH_GUARD_MIN_S, MIN_IDLE_S, ChannelSettings, RunTi
                           mean_ci95)
 from app.bench import BenchConfig
 from app.connections import acquisition_setup, channel_setup, marker_setup, make_target, open_bench_scope, trigger_level_v
-from app.energy import PowerTrace, amps_per_volt, summarise
+from app.energy import amps_per_volt
 from app.errors import AnalysisError, JoulebenchError, SessionError
 from app.region import Placement, marker_edges_s, place_by_launch
 from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
+from app.stream import WindowStream
 from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.scope import Applied, Scope
 from instruments.waveform import Waveform
@@ -326,7 +327,7 @@ class Capture:
         res = result_box.get("r")
         if res is None or res.board_start_s is None:
             return True
-        placement = place_by_launch(first.trace, res.board_start_s)
+        placement = self._placement_for(first, res.board_start_s)
         launch_scope = placement.scope_time(res.board_start_s)
         startup = res.board_start_s - (res.launcher_started_s or res.board_start_s)
         guard = max(LAUNCH_GUARD_MIN_S, 2 * startup)
@@ -367,52 +368,64 @@ class Capture:
 
     def _fetch_window(self, run, n: int, k: int, base: float, *, with_marker: bool = False,
                       attrs: dict | None = None, forced_at: float | None = None) -> WindowData:
+        """Download both channels (and the marker) into the session while they arrive, scanning the power rows
+        as they land (app/stream.py); then the self-check and the window's summary."""
         bench = self.req.bench
+        c, v = bench.current, bench.voltage
         waves: dict[str, Waveform] = {}
-        chans = [("voltage", bench.voltage.channel), ("current", bench.current.channel)]
+        chans = [("voltage", v.channel), ("current", c.channel)]
         if with_marker and bench.marker is not None and isinstance(bench.marker.channel, int):
             chans.append(("marker", bench.marker.channel))
         label = f"window {k}" if k else "idle window"
-        for j, (name, ch) in enumerate(chans):
-            def prog(done, total, j=j, ch=ch):
-                pct = 100.0 * done / total if total else 100.0
-                self._report("downloading", self._run_fraction(n, base + 0.05 * (j + done / max(total, 1))),
-                             f"run {n} {label}: downloading CH{ch} {pct:.0f} %", n)
-            self._report("downloading", self._run_fraction(n, base + 0.05 * j),
-                         f"run {n} {label}: downloading CH{ch}", n)
-            waves[name] = self.scope.fetch(ch, progress=prog, cancel=self.cancel)
-        checks = self._self_check(waves)
-        self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} {label}: analysing", n)
-        c, v = bench.current, bench.voltage
+        window = run.begin_window()
+        stream = WindowStream(window, shunt_ohm=c.shunt_ohm, amps_per_volt=c.amps_per_volt,
+                              measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0)
+        self.scope.on_waveform = stream.announce
+        self.scope.t.chunk_sink = stream.chunk
         try:
-            trace = PowerTrace(waves["voltage"], waves["current"], shunt_ohm=c.shunt_ohm, amps_per_volt_=c.amps_per_volt,
-                               measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0)
-        except AnalysisError as exc:
-            raise InstrumentError(f"the scope's two channels do not line up: {exc}") from None
-        summary = summarise(trace)
+            for j, (name, ch) in enumerate(chans):
+                def prog(done, total, j=j, ch=ch):
+                    pct = 100.0 * done / total if total else 100.0
+                    self._report("downloading", self._run_fraction(n, base + 0.05 * (j + done / max(total, 1))),
+                                 f"run {n} {label}: downloading CH{ch} {pct:.0f} %", n)
+                self._report("downloading", self._run_fraction(n, base + 0.05 * j),
+                             f"run {n} {label}: downloading CH{ch}", n)
+                stream.current = name if name != "marker" else None
+                waves[name] = self.scope.fetch(ch, progress=prog, cancel=self.cancel)
+        except BaseException as exc:
+            stream.abandon(f"the download stopped: {exc}")
+            raise
+        finally:
+            self.scope.on_waveform = None
+            self.scope.t.chunk_sink = None
+        trace, summary, means = stream.finish()
+        checks = self._self_check(waves, means)
+        self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} {label}: analysing", n)
         extra = {"captured_at_monotonic_s": time.monotonic(), "role": "run" if k == 1 else "sampled",
                  "self_check": checks, **(attrs or {})}
         if forced_at is not None:
             extra["forced_at_desktop_s"] = forced_at
-        run.add_window(waves["voltage"], waves["current"], summary,
-                       current_scaling={"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
-                                        "deskew_s": c.deskew_s, "zero_offset_v": c.zero_offset_v or 0.0},
-                       voltage_extra={"measured_at": v.measured_at}, attrs=extra, marker=waves.get("marker"))
+        window.set_scaling("voltage", waves["voltage"], {"measured_at": v.measured_at})
+        window.set_scaling("current", waves["current"], {"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
+                                                         "deskew_s": c.deskew_s, "zero_offset_v": c.zero_offset_v or 0.0})
         if "marker" in waves:
+            window.write_channel("marker", waves["marker"], {"role": "begin/end marker GPIO"})
             self._marker_wave = waves["marker"]
+        window.finish(summary, extra)
         data = WindowData(trace, summary)
         if forced_at is not None:
             self._forced_at[id(data)] = forced_at
         return data
 
-    def _self_check(self, waves: dict[str, Waveform]) -> dict:
+    def _self_check(self, waves: dict[str, Waveform], means: dict[str, float]) -> dict:
         """The downloaded records against the scope's own account of the same acquisition (docs/method.md,
         "Check against the instrument itself"); a disagreement stops the capture with both values named."""
         a = self.applied
         out = {}
         for name, applied in (("voltage", a.voltage), ("current", a.current)):
             full_scale = self.scope.vertical_divisions * applied.volts_per_div
-            out[name] = self.scope.self_check(applied.channel, waves[name], a.acquisition.window_s, full_scale)
+            out[name] = self.scope.self_check(applied.channel, waves[name], a.acquisition.window_s, full_scale,
+                                              mean_downloaded_v=means[name])
         return out
 
     def _sample_windows(self, run, n: int, windows: list[WindowData], worker: threading.Thread,
@@ -507,7 +520,7 @@ class Capture:
             placement = Placement(timing.begin_s - rise, "marker", first.trace.dx / math.sqrt(3))
             marker_region = (rise, fall)
         elif timing.launch_s is not None:
-            placement = place_by_launch(first.trace, timing.launch_s)
+            placement = self._placement_for(first, timing.launch_s)
         else:
             raise AnalysisError("the launcher reported no start stamp, so the run cannot be placed on the scope's "
                                 "time axis; check that the launcher runs on the board (python3 present)")
@@ -524,6 +537,13 @@ class Capture:
         return analyse_run(first, timing, ops=ops, unc=bench.uncertainty, steady=steady, placement=placement,
                            voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
                            partial=partial)
+
+    def _placement_for(self, first: WindowData, launch_s: float) -> Placement:
+        """The launch edge of the first window (one search, however often it is asked for)."""
+        key = (id(first), launch_s)
+        if getattr(self, "_placement_cache", (None,))[0] != key:
+            self._placement_cache = (key, place_by_launch(first.trace, launch_s))
+        return self._placement_cache[1]
 
     def _marker_region(self, first: WindowData) -> tuple[float | None, float | None]:
         wave = getattr(self, "_marker_wave", None)

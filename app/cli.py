@@ -56,7 +56,7 @@ def _cmd_sim_scope(args: argparse.Namespace) -> int:
     from instruments.sim.sources import SourceError
     try:
         sim = SimScope(persona=args.persona, source=args.source, host=args.host, port=args.port,
-                       max_points=args.max_points)
+                       max_points=args.max_points, link_mbps=args.link_mbps)
     except (SourceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -346,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="demo", metavar="demo|cpu|PROFILE.toml",
                    help="what the simulated board draws (default demo)")
     p.add_argument("--max-points", type=int, default=4_000_000, help="acquisition memory (Keysight persona)")
+    p.add_argument("--link-mbps", type=float, metavar="R",
+                   help="pace replies like a link of R Mbit/s (a real scope's LAN: 8 to 1000); default: loopback")
     p.set_defaults(func=_cmd_sim_scope)
     return parser
 

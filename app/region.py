@@ -29,7 +29,8 @@ from app.energy import PowerTrace
 
 EXEC_TO_CURRENT_S = 0.002     # bound on exec → the board's current visibly rising (a process's first instructions)
 SMOOTH_S = 2e-4               # the idle-band test looks at the current averaged over this long
-EDGE_SCAN_MAX_SAMPLES = 4_000_000
+EDGE_REF_SAMPLES = 200_000    # the idle band is estimated from at most this many samples
+EDGE_BLOCK_SAMPLES = 1 << 16   # the search back from the trigger reads this many samples at a time
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     past the trigger, t_stop_s, since the trigger's own sample may still sit below the level).
 
     The band comes from the first half of the pre-trigger record (median ± 6 robust σ of the current averaged
-    over SMOOTH_S, and at least a twentieth of the way to the current at the trigger). Returns (time, note);
-    time is None when the record does not show the board at rest first.
+    over SMOOTH_S, and at least a twentieth of the way to the current at the trigger), estimated from at most
+    EDGE_REF_SAMPLES of it. The search goes back from the trigger in blocks, so a deep pre-trigger record costs
+    only the stretch between the edge and the trigger. Returns (time, note); time is None when the record does
+    not show the board at rest first.
     """
     if t_stop_s is None:
         t_stop_s = max(10 * trace.dx, 2 * SMOOTH_S)
@@ -66,24 +69,38 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     if t_stop_s - trace.t_first < 20 * trace.dx:
         return None, "the record holds too little before the trigger to see the current leave idle"
     j_stop = int(math.floor((t_stop_s - trace.x0) / trace.dx))
-    j_start = max(0, j_stop - EDGE_SCAN_MAX_SAMPLES)
-    _, amps, _ = trace.arrays(j_start, j_stop + 1)
     k = max(1, int(round(SMOOTH_S / trace.dx)))
-    sm = _smoothed(amps, k)                       # sm[m] averages amps[m : m + k]
-    ref = sm[: max(1, sm.size // 2)]
+    # the idle band, from the first half of what lies before the trigger
+    j_half = max(k + 1, (j_stop + 1) // 2)
+    if j_half <= EDGE_REF_SAMPLES:
+        ref = _smoothed(trace.arrays(0, j_half)[1], k)
+    else:                                         # evenly spread blocks of the first half
+        block = max(4 * k, 4096)
+        starts = np.linspace(0, j_half - block, max(1, EDGE_REF_SAMPLES // block)).astype(np.int64)
+        ref = np.concatenate([_smoothed(trace.arrays(int(j), int(j) + block)[1], k) for j in starts])
     med = float(np.median(ref))
     sigma = 1.4826 * float(np.median(np.abs(ref - med)))
-    at_trigger = float(sm[-1])
+    _, tail, _ = trace.arrays(max(0, j_stop + 1 - k), j_stop + 1)
+    at_trigger = float(tail.mean())
     level = med + max(6.0 * sigma, 0.05 * (at_trigger - med))
     if at_trigger <= level:
         return None, "the current at the trigger is within its idle band"
-    quiet = np.nonzero(sm <= level)[0]
-    if quiet.size == 0:
-        return None, "the current was above its idle band for the whole pre-trigger record"
-    m = int(quiet[-1]) + 1                        # first smoothed sample above the band after the last quiet one
-    # the averaging window [m, m + k) first rose above the band: the edge is near its end
-    j_edge = j_start + min(m + k - 1, amps.size - 1)
-    return trace.time_of(j_edge), f"current left its idle band ({med:.4g} A) at the trigger's {trace.time_of(j_edge):.6f} s"
+    # back from the trigger, block by block, to the last averaged sample inside the band
+    hi = j_stop + 1
+    while hi > k:
+        lo = max(0, hi - EDGE_BLOCK_SAMPLES)
+        _, amps, _ = trace.arrays(lo, hi)
+        sm = _smoothed(amps, k)                   # sm[m] averages amps[lo + m : lo + m + k]
+        quiet = np.nonzero(sm <= level)[0]
+        if quiet.size:
+            m = int(quiet[-1]) + 1                # the first window above the band after the last quiet one
+            j_edge = lo + min(m + k - 1, amps.size - 1)
+            return trace.time_of(j_edge), (f"current left its idle band ({med:.4g} A) at "
+                                           f"{trace.time_of(j_edge):.6f} s")
+        if lo == 0:
+            break
+        hi = lo + k - 1                           # overlap by one averaging window
+    return None, "the current was above its idle band for the whole pre-trigger record"
 
 
 def place_by_launch(trace: PowerTrace, launch_board_s: float) -> Placement:

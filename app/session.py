@@ -76,27 +76,20 @@ class RunWriter:
                    current_scaling: dict[str, Any], voltage_extra: dict[str, Any] | None = None,
                    attrs: dict[str, Any] | None = None, marker: Waveform | None = None) -> int:
         """Store one window's raw codes of both channels (and the marker channel, if any) and the power summary."""
+        w = self.begin_window()
+        w.write_channel("voltage", voltage, voltage_extra or {})
+        w.write_channel("current", current, current_scaling)
+        if marker is not None:
+            w.write_channel("marker", marker, {"role": "begin/end marker GPIO"})
+        w.finish(summary, attrs)
+        return w.number
+
+    def begin_window(self) -> "WindowWriter":
+        """A window whose channels are written as they arrive (`WindowWriter`)."""
         self.windows += 1
         g = self.group.require_group("windows").create_group(window_name(self.windows))
-        set_attrs(g, {"row_samples": ROW, "clip_fraction_voltage": summary.clip_voltage,
-                      "clip_fraction_current": summary.clip_current, **(attrs or {})})
-        self._session._write_channel(g, "voltage", voltage, voltage_extra or {})
-        self._session._write_channel(g, "current", current, current_scaling)
-        if marker is not None:
-            self._session._write_channel(g, "marker", marker, {"role": "begin/end marker GPIO"})
-        ov = g.create_group("overview")
-        levels = overview_levels(summary)
-        set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(levels))],
-                       "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": summary.n,
-                       "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
-        for k, level in enumerate(levels):
-            lg = ov.create_group(f"level{k}")
-            for name in SUMMARY_COLUMNS:
-                # sums stay float64 (markers integrate from them); extremes are for drawing: float32
-                dtype = np.float64 if name.endswith("_sum") else np.float32
-                lg.create_dataset(name, data=level[name].astype(dtype, copy=False))
-        self._session.flush()
-        return self.windows
+        set_attrs(g, {"row_samples": ROW, "status": "incomplete", "reason": "still being downloaded"})
+        return WindowWriter(self._session, g, self.windows)
 
     def set_telemetry(self, samples: list[dict[str, Any]]) -> None:
         """On-board sensor samples: time_s (board clock), rail, volts, amps, watts."""
@@ -115,6 +108,55 @@ class RunWriter:
             res = self.group.require_group("results")
             set_attrs(res, record)
             set_attrs(res, {"record_json": record, "details_json": details or {}})
+        self._session.flush()
+
+
+class WindowWriter:
+    """One window of a run: channels created with their length, codes written in whole HDF5 chunks as they
+    arrive (`create_channel` + `write_codes`), or at once (`write_channel`); `finish` adds the scaling, the
+    power summary and its overview pyramid."""
+
+    def __init__(self, session: "SessionWriter", group: h5py.Group, number: int):
+        self._session = session
+        self.group = group
+        self.number = number
+
+    def create_channel(self, name: str, dtype, n: int) -> h5py.Dataset:
+        return self._session._create_codes(self.group, name, np.dtype(dtype), n)
+
+    def write_codes(self, name: str, start: int, codes: np.ndarray) -> None:
+        self.group[name][start:start + len(codes)] = codes
+
+    def set_scaling(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
+        self._session._channel_attrs(self.group[name], wave, extra)
+
+    def write_channel(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
+        codes = np.asarray(wave.codes)
+        ds = self.create_channel(name, codes.dtype, len(codes))
+        if len(codes):
+            ds[...] = codes
+        self.set_scaling(name, wave, extra)
+
+    def finish(self, summary: TraceSummary, attrs: dict[str, Any] | None = None) -> None:
+        set_attrs(self.group, {"clip_fraction_voltage": summary.clip_voltage,
+                               "clip_fraction_current": summary.clip_current, "status": "complete", "reason": "",
+                               **(attrs or {})})
+        ov = self.group.create_group("overview")
+        levels = overview_levels(summary)
+        set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(levels))],
+                       "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": summary.n,
+                       "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
+        for k, level in enumerate(levels):
+            lg = ov.create_group(f"level{k}")
+            for name in SUMMARY_COLUMNS:
+                # sums stay float64 (markers integrate from them); extremes are for drawing: float32
+                dtype = np.float64 if name.endswith("_sum") else np.float32
+                lg.create_dataset(name, data=level[name].astype(dtype, copy=False))
+        self._session.flush()
+
+    def abandon(self, reason: str, arrived: dict[str, int]) -> None:
+        """The download stopped: keep what arrived, and say how much."""
+        set_attrs(self.group, {"status": "incomplete", "reason": reason, "samples_arrived": arrived})
         self._session.flush()
 
 
@@ -165,19 +207,24 @@ class SessionWriter:
                       **(attrs or {})})
         return RunWriter(self, g, self._runs)
 
-    def _write_channel(self, group: h5py.Group, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
-        codes = np.asarray(wave.codes)
-        if codes.dtype not in (np.int8, np.uint8, np.int16, np.uint16, np.int32):
-            raise SessionError(f"the {name} codes arrived as {codes.dtype}; raw codes must be integers "
-                               "as the scope sent them")
-        n = len(codes)
-        # equal chunks of at most RAW_CHUNK_SAMPLES: the last chunk is not padded out to full size on disk
-        chunk = -(-n // -(-n // RAW_CHUNK_SAMPLES)) if n else 0
+    def _create_codes(self, group: h5py.Group, name: str, dtype: np.dtype, n: int) -> h5py.Dataset:
+        if dtype not in (np.int8, np.uint8, np.int16, np.uint16, np.int32):
+            raise SessionError(f"the {name} codes arrived as {dtype}; raw codes must be integers as the scope sent "
+                               "them")
+        # equal chunks of at most RAW_CHUNK_SAMPLES: the last chunk is not padded out to full size on disk;
         # Fletcher-32 on every chunk (docs/sessions.md): a damaged block is an error for any HDF5 reader
+        chunk = self.raw_chunk_samples(n)
         kwargs: dict[str, Any] = {"chunks": (chunk,), "fletcher32": True} if n else {}
         if self.compression == "deflate" and n:
-            kwargs.update(compression="gzip", compression_opts=1, shuffle=codes.itemsize > 1)
-        ds = group.create_dataset(name, data=codes, **kwargs)
+            kwargs.update(compression="gzip", compression_opts=1, shuffle=dtype.itemsize > 1)
+        return group.create_dataset(name, shape=(n,), dtype=dtype, **kwargs)
+
+    @staticmethod
+    def raw_chunk_samples(n: int) -> int:
+        return -(-n // -(-n // RAW_CHUNK_SAMPLES)) if n else 0
+
+    @staticmethod
+    def _channel_attrs(ds: h5py.Dataset, wave: Waveform, extra: dict[str, Any]) -> None:
         set_attrs(ds, {
             "y_increment": wave.y_increment, "y_origin": wave.y_origin, "y_reference": wave.y_reference,
             "y_formula": Y_FORMULA, "x_increment": wave.x_increment, "x_origin": wave.x_origin,

@@ -1,13 +1,18 @@
-"""The whole capture pipeline on 2×N points: acquisition complete → session saved, against a plain socket.
+"""The whole capture pipeline on 2×N points, at a real scope's link rate: is the result ready when the last
+byte lands?
 
-    python benchmarks/pipeline.py --points 10000000 --json
+    python benchmarks/pipeline.py --points 10000000 --link-mbps 125 --json
 
-A simulated scope (Keysight persona, in this process) captures one window of N
-points per channel; the capture procedure fetches both channels through the
-driver, scans them, analyses the run and saves the session (fsynced).
-`after_acquisition_s` runs from the end of the acquisition (the first download
-step) to the saved session; `socket_transfer_s` reads the same bytes from the
-same scope with a plain socket, in the same run.
+A simulated scope (Keysight persona, in this process) captures one window of N points per channel and sends
+its replies paced like a link of R Mbit/s (125: gigabit Ethernet). The capture procedure downloads both
+channels through the driver while the window is written and scanned as it arrives (app/stream.py), analyses
+the run and saves the session (fsynced). Printed:
+
+* link_s: the bytes of both channels ÷ the link rate;
+* after_last_byte_s: last byte received → result ready and session saved;
+* ratio_vs_link: (acquisition complete → saved) ÷ link_s;
+* processing_mb_s: the same pipeline unthrottled: code bytes ÷ (first byte → saved);
+* peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -26,28 +31,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.bench import loads_bench  # noqa: E402
 from app.capture import Capture, CaptureRequest  # noqa: E402
-from fetch_throughput import socket_fetch  # noqa: E402
 from instruments.sim.server import SimScope  # noqa: E402
 from instruments.sim.sources import ProfileSource, load_profile  # noqa: E402
 from workloads.spec import parse_workload  # noqa: E402
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--points", type=int, default=10_000_000)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    n = args.points
+def capture_once(n: int, link_mbps: float | None, tmp: Path) -> dict:
     window_s = 0.5
-    tmp = Path(tempfile.mkdtemp(prefix="jb-pipeline-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     profile = tmp / "p.toml"
     profile.write_text("supply_v = 19.0\nshunt_ohm = 0.01\ninitial_a = 0.25\nsteps = [[0.05, 0.6]]\nperiod_s = 0.1\n")
-    sim = SimScope(persona="keysight", source=ProfileSource(load_profile(profile)), max_points=n)
+    sim = SimScope(persona="keysight", source=ProfileSource(load_profile(profile)), max_points=n,
+                   link_mbps=link_mbps)
     sim.engine.eager = True          # the record exists when the acquisition completes, as on a real scope
     bench = loads_bench(f'''
 [scope]
 resource = "{sim.resource}"
-timeout_s = 60
+timeout_s = 600
 [voltage]
 channel = 1
 probe_ratio = 10
@@ -64,37 +64,55 @@ window_s = {window_s}
 sample_rate_hz = {n / window_s}
 pretrigger = 0.1
 trigger_level_a = 0.4
+idle = "pretrigger"
 [target]
 kind = "local"
 workdir = "{tmp / 'work'}"
 telemetry = "off"
+[uncertainty]
+voltage_offset_error_v = 0.002
+current_offset_error_v = 0.00002
 ''')
     spec = parse_workload({"name": "short", "command": "sleep 0.05"}, "short.toml", tmp)
     marks = {}
 
     def progress(p):
-        if p.stage == "downloading" and "t0" not in marks:
-            marks["t0"] = time.perf_counter()
+        if p.stage == "downloading":
+            marks.setdefault("t0", time.perf_counter())
+            if "CH2 100 %" in p.message:
+                marks["last_byte"] = time.perf_counter()
     try:
         out = Capture(CaptureRequest(bench=bench, workload=spec, out_dir=tmp / "s", windows=0),
                       progress=progress).run()
-        after = time.perf_counter() - marks["t0"]
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        sock = min(_timed(lambda: socket_fetch(sim.host, sim.port)) for _ in range(3))
-        file_bytes = out.session_path.stat().st_size
+        t_end = time.perf_counter()
     finally:
         sim.close()
-    doc = {"points": n, "after_acquisition_s": after, "socket_transfer_s": sock, "ratio_vs_socket": after / sock,
-           "peak_rss_mb": peak_rss_mb, "file_bytes": file_bytes, "energy_j": out.runs[0]["energy_j"],
+    return {"t0": marks["t0"], "last_byte": marks["last_byte"], "end": t_end, "energy_j": out.runs[0]["energy_j"],
+            "file_bytes": out.session_path.stat().st_size}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=10_000_000)
+    ap.add_argument("--link-mbps", type=float, default=125.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    n = args.points
+    code_bytes = 2 * n                       # BYTE transfers, both channels
+    link_s = code_bytes / (args.link_mbps * 1e6 / 8)
+    with tempfile.TemporaryDirectory(prefix="jb-pipeline-") as tmp:
+        paced = capture_once(n, args.link_mbps, Path(tmp) / "paced")
+        free = capture_once(n, None, Path(tmp) / "free")
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    doc = {"points": n, "link_mbps": args.link_mbps, "link_s": link_s,
+           "after_last_byte_s": paced["end"] - paced["last_byte"],
+           "ratio_vs_link": (paced["end"] - paced["t0"]) / link_s,
+           "processing_mb_s": code_bytes / 1e6 / (free["end"] - free["t0"]),
+           "unthrottled_s": free["end"] - free["t0"], "peak_rss_mb": peak_rss_mb,
+           "file_bytes": paced["file_bytes"], "energy_j": paced["energy_j"],
            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     print(json.dumps(doc) if args.json else "\n".join(f"{k:20s} {v}" for k, v in doc.items()))
     return 0
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

@@ -68,11 +68,22 @@ def open_scope(resource: str, driver: str = "auto", timeout_s: float = 10.0, vis
     if resource == "sim" or resource.startswith("sim:"):
         from instruments.sim.server import SimScope
         from instruments.sim.sources import SourceError
-        parts = resource.split(":", 2)
+        spec, _, options = resource.partition("?")
+        parts = spec.split(":", 2)
         persona = parts[1] if len(parts) > 1 and parts[1] else "keysight"
         source = parts[2] if len(parts) > 2 and parts[2] else "cpu"
+        link = None
+        for option in filter(None, options.split("&")):
+            key, _, value = option.partition("=")
+            try:
+                if key != "link_mbps" or float(value) <= 0:
+                    raise ValueError
+                link = float(value)
+            except ValueError:
+                raise InstrumentError(f'scope.resource "{resource}": unknown option {option!r}; the simulator takes '
+                                      '"?link_mbps=R" (a link rate in Mbit/s above 0)') from None
         try:
-            sim = SimScope(persona=persona, source=source)
+            sim = SimScope(persona=persona, source=source, link_mbps=link)
         except (ValueError, SourceError) as exc:
             raise InstrumentError(f'scope.resource "{resource}": {exc}') from None
         resource = sim.resource

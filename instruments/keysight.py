@@ -127,7 +127,15 @@ class KeysightInfiniiVision(Scope):
             self.t.write(":WAVeform:POINts:MODE NORMal")
             self.t.write(f":WAVeform:POINts {LIVE_POINTS}")
         pre = self.t.query(":WAVeform:PREamble?")
-        codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
+        if raw:
+            points = int(ten_field_preamble(pre, self.t.name)["points"])
+            codes = np.empty(max(points, 0), dtype=np.uint8)
+            wave = preamble_waveform(pre, codes, channel, self.t.name)
+            self._announce(wave)
+            self.t.read_block_into(":WAVeform:DATA?", codes, progress=progress, cancel=cancel)
+        else:
+            codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
+            wave = preamble_waveform(pre, codes, channel, self.t.name)
         if raw:
             holes = int(np.count_nonzero(codes == self.caps.hole_code))
             if holes:
@@ -135,7 +143,7 @@ class KeysightInfiniiVision(Scope):
                 raise InstrumentError(f"{self.t.name}: {holes} of the {len(codes)} samples of CH{channel} are holes "
                                       "(code 0: no data was acquired there); the record is incomplete. Capture "
                                       "again, with the acquisition allowed to complete (no :STOP during it).")
-        return preamble_waveform(pre, codes, channel, self.t.name)
+        return wave
 
     def measured_mean_v(self, channel: int) -> float:
         """The scope's own average over the display (InfiniiVision guide, :MEASure:VAVerage? DISPlay,<source>)."""

@@ -148,10 +148,11 @@ class RigolDS1000Z(Scope):
         pre = self._start_download(channel, "RAW")
         announced = int(fields(pre, 10, ":WAVeform:PREamble?", self.t.name)[2])
         codes = np.empty(depth, dtype=self._dtype)
-        self._read_record(codes, progress, cancel)
         wave = rigol_waveform(pre, codes, channel, self.t.name, self.caps.code_min, self.caps.code_max)
         wave.vendor_preamble["points_announced"] = announced
         wave.vendor_preamble["record_points_source"] = ":ACQuire:MDEPth?"
+        self._announce(wave)
+        self._read_record(codes, progress, cancel)
         return wave
 
     def _read_record(self, codes: np.ndarray, progress: ProgressFn | None, cancel: threading.Event | None) -> None:

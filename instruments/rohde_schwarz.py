@@ -101,21 +101,27 @@ class RohdeSchwarzRTB(Scope):
         xinc = self._q(f"CHANnel{n}:DATA:XINCrement?")
         yor = self._q(f"CHANnel{n}:DATA:YORigin?")
         yinc = self._q(f"CHANnel{n}:DATA:YINCrement?")
-        codes = self.t.read_block(f"CHANnel{n}:DATA?", np.uint8, progress=progress, cancel=cancel)
-        if int(header[2]) != len(codes):
-            raise InstrumentError(f"{self.t.name}: the header announces {int(header[2])} points but {len(codes)} "
-                                  "arrived; capture again")
         if xinc <= 0 or yinc == 0:
             raise InstrumentError(f"{self.t.name}: unusable scaling (XINCrement {xinc}, YINCrement {yinc})")
+        codes = np.empty(max(int(header[2]), 0), dtype=np.uint8)
         span = header[1] - header[0]
         if abs(span - len(codes) * xinc) > 0.01 * abs(span):
             raise InstrumentError(f"{self.t.name}: the header's span {span:.6g} s disagrees with {len(codes)} points of "
                                   f"XINCrement {xinc:.6g} s; the record length or the time base was misread")
-        return Waveform(codes=codes, y_increment=yinc, y_origin=yor, y_reference=0.0, x_increment=xinc, x_origin=xor,
+        wave = Waveform(codes=codes, y_increment=yinc, y_origin=yor, y_reference=0.0, x_increment=xinc, x_origin=xor,
                         code_min=self.caps.code_min, code_max=self.caps.code_max, channel=n,
                         vendor_preamble={"header": header, "XORigin": xor, "XINCrement": xinc, "YORigin": yor,
                                          "YINCrement": yinc,
                                          "formula": "volts = YORigin + YINCrement * code; time = XORigin + i * XINCrement"})
+        self._announce(wave)
+        try:
+            self.t.read_block_into(f"CHANnel{n}:DATA?", codes, progress=progress, cancel=cancel)
+        except InstrumentError as exc:
+            if "were asked for" in str(exc):
+                raise InstrumentError(f"{self.t.name}: the header announces {len(codes)} points but CHANnel{n}:DATA? "
+                                      "sent another number; capture again") from None
+            raise
+        return wave
 
     def fetch(self, channel: int, progress: ProgressFn | None = None,
               cancel: threading.Event | None = None) -> Waveform:

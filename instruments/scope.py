@@ -88,6 +88,7 @@ class Scope(ABC):
         self.idn = idn
         self.caps: Capabilities = capabilities_for(self.driver_name, idn)
         self.record_points: int | None = None      # the record length read back from the scope, where it says
+        self.on_waveform: Callable[[Waveform], None] | None = None   # told a record's scaling before its data
         self._window_s = 0.0
         self.sim = None              # an in-process simulated scope served for this connection (resource "sim")
 
@@ -154,12 +155,17 @@ class Scope(ABC):
     def live_frame(self, channel: int) -> Waveform:
         """A screen-resolution record of the channel, fast (the scope keeps running)."""
 
+    def _announce(self, wave: Waveform) -> None:
+        """A download's scaling and its (still empty) code array are known: tell whoever streams it."""
+        if self.on_waveform is not None:
+            self.on_waveform(wave)
+
     def measured_mean_v(self, channel: int) -> float:
         """The scope's own mean measurement of the channel over the last acquisition (each dialect's own query)."""
         raise InstrumentError(f"the {self.driver_name} driver has no mean measurement for the self-check")
 
     def self_check(self, channel: int, wave: Waveform, window_s: float, full_scale_v: float,
-                   tolerance: float = SELF_CHECK_FRACTION) -> dict:
+                   tolerance: float = SELF_CHECK_FRACTION, mean_downloaded_v: float | None = None) -> dict:
         """docs/method.md "Check against the instrument itself": the downloaded record against what the scope
         says of the same acquisition. Its length against the depth read back, its span against the window, its
         mean against the scope's own mean measurement (within `tolerance` of full scale). A disagreement is an
@@ -175,8 +181,9 @@ class Scope(ABC):
         if window_s > 0 and abs(span_s - window_s) > 0.02 * window_s:
             raise InstrumentError(f"{src}: CH{channel}'s {n} points span {span_s:.6g} s but the window is "
                                   f"{window_s:.6g} s; the record length or the sample interval was misread")
-        codes = np.asarray(wave.codes)
-        mean_dl = float(codes.mean(dtype=np.float64)) * wave.gain_v + wave.offset_v
+        if mean_downloaded_v is None:
+            mean_downloaded_v = float(np.asarray(wave.codes).mean(dtype=np.float64)) * wave.gain_v + wave.offset_v
+        mean_dl = mean_downloaded_v
         mean_scope = self.measured_mean_v(channel)
         out.update(mean_downloaded_v=mean_dl, mean_scope_v=mean_scope, tolerance_v=tolerance * full_scale_v)
         if abs(mean_dl - mean_scope) > tolerance * full_scale_v:

@@ -206,13 +206,15 @@ class SiglentSDS(Scope):
         if page <= 0:
             raise InstrumentError(f"{self.t.name}: :WAVeform:MAXPoint? says {page}; cannot page the download")
         codes = np.empty(points, dtype=np.int8)
+        wave = self._waveform(d, codes, channel, tdiv)
+        self._announce(wave)
         self.t.write(f":WAVeform:POINt {min(page, points)}")
         for start in range(0, points, page):
             stop = min(points, start + page)
             self.t.write(f":WAVeform:STARt {start}")
             self.t.read_block_into(":WAVeform:DATA?", codes[start:stop], terminators=2, progress=progress,
                                    cancel=cancel, done_before=start, total=points)
-        return self._waveform(d, codes, channel, tdiv)
+        return wave
 
     def live_frame(self, channel: int) -> Waveform:
         d = self._preamble(channel)

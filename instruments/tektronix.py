@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from instruments.errors import InstrumentError
 from instruments.replies import fmt, number
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
@@ -121,17 +123,23 @@ class TektronixMSO(Scope):
         self.t.write("DATa:STARt 1")
         self.t.write(f"DATa:STOP {points}")
         scale = {f: self._q(f"WFMOutpre:{f}?") for f in SCALE_FIELDS}
-        codes = self.t.read_block("CURVe?", "<i2", progress=progress, cancel=cancel)
-        if int(scale["NR_Pt"]) != len(codes):
-            raise InstrumentError(f"{self.t.name}: WFMOutpre:NR_Pt? says {int(scale['NR_Pt'])} points but "
-                                  f"{len(codes)} arrived; capture again")
         if scale["XINcr"] <= 0 or scale["YMUlt"] == 0:
             raise InstrumentError(f"{self.t.name}: unusable scale (XINcr {scale['XINcr']}, YMUlt {scale['YMUlt']})")
-        return Waveform(codes=codes, y_increment=scale["YMUlt"], y_origin=scale["YZEro"], y_reference=scale["YOFf"],
+        codes = np.empty(max(int(scale["NR_Pt"]), 0), dtype="<i2")
+        wave = Waveform(codes=codes, y_increment=scale["YMUlt"], y_origin=scale["YZEro"], y_reference=scale["YOFf"],
                         x_increment=scale["XINcr"], x_origin=scale["XZEro"] - scale["PT_Off"] * scale["XINcr"],
                         code_min=self.caps.code_min, code_max=self.caps.code_max, channel=channel,
                         vendor_preamble={**scale, "formula": "volts = (code - YOFf) * YMUlt + YZEro; "
                                                              "time = XZEro + XINcr * (i - PT_Off)"})
+        self._announce(wave)
+        try:
+            self.t.read_block_into("CURVe?", codes, progress=progress, cancel=cancel)
+        except InstrumentError as exc:
+            if "were asked for" in str(exc):
+                raise InstrumentError(f"{self.t.name}: WFMOutpre:NR_Pt? says {len(codes)} points but CURVe? sent "
+                                      f"another number; capture again") from None
+            raise
+        return wave
 
     def fetch(self, channel: int, progress: ProgressFn | None = None,
               cancel: threading.Event | None = None) -> Waveform:

@@ -146,6 +146,9 @@ class Transport(ABC):
             n = min(BLOCK_CHUNK_BYTES, length - done)
             self._read_exact_into(view[done:done + n], f"the block of {command} ({done} of {length} bytes read)")
             done += n
+            sink = getattr(self, "chunk_sink", None)
+            if sink is not None:
+                sink(done_before + done - n, done_before + done)      # these bytes of the record have landed
             if progress is not None:
                 progress(done_before + done, total)
 

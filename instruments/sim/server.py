@@ -33,6 +33,7 @@ class Faults:
     drop_after_block_bytes: int | None = None   # close the connection after this many payload bytes (once)
     delay_s: float = 0.0                  # wait before every reply
     corrupt: str | None = None            # a field of the replies made wrong: offset_sign | probe | record_length
+    link_mbps: float | None = None        # the link's rate in Mbit/s (a real scope's LAN: 8-1000); None: loopback
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -93,6 +94,21 @@ class _Handler(socketserver.BaseRequestHandler):
 
     @staticmethod
     def _send(sock: socket.socket, data, faults: Faults) -> None:
+        if faults.link_mbps:
+            # paced like a link of that rate: 64 KiB at a time, each no earlier than the rate allows
+            view = memoryview(data)
+            bytes_per_s = faults.link_mbps * 1e6 / 8
+            start = time.perf_counter()
+            for k in range(0, len(view), 1 << 16):
+                due = start + k / bytes_per_s
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                sock.sendall(view[k:k + (1 << 16)])
+            wait = start + len(view) / bytes_per_s - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            return
         if faults.split_bytes:
             view = memoryview(data)
             for k in range(0, len(view), faults.split_bytes):
@@ -116,14 +132,14 @@ class SimScope:
     """A simulated scope serving one persona on host:port (port 0 picks a free one)."""
 
     def __init__(self, persona: str = "keysight", source: Source | str = "demo", host: str = "127.0.0.1",
-                 port: int = 0, max_points: int = 4_000_000):
+                 port: int = 0, max_points: int = 4_000_000, link_mbps: float | None = None):
         if persona not in PERSONAS:
             raise ValueError(f"unknown persona {persona!r}: use one of {', '.join(PERSONAS)}")
         self.source = make_source(source) if isinstance(source, str) else source
         self.engine = Engine(self.source, max_points=max_points)
         self.persona: Persona = PERSONAS[persona](self.engine)
         self.persona_name = persona
-        self.faults = Faults()
+        self.faults = Faults(link_mbps=link_mbps)
         self._server = _TcpServer((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-scope-{self.port}",

@@ -70,24 +70,15 @@ def test_report_over_many_files_leaves_the_damaged_ones_out_and_carries_on(tmp_p
     assert str(good) in text and str(bad) not in text
 
 
-def test_an_older_session_without_checksums_still_opens(tmp_path):
+def test_an_older_session_without_checksums_still_opens(tmp_path, monkeypatch):
     import app.session as session_module
-    path = tmp_path / "old.h5"
-    original = session_module.SessionWriter._write_channel
 
-    def without_checksums(self, group, name, wave, extra):   # what format 1 files before checksums look like
-        import numpy as np
-        from app.session_format import set_attrs
-        from instruments.waveform import X_FORMULA, Y_FORMULA
-        ds = group.create_dataset(name, data=np.asarray(wave.codes), chunks=True)
-        set_attrs(ds, {"y_increment": wave.y_increment, "y_origin": wave.y_origin, "y_reference": wave.y_reference,
-                       "y_formula": Y_FORMULA, "x_increment": wave.x_increment, "x_origin": wave.x_origin,
-                       "x_formula": X_FORMULA, "units": wave.units, "code_min": wave.code_min,
-                       "code_max": wave.code_max, "channel": wave.channel, **extra})
-    session_module.SessionWriter._write_channel = without_checksums
-    try:
-        write_session(path)
-    finally:
-        session_module.SessionWriter._write_channel = original
+    def without_checksums(self, group, name, dtype, n):      # what files written before checksums hold
+        return group.create_dataset(name, shape=(n,), dtype=dtype, chunks=True)
+    monkeypatch.setattr(session_module.SessionWriter, "_create_codes", without_checksums)
+    path = write_session(tmp_path / "old.h5")
+    monkeypatch.undo()
+    with h5py.File(path, "r") as f:
+        assert not f["runs/001/windows/01/voltage"].fletcher32
     with SessionReader(path) as s:
         assert s.verify() == [] and len(s.run(1).window(1).voltage) > 0

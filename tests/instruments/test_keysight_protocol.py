@@ -116,7 +116,7 @@ def test_bad_blocks_are_instrument_errors(reply, match):
     ("+0,+0,+4,+1,+1.0E-06,-1.0E-04,+0,+7.8E-02,+1.9E+01", "9 fields where 10"),
     ("+0,+0,+4,+1,+9.91E+37,-1.0E-04,+0,+7.8E-02,+1.9E+01,+128", "not a usable number"),
     ("+0,+0,+4,+1,nan,-1.0E-04,+0,+7.8E-02,+1.9E+01,+128", "not a usable number"),
-    ("+0,+0,+5,+1,+1.0E-06,-1.0E-04,+0,+7.8E-02,+1.9E+01,+128", "announces 5 points but 4 arrived"),
+    ("+0,+0,+5,+1,+1.0E-06,-1.0E-04,+0,+7.8E-02,+1.9E+01,+128", "holds 4 bytes where 5 were asked for"),
     ("+1,+0,+4,+1,+1.0E-06,-1.0E-04,+0,+7.8E-02,+1.9E+01,+128", "not BYTE"),
 ])
 def test_bad_preambles_are_instrument_errors(pre, match):

@@ -1,0 +1,165 @@
+"""One window, analysed and saved while it arrives (the fetch path's consumer).
+
+A driver announces each channel's scaling and its still-empty code array before the data comes
+(`Scope.on_waveform`), and the transport reports every chunk that lands (`Transport.chunk_sink`). On a worker
+thread this module then, chunk by chunk:
+
+* writes the raw codes into the session in whole HDF5 chunks (so each chunk's checksum is written once),
+* sums the codes and counts the ones at the rails (the self-check's mean and the clip fraction, with no
+  second pass),
+* scans the power rows (app/energy.py) as soon as both channels hold them: the voltage channel arrives first,
+  so the rows follow the current channel's download.
+
+When the last byte lands only the last chunk's rows, the last HDF5 chunk and the overview are left, so the
+result is ready about when the transfer ends, whatever the record's length. A download that fails midway
+leaves what arrived in the session, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.energy import ROW, SUMMARY_FIELDS, PowerTrace, TraceSummary, _rail_count, _scan
+from app.errors import AnalysisError
+from app.session import SessionWriter, WindowWriter
+from instruments.errors import InstrumentError
+from instruments.waveform import Waveform
+
+
+@dataclass
+class _Channel:
+    wave: Waveform
+    codes: np.ndarray
+    arrived: int = 0          # samples landed
+    written: int = 0          # samples written to the session
+    counted: int = 0          # samples summed and rail-counted
+    code_sum: int = 0
+    at_rails: int = 0
+
+
+class WindowStream:
+    def __init__(self, window: WindowWriter, *, shunt_ohm: float | None, amps_per_volt: float | None,
+                 measured_at: str, deskew_s: float, current_zero_v: float):
+        self.window = window
+        self._trace_kwargs = dict(shunt_ohm=shunt_ohm, amps_per_volt_=amps_per_volt, measured_at=measured_at,
+                                  deskew_s=deskew_s, current_zero_v=current_zero_v)
+        self.current: str | None = None            # the channel being downloaded now ("voltage" | "current")
+        self.channels: dict[str, _Channel] = {}
+        self.trace: PowerTrace | None = None
+        self._rows: dict[str, np.ndarray] | None = None
+        self._scanned = 0                           # trace samples whose rows are complete
+        self._error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="window-stream", daemon=True)
+        self._thread.start()
+
+    # -- called on the download thread ----------------------------------------------------
+    def announce(self, wave: Waveform) -> None:
+        if self.current is not None:
+            self._queue.put(("wave", self.current, wave))
+
+    def chunk(self, start_byte: int, stop_byte: int) -> None:
+        if self.current is not None:
+            self._queue.put(("chunk", self.current, start_byte, stop_byte))
+
+    # -- the worker -----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                if item[0] == "wave":
+                    self._on_wave(item[1], item[2])
+                else:
+                    self._on_chunk(item[1], item[2], item[3])
+            except BaseException as exc:  # noqa: BLE001 - handed to the capture thread in finish()
+                self._error = exc
+
+    def _on_wave(self, name: str, wave: Waveform) -> None:
+        codes = np.asarray(wave.codes)
+        self.channels[name] = _Channel(wave, codes)
+        self.window.create_channel(name, codes.dtype, len(codes))
+        if "voltage" in self.channels and "current" in self.channels:
+            try:
+                self.trace = PowerTrace(self.channels["voltage"].wave, self.channels["current"].wave,
+                                        **self._trace_kwargs)
+            except AnalysisError as exc:
+                raise InstrumentError(f"the scope's two channels do not line up: {exc}") from None
+            rows = -(-self.trace.n // ROW)
+            self._rows = {f: np.empty(rows) for f in SUMMARY_FIELDS}
+
+    def _on_chunk(self, name: str, start_byte: int, stop_byte: int) -> None:
+        ch = self.channels.get(name)
+        if ch is None:                    # a block before the record was announced (Siglent's WAVEDESC)
+            return
+        ch.arrived = max(ch.arrived, stop_byte // ch.codes.itemsize)
+        self._write(ch, name, final=False)
+        self._count(ch)
+        self._scan(final=False)
+
+    def _write(self, ch: _Channel, name: str, final: bool) -> None:
+        step = SessionWriter.raw_chunk_samples(len(ch.codes)) or 1
+        upto = ch.arrived if final else (ch.arrived // step) * step
+        if upto > ch.written:
+            self.window.write_codes(name, ch.written, ch.codes[ch.written:upto])
+            ch.written = upto
+
+    def _count(self, ch: _Channel) -> None:
+        seg = ch.codes[ch.counted:ch.arrived]
+        if seg.size:
+            ch.code_sum += int(seg.sum(dtype=np.int64))
+            ch.at_rails += _rail_count(seg, ch.wave.code_min, ch.wave.code_max)
+            ch.counted = ch.arrived
+
+    def _scan(self, final: bool) -> None:
+        t = self.trace
+        if t is None:
+            return
+        v, i = self.channels["voltage"], self.channels["current"]
+        need_after = 1 if t._shift_frac else 0
+        available = min(v.arrived - t._k0, i.arrived - t._k0 - t._shift_int - need_after, t.n)
+        stop = t.n if final else (available // ROW) * ROW
+        if final and available < t.n:
+            raise InstrumentError("the download ended before both channels were complete")
+        if stop > self._scanned:
+            _scan(t, self._scanned, stop, self._rows)
+            self._scanned = stop
+
+    def _stop_worker(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    # -- called on the capture thread once the downloads are done ---------------------------------
+    def finish(self) -> tuple[PowerTrace, TraceSummary, dict[str, float]]:
+        """The rest of the rows, the last chunks; returns the trace, its summary and each channel's mean volts."""
+        self._stop_worker()
+        if self._error is not None:
+            raise self._error
+        if self.trace is None:
+            raise InstrumentError("the scope announced no record for one of the channels")
+        for name, ch in self.channels.items():
+            self._write(ch, name, final=True)
+            self._count(ch)
+        self._scan(final=True)
+        v, i = self.channels["voltage"], self.channels["current"]
+        summary = TraceSummary(n=self.trace.n, clip_voltage=v.at_rails / max(len(v.codes), 1),
+                               clip_current=i.at_rails / max(len(i.codes), 1), **self._rows)
+        means = {name: (ch.code_sum / max(len(ch.codes), 1)) * ch.wave.gain_v + ch.wave.offset_v
+                 for name, ch in self.channels.items()}
+        return self.trace, summary, means
+
+    def abandon(self, reason: str) -> None:
+        """The download failed: keep the codes that arrived (a contiguous prefix of each channel)."""
+        self._stop_worker()
+        try:
+            for name, ch in self.channels.items():
+                self._write(ch, name, final=True)
+        finally:
+            self.window.abandon(reason, {name: ch.arrived for name, ch in self.channels.items()})
