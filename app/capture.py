@@ -35,7 +35,7 @@ from app.region import Placement, marker_edges_s, place_by_launch
 from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
 from app.stream import WindowStream
-from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
+from instruments.errors import CancelledError, TriggerTimeoutError
 from instruments.scope import Applied, Scope
 from instruments.waveform import Waveform
 from workloads import telemetry as tele
@@ -241,7 +241,7 @@ class Capture:
 
     # -- one run ------------------------------------------------------------------
     def _one_run(self, writer: SessionWriter, n: int, command: str, telemetry, outcome: CaptureOutcome):
-        bench, req, scope, target = self.req.bench, self.req, self.scope, self.target
+        bench, req, target = self.req.bench, self.req, self.target
         acq = bench.acquisition
         run = writer.begin_run({"command": command})
         windows: list[WindowData] = []

@@ -178,10 +178,6 @@ def test_monte_carlo_interval_covers_the_truth():
     assert covered >= 180, f"the interval covered the truth in {covered} of 200 trials"
 
 
-def test_mean_ci95_single_value_has_no_interval():
-    assert mean_ci95([3.0]) == (3.0, None)
-
-
 def test_no_pretrigger_means_no_idle_and_a_warning():
     w = window(4.0, 10.0, pre=0, volts=20.0)
     res = analyse_run(w, 0.5, ops=None, unc=UNC)

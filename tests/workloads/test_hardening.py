@@ -1,7 +1,6 @@
 """What a workload file, a workload's output or a bench could do to the operator's machine or the board, and
 what Joulebench does about it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path

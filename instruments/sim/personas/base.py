@@ -147,11 +147,14 @@ class Persona:
     def quantizer(self, n: int) -> Quantizer:
         raise NotImplementedError
 
+    scale_range_v = (1e-3, 10.0)      # volts/div at the scope's input (each persona's front end)
+
     def _set_scale(self, s, a) -> None:
-        """1 mV/div to 10 V/div at the scope's input, times the probe ratio, like the real front ends."""
+        """Volts/div within the front end's range at its input, times the probe ratio, as real scopes take it."""
         ch = self.channel(s)
         value = positive(a)
-        if not 1e-3 * ch.probe * (1 - 1e-9) <= value <= 10.0 * ch.probe * (1 + 1e-9):
+        lo, hi = self.scale_range_v
+        if not lo * ch.probe * (1 - 1e-9) <= value <= hi * ch.probe * (1 + 1e-9):
             raise ScpiError(*DATA_OUT_OF_RANGE)
         ch.scale_v = value
 

@@ -17,8 +17,7 @@ import numpy as np
 
 from instruments.sim.engine import Quantizer
 from instruments.sim.personas.base import Block, Persona, channel_arg, positive
-from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
-                                  parse_float)
+from instruments.sim.scpi import DATA_OUT_OF_RANGE, SETTINGS_CONFLICT, ScpiError, choice, parse_float
 
 CODES_PER_DIV = 25          # 10 divisions over 250 of the 256 byte codes, centred on 128
 
@@ -27,6 +26,7 @@ class RohdeSchwarzPersona(Persona):
     idn = "Rohde&Schwarz,RTB2004,1333.1005k04/JOULEBENCHSIM,02.300"
     block_digits = 9
     horizontal_divisions = 10
+    scale_range_v = (1e-3, 5.0)
 
     def register(self) -> None:
         self.position_s = 0.0
@@ -86,12 +86,6 @@ class RohdeSchwarzPersona(Persona):
         if parse_float(a) != 0:
             raise ScpiError(*SETTINGS_CONFLICT)
 
-    def _set_scale(self, s, a) -> None:
-        ch = self.channel(s)
-        value = positive(a)
-        if not 1e-3 * ch.probe * (1 - 1e-9) <= value <= 5.0 * ch.probe * (1 + 1e-9):
-            raise ScpiError(*DATA_OUT_OF_RANGE)
-        ch.scale_v = value
 
     def _set_range(self, s, a) -> None:
         self.e.window_s = positive(a)

@@ -38,6 +38,7 @@ class SiglentPersona(Persona):
     block_digits = 9
     block_terminator = b"\n\n"
     horizontal_divisions = 10
+    scale_range_v = (5e-4, 10.0)
 
     def register(self) -> None:
         self.delay_s = 0.0
@@ -88,12 +89,6 @@ class SiglentPersona(Persona):
         word, _, value = a.partition(",")
         self.channel(s).probe = positive(value if value else word)
 
-    def _set_scale(self, s, a) -> None:
-        ch = self.channel(s)
-        value = positive(a)
-        if not 5e-4 * ch.probe * (1 - 1e-9) <= value <= 10.0 * ch.probe * (1 + 1e-9):
-            raise ScpiError(*DATA_OUT_OF_RANGE)
-        ch.scale_v = value
 
     def _set_bw(self, s, a) -> None:
         word = choice(a, {"FULL": "FULL", "20M": "20M", "200M": "200M"})   # the SDS2000X Plus spelling

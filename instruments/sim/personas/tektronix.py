@@ -30,6 +30,7 @@ class TektronixPersona(Persona):
     idn = "TEKTRONIX,MSO54,C0JOULEBENCHSIM,CF:91.1CT FV:1.38.2.5"
     block_digits = 9
     horizontal_divisions = 10
+    scale_range_v = (5e-4, 10.0)
 
     def register(self) -> None:
         self.esr = 0
@@ -122,12 +123,6 @@ class TektronixPersona(Persona):
         self.ext_atten[n] = positive(a)
         self.channel(s).probe = self.ext_atten[n] / self.probe_gain[n]
 
-    def _set_scale(self, s, a) -> None:
-        ch = self.channel(s)
-        value = positive(a)
-        if not 5e-4 * ch.probe * (1 - 1e-9) <= value <= 10.0 * ch.probe * (1 + 1e-9):
-            raise ScpiError(*DATA_OUT_OF_RANGE)
-        ch.scale_v = value
 
     def _set_record_length(self, s, a) -> None:
         value = int(positive(a))
