@@ -26,12 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import scan_kernel
 from app.errors import AnalysisError
 from instruments.waveform import Waveform
 
 ROW = 512                 # samples per summary row
 CHUNK_ROWS = 256          # rows per scan chunk (131 072 samples: 1 MiB float64 buffers)
 CLIP_WARN_FRACTION = 1e-4  # above this fraction of codes at a rail, the window is flagged
+USE_KERNEL = True          # the compiled scan (app/scan_kernel.py) when numba is there; tests switch it
 
 
 def amps_per_volt(shunt_ohm: float | None, amps_per_volt_: float | None) -> float:
@@ -198,7 +200,36 @@ PARALLEL_MIN_SAMPLES = 1 << 21   # below this, one thread is faster than two
 
 
 def _scan(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.ndarray], progress=None) -> None:
-    """Fill the rows of samples [j_start, j_stop) (j_start a multiple of ROW)."""
+    """Fill the rows of samples [j_start, j_stop) (j_start a multiple of ROW): one compiled pass over the codes
+    where the trace allows (app/scan_kernel.py), else numpy."""
+    if scan_kernel.AVAILABLE and USE_KERNEL and trace.voltage_affine and trace.current_affine:
+        _scan_codes(trace, j_start, j_stop, out, progress)
+    else:
+        _scan_numpy(trace, j_start, j_stop, out, progress)
+
+
+def _scan_codes(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.ndarray], progress=None) -> None:
+    vw, cw = trace.voltage, trace.current
+    gv, ov = vw.gain_v, vw.offset_v
+    ga, oa = cw.gain_v * trace.a_per_v, (cw.offset_v - trace.current_zero_v) * trace.a_per_v
+    a, b, c, d = gv * ga, gv * oa, ov * ga, ov * oa
+    chunk = ROW * CHUNK_ROWS * 4
+    for j0 in range(j_start, j_stop, chunk):
+        j1 = min(j_stop, j0 + chunk)
+        cv = np.ascontiguousarray(trace.code_window("voltage", j0, j1))
+        ci = np.ascontiguousarray(trace.code_window("current", j0, j1))
+        r0 = j0 // ROW
+        scan_kernel.rows_affine(cv, ci, ROW, a, b, c, d, r0, out["p_sum"], out["p2_sum"], out["p_min"],
+                                out["p_max"], out["v_min"], out["v_max"], out["i_min"], out["i_max"])
+        r1 = r0 + -(-(j1 - j0) // ROW)
+        for which, name in (("voltage", "v"), ("current", "i")):
+            lo, hi = trace.code_rows_to_values(which, out[f"{name}_min"][r0:r1], out[f"{name}_max"][r0:r1])
+            out[f"{name}_min"][r0:r1], out[f"{name}_max"][r0:r1] = lo, hi
+        if progress is not None:
+            progress(j1)
+
+
+def _scan_numpy(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.ndarray], progress=None) -> None:
     chunk = ROW * CHUNK_ROWS
     vb, ib, pb = np.empty(chunk), np.empty(chunk), np.empty(chunk)
     for j0 in range(j_start, j_stop, chunk):

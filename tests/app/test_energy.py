@@ -193,3 +193,29 @@ def test_float64_accumulation_on_long_record():
     e = interval_stats(trace, summ, 0.0, trace.t_last).energy_j
     assert e == pytest.approx(1e4 * (n - 1) * 1e-6, rel=1e-12)
     assert math.isfinite(e)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16])
+def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
+    # the compiled pass takes sum(P) from exact integer sums of the codes; the numpy path from float64 samples:
+    # both must give the same rows (to rounding), on any code type, with a short last row
+    from app import energy, scan_kernel
+    if not scan_kernel.AVAILABLE:
+        pytest.skip("numba is not installed: only the numpy scan exists here")
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(11)
+    n = 3 * 512 * 256 + 137
+    cv = rng.integers(info.min, info.max, n, endpoint=True).astype(dtype)
+    ci = rng.integers(info.min, info.max, n, endpoint=True).astype(dtype)
+    vw = Waveform(codes=cv, y_increment=0.013, y_origin=19.0, y_reference=3.0, x_increment=1e-6, x_origin=-0.01,
+                  code_min=int(info.min), code_max=int(info.max))
+    iw = Waveform(codes=ci, y_increment=-2e-5, y_origin=0.004, y_reference=-7.0, x_increment=1e-6, x_origin=-0.01,
+                  code_min=int(info.min), code_max=int(info.max), channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT, current_zero_v=0.0003)
+    compiled = summarise(trace, workers=2)
+    monkeypatch.setattr(energy, "USE_KERNEL", False)
+    reference = summarise(trace, workers=2)
+    for name in ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max"):
+        got, want = getattr(compiled, name), getattr(reference, name)
+        scale = np.max(np.abs(want))
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * scale), name

@@ -1,0 +1,82 @@
+"""The row scan of a power trace in one compiled pass over the raw codes (numba), for affine channels.
+
+With V = gv·cv + ov and I = ga·ci + oa (no fractional deskew, no I·R correction) the power of a sample is
+
+    P = A·cv·ci + B·cv + C·ci + D,   A = gv·ga, B = gv·oa, C = ov·ga, D = ov·oa
+
+so a row's ΣP is A·Σ(cv·ci) + B·Σcv + C·Σci + n·D: exact integer sums of the codes, scaled once per row
+(exact where the float64 path rounded every sample). The same pass keeps ΣP², the extremes of P and the
+code extremes of both channels. One read of each code, instead of the numpy path's dozen passes over float64
+arrays.
+
+numba is optional: without it (or for non-affine traces) app/energy.py scans with numpy, and the tests compare
+the two paths.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+try:                                    # pragma: no cover - exercised on machines with and without numba
+    from numba import njit
+    AVAILABLE = True
+except ImportError:                     # pragma: no cover
+    AVAILABLE = False
+
+    def njit(*args, **kwargs):
+        return lambda f: f
+
+
+@njit(cache=True, nogil=True)
+def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, p_min, p_max, v_lo, v_hi,
+                i_lo, i_hi):  # pragma: no cover - compiled
+    """Rows r0, r0+1, … of samples cv[k], ci[k] (k from 0), `row` samples a row (the last may be short)."""
+    m = cv.shape[0]
+    nrows = (m + row - 1) // row
+    for rr in range(nrows):
+        a = rr * row
+        b = min(a + row, m)
+        sx = np.int64(0)
+        sv = np.int64(0)
+        si = np.int64(0)
+        p2 = 0.0
+        pmn = np.inf
+        pmx = -np.inf
+        vmn = np.int64(cv[a])
+        vmx = vmn
+        imn = np.int64(ci[a])
+        imx = imn
+        for k in range(a, b):
+            v = np.int64(cv[k])
+            i = np.int64(ci[k])
+            x = v * i
+            sx += x
+            sv += v
+            si += i
+            p = a_coef * x + b_coef * v + c_coef * i + d_coef
+            p2 += p * p
+            if p < pmn:
+                pmn = p
+            if p > pmx:
+                pmx = p
+            if v < vmn:
+                vmn = v
+            if v > vmx:
+                vmx = v
+            if i < imn:
+                imn = i
+            if i > imx:
+                imx = i
+        r = r0 + rr
+        p_sum[r] = a_coef * sx + b_coef * sv + c_coef * si + (b - a) * d_coef
+        p2_sum[r] = p2
+        p_min[r] = pmn
+        p_max[r] = pmx
+        v_lo[r] = vmn
+        v_hi[r] = vmx
+        i_lo[r] = imn
+        i_hi[r] = imx
