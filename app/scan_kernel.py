@@ -1,4 +1,7 @@
-"""The row scan of a power trace in one compiled pass over the raw codes (numba), for affine channels.
+"""Compiled kernels (numba): the row scan of a power trace in one pass over the raw codes, and HDF5's
+Fletcher-32 checksum so that raw chunks can be written directly.
+
+The row scan, for affine channels:
 
 With V = gv·cv + ov and I = ga·ci + oa (no fractional deskew, no I·R correction) the power of a sample is
 
@@ -9,8 +12,11 @@ so a row's ΣP is A·Σ(cv·ci) + B·Σcv + C·Σci + n·D: exact integer sums o
 code extremes of both channels. One read of each code, instead of the numpy path's dozen passes over float64
 arrays.
 
-numba is optional: without it (or for non-affine traces) app/energy.py scans with numpy, and the tests compare
-the two paths.
+Fletcher-32 is HDF5's own (H5_checksum_fletcher32: 16-bit big-endian words, sums folded every 360 words),
+appended little-endian to each chunk as the filter does on write, so HDF5 and any tool verify it on read.
+
+numba is optional: without it (or for non-affine traces) app/energy.py scans with numpy and the session is
+written through HDF5's own filter; the tests compare both paths.
 """
 
 from __future__ import annotations
@@ -80,3 +86,32 @@ def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, 
         v_hi[r] = vmx
         i_lo[r] = imn
         i_hi[r] = imx
+
+
+@njit(cache=True, nogil=True)
+def fletcher32(data):  # pragma: no cover - compiled
+    """HDF5's Fletcher-32 of a uint8 array."""
+    n = data.shape[0]
+    words = n // 2
+    sum1 = np.uint64(0)
+    sum2 = np.uint64(0)
+    k = 0
+    mask = np.uint64(0xFFFF)
+    sixteen = np.uint64(16)
+    while words > 0:
+        t = 360 if words > 360 else words
+        words -= t
+        for _ in range(t):
+            sum1 += (np.uint64(data[k]) << np.uint64(8)) | np.uint64(data[k + 1])
+            k += 2
+            sum2 += sum1
+        sum1 = (sum1 & mask) + (sum1 >> sixteen)
+        sum2 = (sum2 & mask) + (sum2 >> sixteen)
+    if n % 2:
+        sum1 += np.uint64(data[k]) << np.uint64(8)
+        sum2 += sum1
+        sum1 = (sum1 & mask) + (sum1 >> sixteen)
+        sum2 = (sum2 & mask) + (sum2 >> sixteen)
+    sum1 = (sum1 & mask) + (sum1 >> sixteen)
+    sum2 = (sum2 & mask) + (sum2 >> sixteen)
+    return np.uint32((sum2 << sixteen) | sum1)

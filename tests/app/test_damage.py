@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from app.errors import SessionError
@@ -82,3 +83,32 @@ def test_an_older_session_without_checksums_still_opens(tmp_path, monkeypatch):
         assert not f["runs/001/windows/01/voltage"].fletcher32
     with SessionReader(path) as s:
         assert s.verify() == [] and len(s.run(1).window(1).voltage) > 0
+
+
+@pytest.mark.parametrize("n,dtype", [(3 * (1 << 20), np.uint8), (2_500_001, np.int16), (1000, np.int8)])
+def test_chunks_written_directly_carry_the_checksum_hdf5_computes(tmp_path, monkeypatch, n, dtype):
+    # the session writes raw chunks itself with a compiled Fletcher-32 when it can: the bytes on disk must be
+    # exactly those HDF5's own filter writes (same chunking, padding of the last chunk, checksum), so h5py,
+    # h5dump and HDFView read and verify them
+    import app.session as session_module
+    from app import scan_kernel
+    from instruments.waveform import Waveform
+    if not scan_kernel.AVAILABLE:
+        pytest.skip("numba is not installed: the session goes through HDF5's filter only")
+    codes = np.random.default_rng(8).integers(np.iinfo(dtype).min, np.iinfo(dtype).max, n).astype(dtype)
+    wave = Waveform(codes=codes, y_increment=1.0, y_origin=0.0, y_reference=0.0, x_increment=1e-6, x_origin=0.0,
+                    code_min=int(np.iinfo(dtype).min), code_max=int(np.iinfo(dtype).max))
+    raw = {}
+    for direct in (True, False):
+        monkeypatch.setattr(session_module, "DIRECT_CHUNKS", direct)
+        path = tmp_path / f"{direct}.h5"
+        with session_module.SessionWriter(path, bench_toml="", resource="x") as w:
+            w.begin_run().begin_window().write_channel("voltage", wave, {})
+        with h5py.File(path, "r") as f:
+            ds = f["runs/001/windows/01/voltage"]
+            raw[direct] = [ds.id.read_direct_chunk((k,)) for k in range(0, n, ds.chunks[0])]
+            assert np.array_equal(ds[()], codes)                 # read back through the checksum filter
+    assert raw[True] == raw[False]
+    out = subprocess.run(["h5dump", "-d", "/runs/001/windows/01/voltage", "-c", "4", str(tmp_path / "True.h5")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0
