@@ -37,46 +37,44 @@ except ImportError:                     # pragma: no cover
         return lambda f: f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, p_min, p_max, v_lo, v_hi,
                 i_lo, i_hi):  # pragma: no cover - compiled
-    """Rows r0, r0+1, … of samples cv[k], ci[k] (k from 0), `row` samples a row (the last may be short)."""
+    """Rows r0, r0+1, … of samples cv[k], ci[k] (k from 0), `row` samples a row (the last may be short).
+    (fastmath lets the compiler reorder the sums of a row: every value is finite, and the integer sums are
+    exact whatever the order.)"""
     m = cv.shape[0]
     nrows = (m + row - 1) // row
     for rr in range(nrows):
         a = rr * row
         b = min(a + row, m)
-        sx = np.int64(0)
-        sv = np.int64(0)
-        si = np.int64(0)
+        # codes as float64 hold integers exactly, and so do their products (< 2**32) and a row's sums
+        # (< 2**41 < 2**53): the sums are exact integer sums in any order, which lets them vectorise
+        sx = 0.0
+        sv = 0.0
+        si = 0.0
         p2 = 0.0
         pmn = np.inf
         pmx = -np.inf
-        vmn = np.int64(cv[a])
-        vmx = vmn
-        imn = np.int64(ci[a])
-        imx = imn
+        vmn = np.inf
+        vmx = -np.inf
+        imn = np.inf
+        imx = -np.inf
         for k in range(a, b):
-            v = np.int64(cv[k])
-            i = np.int64(ci[k])
+            v = np.float64(cv[k])
+            i = np.float64(ci[k])
             x = v * i
             sx += x
             sv += v
             si += i
             p = a_coef * x + b_coef * v + c_coef * i + d_coef
             p2 += p * p
-            if p < pmn:
-                pmn = p
-            if p > pmx:
-                pmx = p
-            if v < vmn:
-                vmn = v
-            if v > vmx:
-                vmx = v
-            if i < imn:
-                imn = i
-            if i > imx:
-                imx = i
+            pmn = min(pmn, p)
+            pmx = max(pmx, p)
+            vmn = min(vmn, v)
+            vmx = max(vmx, v)
+            imn = min(imn, i)
+            imx = max(imx, i)
         r = r0 + rr
         p_sum[r] = a_coef * sx + b_coef * sv + c_coef * si + (b - a) * d_coef
         p2_sum[r] = p2
@@ -90,21 +88,28 @@ def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, 
 
 @njit(cache=True, nogil=True)
 def fletcher32(data):  # pragma: no cover - compiled
-    """HDF5's Fletcher-32 of a uint8 array."""
+    """HDF5's Fletcher-32 of a uint8 array. HDF5 adds word after word and folds both sums every 360 words;
+    over one block of t words the sums grow exactly by Σw and t·sum1 + Σ(t − j)·w_j (j from 0), which the
+    compiler can vectorise, so the folds see the same values as HDF5's loop."""
     n = data.shape[0]
     words = n // 2
     sum1 = np.uint64(0)
     sum2 = np.uint64(0)
-    k = 0
     mask = np.uint64(0xFFFF)
     sixteen = np.uint64(16)
+    k = 0
     while words > 0:
         t = 360 if words > 360 else words
         words -= t
-        for _ in range(t):
-            sum1 += (np.uint64(data[k]) << np.uint64(8)) | np.uint64(data[k + 1])
-            k += 2
-            sum2 += sum1
+        s1 = np.uint64(0)
+        s2 = np.uint64(0)
+        for j in range(t):
+            w = (np.uint64(data[k + 2 * j]) << np.uint64(8)) | np.uint64(data[k + 2 * j + 1])
+            s1 += w
+            s2 += np.uint64(t - j) * w
+        k += 2 * t
+        sum2 += np.uint64(t) * sum1 + s2
+        sum1 += s1
         sum1 = (sum1 & mask) + (sum1 >> sixteen)
         sum2 = (sum2 & mask) + (sum2 >> sixteen)
     if n % 2:

@@ -128,11 +128,12 @@ def write_chunks_direct(ds: h5py.Dataset, start: int, codes: np.ndarray) -> None
         if at != c0 or at + take != c1:                     # a partial chunk: let HDF5 merge it
             ds[at:at + take] = codes[pos:pos + take]
         else:
-            buf = np.zeros(chunk * itemsize + 4, dtype=np.uint8)
+            size = chunk * itemsize
+            buf = np.empty(size + 4, dtype=np.uint8)
             buf[:take * itemsize] = codes[pos:pos + take].view(np.uint8)
-            checksum = int(scan_kernel.fletcher32(buf[:chunk * itemsize]))
-            buf[-4:] = np.frombuffer(checksum.to_bytes(4, "little"), dtype=np.uint8)
-            ds.id.write_direct_chunk((c0,), buf.tobytes(), 0)
+            buf[take * itemsize:size] = 0                      # the last chunk is padded, as HDF5 pads it
+            buf[size:] = np.frombuffer(int(scan_kernel.fletcher32(buf[:size])).to_bytes(4, "little"), np.uint8)
+            ds.id.write_direct_chunk((c0,), buf, 0)
         pos += take
 
 
