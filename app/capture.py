@@ -55,6 +55,20 @@ class Progress:
     run: int | None = None
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a capture: a workload with its parameters, the entry's label, and whether it is scored (a
+    campaign's ranging runs are not)."""
+    workload: WorkloadSpec
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    scored: bool = True
+
+    @property
+    def command(self) -> str:
+        return self.workload.render_command(self.params)
+
+
 @dataclass
 class CaptureRequest:
     bench: BenchConfig
@@ -67,6 +81,15 @@ class CaptureRequest:
     operator: str = ""
     notes: str = ""
     password: str | None = field(default=None, repr=False)     # typed by the operator; never shown or stored
+    plan: list[PlannedRun] | None = None      # several workloads in one session (a campaign); else repeats
+    session_name: str = ""                     # the session file's name part (default: the workload's)
+    campaign: dict[str, Any] | None = None     # stored under /campaign (the suite, the order)
+    before_run: Callable[["Capture", int, PlannedRun], None] | None = None        # e.g. settling
+    after_run: Callable[["Capture", int, PlannedRun, dict | None], None] | None = None   # e.g. ranging
+
+    def runs(self) -> list[PlannedRun]:
+        return list(self.plan) if self.plan else [PlannedRun(self.workload, dict(self.params), self.label)
+                                                  for _ in range(self.repeats)]
 
 
 @dataclass
@@ -136,6 +159,9 @@ class Capture:
         self._marker_wave: Waveform | None = None
         self._last_details: dict | None = None
         self._live: RunLive | None = None
+        self.writer: SessionWriter | None = None
+        self.last_windows: list[WindowData] = []    # the windows of the run just finished (a campaign's ranging)
+        self._fraction = 0.0
 
     # -- progress ---------------------------------------------------------------
     def _report(self, stage: str, fraction: float, message: str, run: int | None = None) -> None:
@@ -146,7 +172,7 @@ class Capture:
             self._progress_cb(Progress(stage, self._fraction, message, run))
 
     def _run_fraction(self, run: int, within: float) -> float:
-        return 0.1 + 0.9 * ((run - 1) + within) / max(1, self.req.repeats)
+        return 0.1 + 0.9 * ((run - 1) + within) / max(1, len(getattr(self, "_plan", None) or self.req.runs()))
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -156,14 +182,17 @@ class Capture:
     def run(self) -> CaptureOutcome:
         req = self.req
         bench = req.bench
-        command = req.workload.render_command(req.params)
-        outcome = CaptureOutcome(None, req.workload.name, [], complete=False)
+        plan = req.runs()
+        self._plan = plan
+        specs = list({id(item.workload): item.workload for item in plan}.values())
+        outcome = CaptureOutcome(None, req.session_name or req.workload.name, [], complete=False)
         writer: SessionWriter | None = None
-        outside = req.workload.files_outside(bench.target.upload_from)
-        if outside:
-            raise WorkloadError(f"{req.workload.source_path}: its files list names {outside[0]}, outside the workload "
-                                f"file's folder ({req.workload.base_dir}); nothing was uploaded. Move the file "
-                                "there, or list its folder in target.upload_from in the bench file.")
+        for spec in specs:
+            outside = spec.files_outside(bench.target.upload_from)
+            if outside:
+                raise WorkloadError(f"{spec.source_path}: its files list names {outside[0]}, outside the workload "
+                                    f"file's folder ({spec.base_dir}); nothing was uploaded. Move the file "
+                                    "there, or list its folder in target.upload_from in the bench file.")
         check_output_dir(req.out_dir)
         try:
             self._report("connecting scope", 0.0, f"opening {bench.scope.resource}")
@@ -177,17 +206,23 @@ class Capture:
             self.target = make_target(bench, req.password)
             self.target.connect()
             facts = self.target.facts()
-            self._report("uploading", 0.08, f"uploading {', '.join(p.name for p in req.workload.files) or 'nothing'}")
-            self.target.upload(list(req.workload.files))
+            files = list({f.name: f for spec in specs for f in spec.files}.values())
+            self._report("uploading", 0.08, f"uploading {', '.join(p.name for p in files) or 'nothing'}")
+            self.target.upload(files)
             telemetry = tele.options_for(bench.target.telemetry, facts)
             req.out_dir.mkdir(parents=True, exist_ok=True)
-            writer = self._open_session(facts, command)
+            writer = self._open_session(facts, plan[0].command)
+            self.writer = writer
             outcome.session_path = writer.path
-            for n in range(1, req.repeats + 1):
+            for n, item in enumerate(plan, 1):
                 self._check_cancel()
-                record = self._one_run(writer, n, command, telemetry, outcome)
-                if record is not None:
+                if req.before_run is not None:
+                    req.before_run(self, n, item)
+                record = self._one_run(writer, n, item, telemetry, outcome)
+                if record is not None and item.scored:
                     outcome.runs.append(record)
+                if req.after_run is not None:
+                    req.after_run(self, n, item, record)
             outcome.complete = not outcome.failed_runs
             if outcome.failed_runs:
                 writer.mark_incomplete("run(s) " + ", ".join(map(str, outcome.failed_runs)) + " did not complete: "
@@ -225,7 +260,7 @@ class Capture:
         bench, req = self.req.bench, self.req
         a = self.applied
         acq = a.acquisition.as_dict()
-        path = req.out_dir / session_filename(req.workload.name)
+        path = req.out_dir / session_filename(req.session_name or req.workload.name)
         return SessionWriter(
             path, bench_toml=bench.to_toml(), resource=bench.scope.resource, scope_idn=self.scope.idn,
             scope_driver=self.scope.driver_name,
@@ -237,19 +272,21 @@ class Capture:
                     "description": self.target.description},
             workload={"name": req.workload.name, "toml": req.workload.toml_text, "command": command,
                       "params": {**req.workload.params, **req.params}},
-            label=req.label, operator=req.operator, notes=req.notes)
+            label=req.label, operator=req.operator, notes=req.notes, campaign=req.campaign)
 
     # -- one run ------------------------------------------------------------------
-    def _one_run(self, writer: SessionWriter, n: int, command: str, telemetry, outcome: CaptureOutcome):
+    def _one_run(self, writer: SessionWriter, n: int, item: PlannedRun, telemetry, outcome: CaptureOutcome):
         bench, req, target = self.req.bench, self.req, self.target
         acq = bench.acquisition
-        run = writer.begin_run({"command": command})
+        command, spec = item.command, item.workload
+        run = writer.begin_run({"command": command, "label": item.label, "workload": spec.name,
+                                "params": {**spec.params, **item.params}, "scored": item.scored})
         windows: list[WindowData] = []
         idle_window: tuple[WindowData, str] | None = None
         result_box: dict[str, RunResult] = {}
         run_cancel = threading.Event()
         worker: threading.Thread | None = None
-        live = RunLive(req.workload.expected_duration_s)
+        live = RunLive(spec.expected_duration_s)
         self._live = live
         try:
             if bench.target.setup:
@@ -263,7 +300,7 @@ class Capture:
             marker = (bench.marker.high, bench.marker.low) if bench.marker is not None else None
 
             def work():
-                result_box["r"] = target.run(command, timeout_s=req.workload.timeout_s, on_line=self._on_line,
+                result_box["r"] = target.run(command, timeout_s=spec.timeout_s, on_line=self._on_line,
                                              on_event=live.on_event, cancel=run_cancel, telemetry=telemetry,
                                              marker=marker)
             worker = threading.Thread(target=work, name=f"workload-run-{n}", daemon=True)
@@ -297,7 +334,8 @@ class Capture:
                        record=record, details=self._last_details)
             raise
         res = result_box.get("r")
-        return self._finish_run(run, n, windows, res, outcome, live, idle_window)
+        self.last_windows = windows
+        return self._finish_run(run, n, windows, res, outcome, live, idle_window, label=item.label)
 
     def _arm_for_run(self) -> None:
         """Single acquisition on the current's rising edge, or on the marker's when the bench has one."""
@@ -570,7 +608,7 @@ class Capture:
         return {"run": n, **result.record()}
 
     def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome,
-                    live: RunLive, idle_window):
+                    live: RunLive, idle_window, label: str = ""):
         attrs = self._run_attrs(res)
         if res is None:
             run.finish(attrs, status="incomplete", reason="the workload produced no result")
@@ -596,6 +634,8 @@ class Capture:
             outcome.fail(n, str(exc))
             return None
         record = {"run": n, **result.record()}
+        if label:
+            record["label"] = label
         details = result.details()
         details["timing"] = {"begin_s": timing.begin_s, "end_s": timing.end_s, "launch_s": timing.launch_s,
                              "launcher_started_s": timing.launcher_started_s, "exit_s": timing.exit_s,

@@ -35,6 +35,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _, summaries = build_report(good)
         metric = comparison_png(summaries, args.plot)
         print(f"wrote {args.plot}: {metric} by workload", file=sys.stderr)
+    for path in good:
+        from app.campaign import campaign_summary, format_table, records_of_session
+        records, campaign = records_of_session(path)
+        if campaign:                        # a campaign session: the comparison table, as `campaign` printed it
+            import json as _json
+            order = campaign.get("order")
+            order = _json.loads(order) if isinstance(order, str) else order
+            print(f"session: {path}")
+            print(format_table(campaign_summary(records, campaign.get("suite", ""), order)))
+    if args.html:
+        from app.html_report import write_html_report
+        write_html_report(good, args.html)
+        print(f"wrote {args.html}", file=sys.stderr)
     if bad:
         print(f"error: {len(bad)} of {len(bad) + len(good)} session(s) were left out (listed above); the report "
               "holds the others.", file=sys.stderr)
@@ -234,6 +247,55 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_campaign(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import threading
+
+    from app.campaign import document, format_table, plan_runs, run_campaign
+    from app.capture import CaptureFailed
+    from app.suite import load_suite
+    bench = _bench_from_args(args)
+    suite = load_suite(args.suite)
+    if args.trust_host_key and bench.target.kind == "ssh":
+        _trust_host_key(bench, args.trust_host_key)
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping: the run is being stopped and what was captured saved (Ctrl-C again to abort)",
+              file=sys.stderr)
+        cancel.set()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    last = {"msg": ""}
+
+    def progress(p):
+        if p.message != last["msg"]:
+            last["msg"] = p.message
+            print(f"[{p.fraction * 100:5.1f} %] {p.stage}: {p.message}", file=sys.stderr)
+    order = [p.label for p in plan_runs(suite) if p.scored]
+    try:
+        outcome, _ = run_campaign(bench, suite, Path(args.out), progress=progress, cancel=cancel,
+                                  password=_password(args, bench))
+        failed = None
+    except CaptureFailed as exc:
+        outcome, failed = exc.outcome, exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    doc = document(outcome, suite, order)
+    if args.json:
+        print(json.dumps(doc, allow_nan=False))
+    else:
+        print(f"session: {outcome.session_path}")
+        print(format_table(doc))
+    if failed is not None:
+        print(f"error: {sentence(outcome.error or str(failed))} The finished runs are saved in "
+              f"{outcome.session_path} (marked incomplete); `report` prints their table.", file=sys.stderr)
+        return EXIT_INTERRUPTED if cancel.is_set() else EXIT_FAILURE
+    return EXIT_FAILURE if outcome.failed_runs else 0
+
+
 def _cmd_zero(args: argparse.Namespace) -> int:
     from app.energy import amps_per_volt
     from app.zero import measure_zero, write_zero
@@ -283,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sessions", nargs="+", metavar="SESSION.h5", help="session files")
     p.add_argument("--csv", required=True, metavar="OUT.csv", help="where to write the report")
     p.add_argument("--plot", metavar="OUT.png", help="also draw a comparison figure of the workloads")
+    p.add_argument("--html", metavar="OUT.html", help="also write a one-page HTML report (table, figure, bench, "
+                                                       "board, method), self-contained")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("trace", help="one capture window as CSV: time_s, voltage_v, current_a, power_w")
@@ -325,6 +389,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "and read back, the self-check on a forced acquisition, the capability table); the "
                         "board is not touched")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("campaign", help="run a suite of workloads as one comparison: interleaved repeats, settling, "
+                                        "ranging; prints the comparison table (docs/campaigns.md)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--bench", metavar="FILE.toml")
+    g.add_argument("--demo", action="store_true")
+    p.add_argument("--suite", required=True, metavar="SUITE.toml|NAME",
+                   help="a suite file, or a built-in suite: heat-slab-backends, heat-slab-quick")
+    p.add_argument("--out", default="sessions", metavar="DIR", help="where the session file goes (default sessions/)")
+    p.add_argument("--json", action="store_true", help="print the campaign document on stdout")
+    p.add_argument("--trust-host-key", metavar="SHA256:…", help="trust the board's SSH host key (see capture)")
+    p.add_argument("--ask-password", action="store_true", help="prompt for the board's SSH password")
+    p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("zero", help="measure the current channel's offset with no current flowing; --write stores "
                                     "it as current.zero_offset_v")

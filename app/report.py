@@ -29,7 +29,7 @@ RUN_FIELDS = ("run", "duration_s", "windows", "window_s", "avg_power_w", "idle_p
 DETAIL_FIELDS = ("power_ci95_w", "clip_fraction_voltage", "clip_fraction_current")
 SESSION_FIELDS = ("session_file", "session_created", "session_label", "session_uuid", "workload", "scope_idn",
                   "scope_driver", "target_kind", "target_host")
-RUN_EXTRA = ("run_status", "run_reason", "run_started", "exit_status")
+RUN_EXTRA = ("label", "params", "scored", "run_status", "run_reason", "run_started", "exit_status")
 SUMMARY_STATS = ("energy_j", "dynamic_energy_j", "j_per_gop", "avg_power_w", "duration_s")
 COLUMNS = (("row_type",) + SESSION_FIELDS + RUN_EXTRA + RUN_FIELDS + DETAIL_FIELDS + ("n_runs",)
            + tuple(f"{s}_{k}" for s in SUMMARY_STATS for k in ("mean", "std", "ci95")))
@@ -60,8 +60,17 @@ def session_run_rows(path: str | Path) -> list[dict[str, Any]]:
                 "target_host": target.get("host")}
         for run in s.runs():
             row = dict(base)
+            params = run.attrs.get("params")
+            if isinstance(params, str):
+                try:
+                    params = json.loads(params)
+                except ValueError:
+                    pass
             row.update({"run": run.number, "run_status": run.status, "run_reason": run.attrs.get("reason"),
-                        "run_started": run.attrs.get("started"), "exit_status": run.attrs.get("exit_status")})
+                        "run_started": run.attrs.get("started"), "exit_status": run.attrs.get("exit_status"),
+                        "workload": run.attrs.get("workload") or base["workload"], "label": run.attrs.get("label") or "",
+                        "params": params if params is not None else {},
+                        "scored": bool(run.attrs.get("scored", True))})
             record = run.record or {}
             for key in RUN_FIELDS:
                 if key in record:
@@ -73,15 +82,26 @@ def session_run_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def group_key(row: dict[str, Any]) -> tuple:
+    """Runs are compared by their label, else by workload and parameters: gemm with n = 256 and n = 768 are
+    different rows."""
+    if row.get("label"):
+        return ("label", row["label"])
+    return ("workload", row.get("workload"), json.dumps(row.get("params") or {}, sort_keys=True))
+
+
 def summary_rows(run_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per workload over its complete runs: n, mean, std, 95 % CI half-width."""
-    by_workload: dict[str, list[dict[str, Any]]] = {}
+    """One row per label (or workload and parameters) over its complete, scored runs: n, mean, std, 95 % CI."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in run_rows:
-        if row.get("run_status") == "complete" and row.get("energy_j") is not None:
-            by_workload.setdefault(row["workload"], []).append(row)
+        if row.get("run_status") == "complete" and row.get("energy_j") is not None and row.get("scored", True):
+            groups.setdefault(group_key(row), []).append(row)
     out = []
-    for workload, rows in by_workload.items():
-        summary: dict[str, Any] = {"row_type": "summary", "workload": workload, "n_runs": len(rows)}
+    for key, rows in groups.items():
+        first = rows[0]
+        summary: dict[str, Any] = {"row_type": "summary", "workload": first.get("workload"),
+                                   "label": first.get("label") or "", "params": first.get("params") or {},
+                                   "n_runs": len(rows)}
         for stat in SUMMARY_STATS:
             values = [float(r[stat]) for r in rows if r.get(stat) is not None]
             if not values:

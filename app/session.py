@@ -196,7 +196,7 @@ class SessionWriter:
                  scope_driver: str = "", voltage_applied: dict | None = None,
                  current_applied: dict | None = None, target: dict | None = None,
                  workload: dict | None = None, label: str = "", operator: str = "", notes: str = "",
-                 compression: str = "none"):
+                 compression: str = "none", campaign: dict | None = None):
         if compression not in COMPRESSIONS:
             raise SessionError(f'compression "{compression}" is not known; use one of {", ".join(COMPRESSIONS)}')
         self.path = Path(path)
@@ -227,7 +227,13 @@ class SessionWriter:
             g.attrs["units"] = _units_json(applied)
         set_attrs(f.create_group("target"), target or {})
         set_attrs(f.create_group("workload"), workload or {})
+        if campaign is not None:
+            set_attrs(f.create_group("campaign"), campaign)
         f.create_group("runs")
+        self.flush()
+
+    def add_campaign_attrs(self, attrs: dict[str, Any]) -> None:
+        set_attrs(self.file.require_group("campaign"), attrs)
         self.flush()
 
     # -- runs -----------------------------------------------------------------

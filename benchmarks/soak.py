@@ -52,6 +52,9 @@ def request(bench, out_dir: Path):
                           windows=0)
 
 
+MID = {}
+
+
 def run_cli_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
     from app.capture import Capture, CaptureFailed
     bench = soak_bench()
@@ -59,10 +62,13 @@ def run_cli_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
     for k in range(n + WARMUP):
         if k == WARMUP:
             start = usage()
+        if k == WARMUP + n // 2:
+            MID["cli"] = usage()
         try:
             Capture(request(bench, out_dir)).run()
         except CaptureFailed:
             failures += 1
+    time.sleep(1.0)                      # the last capture's threads finish winding down
     return start, usage(), failures
 
 
@@ -77,6 +83,8 @@ def run_app_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
     for k in range(n + WARMUP):
         if k == WARMUP:
             start = usage()
+        if k == WARMUP + n // 2:
+            MID["app"] = usage()
         worker = CaptureWorker(request(bench, out_dir))
         loop = QEventLoop()
         result = {}
@@ -88,6 +96,7 @@ def run_app_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
         worker.thread.wait(10_000)
         failures += "ok" not in result
         del worker
+    time.sleep(1.0)
     return start, usage(), failures
 
 
@@ -136,8 +145,9 @@ def main() -> int:
                 if args.path in (name, "both"):
                     t0 = time.monotonic()
                     start, end, failures = fn(args.captures, Path(tmp) / name)
-                    out[name] = {"start": start, "end": end, "growth_pct": growth(start, end), "failures": failures,
-                                 "seconds": round(time.monotonic() - t0, 1)}
+                    out[name] = {"start": start, "middle": MID.get(name), "end": end, "growth_pct": growth(start, end),
+                                 "second_half_growth_pct": growth(MID[name], end) if name in MID else None,
+                                 "failures": failures, "seconds": round(time.monotonic() - t0, 1)}
     print(json.dumps(out, indent=None if args.json else 2))
     return 0
 

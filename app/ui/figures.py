@@ -37,7 +37,7 @@ def comparison_png(summaries: list[dict[str, Any]], out_png: str | Path, *, widt
     metric = comparison_metric(summaries)
     means = [float(s[f"{metric}_mean"]) for s in summaries]
     cis = [float(s.get(f"{metric}_ci95") or 0.0) for s in summaries]
-    names = [str(s["workload"]) for s in summaries]
+    names = [str(s.get("label") or s["workload"]) for s in summaries]
     best = min(m for m in means if m > 0) if any(m > 0 for m in means) else None
     unit = "J/GOp" if metric == "j_per_gop" else "J"
     log_scale = best is not None and max(means) / best > 100 and min(means) > 0
