@@ -85,9 +85,8 @@ class CampaignHooks:
                 capture._check_cancel()
                 time.sleep(min(SETTLE_POLL_S, max(0.0, end - time.monotonic())))
             return
-        if self.idle_w is None:                       # the board at rest before the first run: the reference
-            readings = self._watch(capture, s.settle_s)
-            self.idle_w = sum(readings) / len(readings)
+        if self.idle_w is None:                       # before the first run: wait for the board to be steady
+            self.idle_w = self._steady_power_w(capture, n)
             self.settle_log.append({"run": n, "idle_reference_w": self.idle_w})
             return
         started = time.monotonic()
@@ -111,8 +110,30 @@ class CampaignHooks:
                             f"run {n}: waiting for the board to settle: {p:.4g} W, idle {self.idle_w:.4g} W", n)
             time.sleep(SETTLE_POLL_S)
 
+    def _steady_power_w(self, capture: Capture, n: int) -> float:
+        """The board's power once it has stayed within the band around its own mean for settle_s."""
+        s = self.suite
+        window: list[tuple[float, float]] = []
+        started = time.monotonic()
+        while True:
+            capture._check_cancel()
+            now = time.monotonic()
+            window.append((now, self.live_power_w(capture)))
+            window = [(t, p) for t, p in window if now - t <= s.settle_s]
+            values = [p for _, p in window]
+            mean = sum(values) / len(values)
+            full = now - window[0][0] >= s.settle_s * 0.9 and len(values) >= 3
+            if full and max(abs(p - mean) for p in values) <= SETTLE_BAND * abs(mean):
+                return mean
+            if now - started > max(60.0, 20 * s.settle_s):
+                log.warning("run %d: the board's power did not settle (%.4g W); taking it as idle", n, mean)
+                return mean
+            time.sleep(SETTLE_POLL_S)
+
     # -- ranging -----------------------------------------------------------------------------
     def after_run(self, capture: Capture, n: int, item: PlannedRun, record: dict | None) -> None:
+        if record is not None and record.get("idle_power_w"):
+            self.idle_w = float(record["idle_power_w"])          # the run's own idle, from before its launch
         if item.scored:
             return
         for w in capture.last_windows:
@@ -135,10 +156,12 @@ class CampaignHooks:
                 return
             if name == "current":
                 lo, hi = lo + (cfg.zero_offset_v or 0.0), hi + (cfg.zero_offset_v or 0.0)
-            pr = propose_range(lo, hi, divisions=div)
+            margin = 0.1 * (hi - lo)                  # headroom beyond what the ranging runs saw
             base = channel_setup(cfg)
-            setups[name] = ChannelSetup(base.channel, base.probe_ratio, pr.volts_per_div, pr.offset_v, base.coupling,
-                                        base.bandwidth_limit)
+            floor = scope.min_volts_per_div * base.probe_ratio      # the front end's finest scale at the tip
+            pr = propose_range(lo - margin, hi + margin, divisions=div, min_span_v=floor * div)
+            setups[name] = ChannelSetup(base.channel, base.probe_ratio, max(pr.volts_per_div, floor), pr.offset_v,
+                                        base.coupling, base.bandwidth_limit)
             self.ranges[name] = {"volts_per_div": pr.volts_per_div, "offset_v": pr.offset_v}
         capture.applied = scope.configure(setups["voltage"], setups["current"], acquisition_setup(b),
                                           extra=marker_setup(b))

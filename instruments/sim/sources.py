@@ -24,6 +24,7 @@ puts on the scope's marker channel (channel 3, or the EXT input).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
@@ -106,11 +107,15 @@ class _History:
         self._keep_s = keep_s
 
     def set(self, t: float, value: float) -> None:
+        """The value from time t on (until a later step); steps may arrive out of order, and a step dated in
+        the future takes effect then."""
         with self._lock:
-            if t <= self._t[-1]:
-                t = self._t[-1] + 1e-9
-            self._t.append(t)
-            self._v.append(value)
+            k = bisect.bisect_right(self._t, t)
+            if k > 0 and self._t[k - 1] == t:
+                self._v[k - 1] = value
+                return
+            self._t.insert(k, t)
+            self._v.insert(k, value)
             cutoff = t - self._keep_s
             while len(self._t) > 2 and self._t[1] < cutoff:
                 del self._t[0], self._v[0]
