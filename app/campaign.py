@@ -113,21 +113,21 @@ class CampaignHooks:
     def _steady_power_w(self, capture: Capture, n: int) -> float:
         """The board's power once it has stayed within the band around its own mean for settle_s."""
         s = self.suite
-        window: list[tuple[float, float]] = []
-        started = time.monotonic()
+        streak: list[float] = []                  # readings since the power last left the band
+        since = started = time.monotonic()
         while True:
             capture._check_cancel()
             now = time.monotonic()
-            window.append((now, self.live_power_w(capture)))
-            window = [(t, p) for t, p in window if now - t <= s.settle_s]
-            values = [p for _, p in window]
-            mean = sum(values) / len(values)
-            full = now - window[0][0] >= s.settle_s * 0.9 and len(values) >= 3
-            if full and max(abs(p - mean) for p in values) <= SETTLE_BAND * abs(mean):
-                return mean
+            p = self.live_power_w(capture)
+            mean = sum(streak) / len(streak) if streak else p
+            if streak and abs(p - mean) > SETTLE_BAND * abs(mean):
+                streak, since = [], now
+            streak.append(p)
+            if now - since >= s.settle_s and len(streak) >= 3:
+                return sum(streak) / len(streak)
             if now - started > max(60.0, 20 * s.settle_s):
-                log.warning("run %d: the board's power did not settle (%.4g W); taking it as idle", n, mean)
-                return mean
+                log.warning("run %d: the board's power did not settle (%.4g W); taking it as idle", n, p)
+                return sum(streak) / len(streak)
             time.sleep(SETTLE_POLL_S)
 
     # -- ranging -----------------------------------------------------------------------------
@@ -171,16 +171,26 @@ class CampaignHooks:
 
 
 def run_campaign(bench: BenchConfig, suite: Suite, out_dir: Path, *, progress=None, on_line=None,
-                 cancel=None, password: str | None = None) -> tuple[CaptureOutcome, CampaignHooks]:
-    """Run the suite; CaptureFailed (with what was captured) when it stops early."""
+                 cancel=None, password: str | None = None, on_run=None) -> tuple[CaptureOutcome, CampaignHooks]:
+    """Run the suite; CaptureFailed (with what was captured) when it stops early. on_run(outcome so far) after
+    every run (the app's table fills in)."""
     hooks = CampaignHooks(suite, bench)
+    if on_run is not None:
+        inner = hooks.after_run
+
+        def after_run(capture, n, item, record):
+            inner(capture, n, item, record)
+            on_run(capture.outcome)
+        hooks_after = after_run
+    else:
+        hooks_after = hooks.after_run
     plan = plan_runs(suite)
     campaign = {"suite_toml": suite.toml_text, "suite": suite.name, "order": [p.label for p in plan if p.scored],
                 "ranging_runs": [i + 1 for i, p in enumerate(plan) if not p.scored], "settle": str(suite.settle),
                 "settle_s": suite.settle_s}
     req = CaptureRequest(bench=bench, workload=plan[0].workload, plan=plan, windows=suite.windows, out_dir=out_dir,
                          label=suite.name, session_name=suite.name, campaign=campaign,
-                         before_run=hooks.before_run, after_run=hooks.after_run, password=password)
+                         before_run=hooks.before_run, after_run=hooks_after, password=password)
     capture = Capture(req, progress=progress, on_line=on_line, cancel=cancel)
     try:
         return capture.run(), hooks

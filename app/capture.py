@@ -186,6 +186,7 @@ class Capture:
         self._plan = plan
         specs = list({id(item.workload): item.workload for item in plan}.values())
         outcome = CaptureOutcome(None, req.session_name or req.workload.name, [], complete=False)
+        self.outcome = outcome
         writer: SessionWriter | None = None
         for spec in specs:
             outside = spec.files_outside(bench.target.upload_from)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMainWindow, QMessa
 from app.bench import BenchConfig
 from app.errors import JoulebenchError
 from app.ui.bench_panel import BenchPanel
+from app.ui.campaign_panel import CampaignPanel
 from app.ui.capture_panel import CapturePanel
 from app.ui.live_view import LiveView
 from app.ui.results_panel import ResultsPanel
@@ -55,6 +56,7 @@ class MessageBar(QWidget):
 class MainWindow(QMainWindow):
     capture_done = Signal(object)        # CaptureOutcome (for tests and the screenshot script)
     capture_failed = Signal(str)
+    campaign_done = Signal(object)       # the campaign document (None when it failed before any run)
 
     def __init__(self, bench: BenchConfig, *, demo: bool = False, sessions_dir: str | Path = "sessions",
                  settings: QSettings | None = None):
@@ -79,8 +81,10 @@ class MainWindow(QMainWindow):
         self.capture_panel = CapturePanel()
         self.results = ResultsPanel()
         self.sessions = SessionBrowser(self.sessions_dir)
+        self.campaign_panel = CampaignPanel()
+        self.campaign_worker = None
         for w, name in ((self.bench_panel, "Bench"), (self.live, "Live"), (self.capture_panel, "Capture"),
-                        (self.results, "Results"), (self.sessions, "Sessions")):
+                        (self.campaign_panel, "Campaign"), (self.results, "Results"), (self.sessions, "Sessions")):
             self.tabs.addTab(w, name)
         lay.addWidget(self.tabs)
         self.setCentralWidget(central)
@@ -102,6 +106,8 @@ class MainWindow(QMainWindow):
         self.bench_panel.zero_requested.connect(self.zero_current)
         self.capture_panel.capture_requested.connect(self.start_capture)
         self.capture_panel.cancel_requested.connect(self.cancel_capture)
+        self.campaign_panel.run_requested.connect(self.start_campaign)
+        self.campaign_panel.cancel_requested.connect(self.cancel_campaign)
         self.live.run_toggled.connect(self._live_toggled)
         self.sessions.error.connect(self.show_error)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_capture)
@@ -257,6 +263,50 @@ class MainWindow(QMainWindow):
                            + "; stored as zero_offset_v (Save bench to keep it)")
         self._task(work, done, "Zero")
 
+    # -- campaigns ---------------------------------------------------------------------------
+    def start_campaign(self) -> None:
+        from app.errors import JoulebenchError
+        from app.ui.workers import CampaignWorker
+        bench = self._current_bench()
+        if bench is None or self.capture_worker is not None or self.campaign_worker is not None:
+            return
+        try:
+            suite = self.campaign_panel.suite()
+        except JoulebenchError as exc:
+            self.show_error(str(exc))
+            return
+        self._stop_live()
+        worker = CampaignWorker(bench, suite, self.sessions_dir)
+        worker.progress.connect(lambda p: (self.campaign_panel.progress.setValue(int(p.fraction * 1000)),
+                                           self.campaign_panel.stage.setText(p.message)))
+        worker.table.connect(self.campaign_panel.show_table)
+        worker.finished.connect(self._campaign_finished)
+        worker.failed.connect(self._campaign_failed)
+        self.campaign_worker = worker
+        self.campaign_panel.set_running(True)
+        worker.start()
+
+    def cancel_campaign(self) -> None:
+        if self.campaign_worker is not None:
+            self.campaign_worker.cancel.set()
+
+    def _campaign_finished(self, doc) -> None:
+        self.campaign_panel.show_table(doc)
+        self.campaign_panel.set_running(False)
+        self.campaign_worker = None
+        self.sessions.refresh()
+        self.show_info(f"campaign done: best {doc['best']} by {doc['metric']}; saved in {doc['session']}")
+        self.campaign_done.emit(doc)
+
+    def _campaign_failed(self, message, doc) -> None:
+        if doc is not None:
+            self.campaign_panel.show_table(doc)
+        self.campaign_panel.set_running(False)
+        self.campaign_worker = None
+        self.sessions.refresh()
+        self.show_error(message)
+        self.campaign_done.emit(doc)
+
     def ask_trust_host_key(self, exc) -> None:
         if exc.changed or not exc.fingerprint:
             self.show_error(str(exc))
@@ -385,6 +435,14 @@ class MainWindow(QMainWindow):
             worker = self.capture_worker
             worker.cancel.set()
             worker.thread.wait(60000)
+        if self.campaign_worker is not None:
+            answer = QMessageBox.question(self, "Campaign running",
+                                          "A campaign is running. Cancel it (the finished runs are saved) and quit?")
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.campaign_worker.cancel.set()
+            self.campaign_worker.thread.wait(60000)
         self._stop_live()
         for t in list(self.tasks):
             t.thread.wait(10000)

@@ -91,6 +91,42 @@ class CaptureWorker(QObject):
         self.thread.start()
 
 
+class CampaignWorker(QObject):
+    """Runs app.campaign.run_campaign on a thread; `table` carries the comparison after every finished run."""
+
+    progress = Signal(object)
+    table = Signal(object)             # the campaign document so far
+    finished = Signal(object)          # the final document
+    failed = Signal(str, object)       # message, the document of what finished
+
+    def __init__(self, bench, suite, out_dir):
+        super().__init__()
+        self.bench, self.suite, self.out_dir = bench, suite, out_dir
+        self.cancel = threading.Event()
+        self.thread = _Thread(self._run)
+
+    def _run(self) -> None:
+        from app.campaign import document, plan_runs, run_campaign
+        from app.capture import CaptureFailed
+        order = [p.label for p in plan_runs(self.suite) if p.scored]
+
+        def on_run(outcome):
+            self.table.emit(document(outcome, self.suite, order))
+        try:
+            outcome, _ = run_campaign(self.bench, self.suite, self.out_dir, progress=self.progress.emit,
+                                      cancel=self.cancel, on_run=on_run)
+        except CaptureFailed as exc:
+            self.failed.emit(str(exc), document(exc.outcome, self.suite, order))
+            return
+        except BaseException as exc:  # noqa: BLE001
+            self.failed.emit(friendly(exc), None)
+            return
+        self.finished.emit(document(outcome, self.suite, order))
+
+    def start(self) -> None:
+        self.thread.start()
+
+
 class LiveWorker(QObject):
     """Streams live frames of both channels from its own scope connection until stopped."""
 

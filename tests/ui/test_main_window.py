@@ -213,3 +213,23 @@ def test_zero_button_fills_in_the_measured_offset(qtbot, make_window, monkeypatc
     qtbot.waitUntil(lambda: field.text() != "", timeout=30_000)
     assert float(field.text()) == pytest.approx(0.0025, abs=0.0002)
     assert "stored as zero_offset_v" in w.message.text
+
+
+def test_a_campaign_built_from_the_workload_list_fills_its_table(qtbot, make_window):
+    from PySide6.QtCore import Qt as _Qt
+    w = make_window()
+    panel = w.campaign_panel
+    rows = {panel.matrix.item(r, 1).text(): r for r in range(panel.matrix.rowCount())}
+    for name, params in (("cpu-burn", "seconds=0.4"), ("idle", "seconds=0.3")):
+        panel.matrix.item(rows[name], 0).setCheckState(_Qt.Checked)
+        panel.matrix.item(rows[name], 2).setText(params)
+    panel.repeats.setValue(1)
+    panel.settle.setCurrentText("none")
+    panel.ranging.setChecked(False)
+    with qtbot.waitSignal(w.campaign_done, timeout=120_000) as blocker:
+        qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    doc = blocker.args[0]
+    assert doc is not None and {r["label"] for r in doc["entries"]} == {"cpu-burn", "idle"}
+    assert panel.table.rowCount() == 2 and panel.table.item(0, 1).text() == "1"
+    assert doc["metric"] == "energy_j" and doc["best"] in ("cpu-burn", "idle")
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
