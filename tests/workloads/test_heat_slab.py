@@ -89,3 +89,53 @@ def test_published_op_count():
     # 5 000 trials x 1 000 timesteps: 0.185 GOps scalar, 0.245 GOps tensor (docs/heat-slab.md)
     assert 5000 * 1000 * hs.OPS_PER_STEP["python"] == 185_000_000
     assert 5000 * 1000 * hs.OPS_PER_STEP["torch"] == 245_000_000
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _cuda_available(), reason="no CUDA GPU here: CI is CPU-only; run on the GPU machine")
+def test_torch_on_cuda_agrees_with_the_cpu_reference(reference):
+    s, loss, grad = hs.make_trial("torch", "cuda")(T)
+    assert s == pytest.approx(reference[0], rel=1e-12)
+    for name in hs.NAMES:
+        assert grad[name] == pytest.approx(reference[2][name], rel=1e-9, abs=1e-12), name
+
+
+def test_cuda_asked_without_a_gpu_is_a_clear_message():
+    if _cuda_available():
+        pytest.skip("a CUDA GPU is here: the message is for machines without one")
+    out = subprocess.run([sys.executable, str(SCRIPTS / "heat_slab.py"), "--backend", "torch", "--device", "cuda",
+                          "--trials", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "PyTorch sees no CUDA device" in out.stderr
+    out = subprocess.run([sys.executable, str(SCRIPTS / "heat_slab.py"), "--backend", "numpy", "--device", "cuda",
+                          "--trials", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "needs --backend torch or jax" in out.stderr
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_gemm_torch_counts_2n3_and_computes_what_numpy_computes(dtype):
+    # on the CPU here (the GPU run is recorded in the closing note): ops = 2 n^3 reps; the first row of the
+    # product, rounded to the dtype, against NumPy's float64 product of the same rounded inputs
+    import numpy as np
+    import torch
+    n, reps = 64, 3
+    out = subprocess.run([sys.executable, str(SCRIPTS / "gemm_torch.py"), "--dtype", dtype, "--n", str(n),
+                          "--reps", str(reps), "--warmup", "1", "--device", "cpu"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line.split(" ", 1)[1]) for line in out.stdout.splitlines() if line.startswith("@joulebench ")]
+    assert [e["event"] for e in events][0] == "begin" and events[-1]["event"] == "end"
+    assert events[-1]["ops"] == 2 * n ** 3 * reps
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    tdtype = torch.float32 if dtype == "fp32" else torch.bfloat16
+    a = torch.randn(n, n, generator=gen, dtype=torch.float32).to(tdtype).double().numpy()
+    b = torch.randn(n, n, generator=gen, dtype=torch.float32).to(tdtype).double().numpy()
+    expected = float((a @ b)[0, :8].sum())
+    tol = 1e-3 if dtype == "fp32" else 0.5            # bf16 keeps 8 bits of mantissa in its products' output
+    assert events[-1]["result"]["checksum"] == pytest.approx(expected, abs=tol * max(1.0, abs(expected)))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Heat transfer through a radiant slab: forward pass and gradient of the loss (docs/heat-slab.md).
 
-    python3 heat_slab.py --backend python|numpy|torch|jax --trials N --timesteps N --warmup N [--verify]
+    python3 heat_slab.py --backend python|numpy|torch|jax --trials N --timesteps N --warmup N
+                         [--device cpu|cuda] [--verify]
 
 Joulebench's own implementation, written from docs/heat-slab.md. A trial is one
 forward pass plus the gradient of |T_slab - target| with respect to all 20
@@ -200,16 +201,20 @@ def trial_scalar(timesteps, np=None):
 
 # ---------------------------------------------------------------- autodiff backends
 
-def make_torch():
+def make_torch(device="cpu"):
     try:
         import torch
     except ImportError:
         raise SystemExit("heat_slab: the torch backend needs PyTorch on the board (pip install torch); "
                          "or use --backend numpy or python")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("heat_slab: --device cuda, but PyTorch sees no CUDA device (torch.cuda.is_available() is "
+                         "False); check the driver and the CUDA build of torch, or use --device cpu")
     torch.set_default_dtype(torch.float64)
+    dev = torch.device(device)
 
     def trial(timesteps):
-        params = [torch.tensor(x, requires_grad=True) for x in DEFAULTS]
+        params = [torch.tensor(x, requires_grad=True, device=dev) for x in DEFAULTS]
         c = unpack(params)
         a, q, s = c[12], c[8], c[16]
         for _ in range(timesteps):
@@ -218,10 +223,11 @@ def make_torch():
         loss.backward()
         grad = {n: (0.0 if p.grad is None else float(p.grad)) for n, p in zip(NAMES, params)}
         return float(s.detach()), float(loss.detach()), grad
+    trial.sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     return trial
 
 
-def make_jax():
+def make_jax(device="cpu"):
     try:
         import jax
         import jax.numpy as jnp
@@ -229,6 +235,10 @@ def make_jax():
         raise SystemExit("heat_slab: the jax backend needs JAX on the board (pip install jax); "
                          "or use --backend numpy or python")
     jax.config.update("jax_enable_x64", True)
+    try:
+        target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+    except RuntimeError:
+        raise SystemExit("heat_slab: --device %s, but JAX sees no such device; use --device cpu" % device)
 
     def slab(p, timesteps):
         c = unpack(p)
@@ -245,13 +255,16 @@ def make_jax():
     grad_fn = jax.jit(jax.value_and_grad(loss_fn, has_aux=True), static_argnums=1)
 
     def trial(timesteps):
-        p = tuple(jnp.asarray(x, dtype=jnp.float64) for x in DEFAULTS)
+        p = tuple(jax.device_put(jnp.asarray(x, dtype=jnp.float64), target) for x in DEFAULTS)
         (loss, s), grads = grad_fn(p, timesteps)
         return float(s), float(loss), {n: float(gv) for n, gv in zip(NAMES, grads)}
+    trial.sync = lambda: None                   # float() of each result already waited for the device
     return trial
 
 
-def make_trial(backend):
+def make_trial(backend, device="cpu"):
+    if device != "cpu" and backend not in ("torch", "jax"):
+        raise SystemExit("heat_slab: --device %s needs --backend torch or jax" % device)
     if backend == "python":
         return trial_scalar
     if backend == "numpy":
@@ -261,9 +274,9 @@ def make_trial(backend):
             raise SystemExit("heat_slab: the numpy backend needs NumPy on the board; or use --backend python")
         return lambda timesteps: trial_scalar(timesteps, numpy)
     if backend == "torch":
-        return make_torch()
+        return make_torch(device)
     if backend == "jax":
-        return make_jax()
+        return make_jax(device)
     raise SystemExit("heat_slab: unknown backend %r" % backend)
 
 
@@ -273,14 +286,17 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=5000)
     ap.add_argument("--timesteps", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch and jax: where to compute")
     ap.add_argument("--verify", action="store_true", help="print the slab temperature, loss and gradient")
     args = ap.parse_args(argv)
     if args.trials < 1 or args.timesteps < 1 or args.warmup < 0:
         raise SystemExit("heat_slab: --trials and --timesteps must be 1 or more, --warmup 0 or more")
-    trial = make_trial(args.backend)
+    trial = make_trial(args.backend, args.device)
+    sync = getattr(trial, "sync", lambda: None)
     for _ in range(args.warmup):
         trial(args.timesteps)
-    emit("begin", backend=args.backend, trials=args.trials, timesteps=args.timesteps)
+    sync()                                              # the warm-up's device work ends before `begin`
+    emit("begin", backend=args.backend, device=args.device, trials=args.trials, timesteps=args.timesteps)
     times = []
     out = None
     next_progress = time.monotonic() + PROGRESS_EVERY_S
@@ -291,6 +307,7 @@ def main(argv=None):
         if time.monotonic() >= next_progress:           # lets the app spread its windows and tell the time left
             emit("progress", fraction=(k + 1) / args.trials)
             next_progress = time.monotonic() + PROGRESS_EVERY_S
+    sync()                                              # and the measured work's before `end`
     ops = float(args.trials * args.timesteps * OPS_PER_STEP[args.backend])
     fields = {"ops": ops, "trial_times_s": times}
     if args.verify:
