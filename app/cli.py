@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from app.errors import BenchError, JoulebenchError
@@ -119,8 +121,6 @@ def _password(args: argparse.Namespace, bench) -> str | None:
 
 def _cmd_capture(args: argparse.Namespace) -> int:
     import json
-    import signal
-    import threading
 
     from app.capture import Capture, CaptureFailed, CaptureRequest
     from workloads.spec import find_workload
@@ -130,15 +130,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
         raise BenchError("--repeats must be 1 or more and --windows 0 or more")
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench, args.trust_host_key)
-    cancel = threading.Event()
-
-    def on_sigint(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("\nstopping: the workload is being stopped and what was captured saved (Ctrl-C again to abort)",
-              file=sys.stderr)
-        cancel.set()
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    cancel, previous = _cancel_on_ctrl_c("workload")
     last = {"msg": "", "stage": "", "at": 0.0}
 
     def progress(p):
@@ -209,6 +201,20 @@ def _print_table(outcome) -> None:
         print(f"mean energy over {s['runs']} run(s): {s['energy_j_mean']:.6g} J{ci}")
 
 
+def _cancel_on_ctrl_c(what):
+    """The first Ctrl-C sets the returned event (stop cleanly, keep what was captured); a second aborts.
+    Returns (event, previous SIGINT handler) for the caller to restore."""
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping: the %s is being stopped and what was captured saved (Ctrl-C again to abort)" % what,
+              file=sys.stderr)
+        cancel.set()
+    return cancel, signal.signal(signal.SIGINT, on_sigint)
+
+
 def _trust_host_key(bench, fingerprint: str) -> None:
     """Trust the board's host key only if it is the one whose fingerprint the operator read on the board."""
     from app.connections import make_target
@@ -249,8 +255,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_campaign(args: argparse.Namespace) -> int:
     import json
-    import signal
-    import threading
 
     from app.campaign import document, format_table, plan_runs, run_campaign
     from app.capture import CaptureFailed
@@ -259,15 +263,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench, args.trust_host_key)
-    cancel = threading.Event()
-
-    def on_sigint(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("\nstopping: the run is being stopped and what was captured saved (Ctrl-C again to abort)",
-              file=sys.stderr)
-        cancel.set()
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    cancel, previous = _cancel_on_ctrl_c("run")
     last = {"msg": ""}
 
     def progress(p):
