@@ -649,6 +649,11 @@ class Capture:
                 record["telemetry_vs_shunt_pct"] = 100.0 * (e_tel - result.energy_j) / result.energy_j \
                     if result.energy_j else None
                 details["telemetry_rail"] = rail
+            e_counter = tele.counter_energy_j(samples, rail, timing.begin_s, timing.end_s)
+            if e_counter is not None:
+                record["telemetry_counter_energy_j"] = e_counter
+                record["telemetry_counter_vs_shunt_pct"] = 100.0 * (e_counter - result.energy_j) / result.energy_j \
+                    if result.energy_j else None
         run.finish(attrs, record=record, details=details)
         self._report("analysing", self._run_fraction(n, 1.0),
                      f"run {n}: {result.energy_j:.4g} J ({result.energy_method}, {timing.duration_s:.4g} s)", n)

@@ -94,14 +94,20 @@ class RunWriter:
         return WindowWriter(self._session, g, self.windows)
 
     def set_telemetry(self, samples: list[dict[str, Any]]) -> None:
-        """On-board sensor samples: time_s (board clock), rail, volts, amps, watts."""
+        """On-board sensor samples: time_s (board clock), rail, volts, amps, watts, counter_j (NaN: not given)."""
         if not samples:
             return
         dt = np.dtype([("time_s", "f8"), ("rail", h5py.string_dtype()), ("volts", "f8"),
-                       ("amps", "f8"), ("watts", "f8")])
-        arr = np.array([(s["time_s"], s["rail"], s["volts"], s["amps"], s["watts"]) for s in samples], dtype=dt)
+                       ("amps", "f8"), ("watts", "f8"), ("counter_j", "f8")])
+        arr = np.array([(s["time_s"], s["rail"], s["volts"], s["amps"], s["watts"], s.get("counter_j", np.nan))
+                        for s in samples], dtype=dt)
         ds = self.group.create_dataset("telemetry", data=arr)
-        ds.attrs["units"] = '{"time_s": "s (board monotonic)", "volts": "V", "amps": "A", "watts": "W"}'
+        ds.attrs["units"] = ('{"time_s": "s (board monotonic)", "volts": "V", "amps": "A", "watts": "W", '
+                             '"counter_j": "J (cumulative energy counter, NVML)"}')
+        if any(str(s["rail"]).startswith("NVML_") for s in samples):
+            ds.attrs["nvml_note"] = ("NVML power is the driver's running average (about 1 s on recent GPUs), "
+                                     "sampled every launcher interval; the energy counter has mJ resolution. "
+                                     "NVML covers the GPU only, not the whole board.")
 
     def finish(self, attrs: dict[str, Any], record: dict[str, Any] | None = None,
                details: dict[str, Any] | None = None, status: str = "complete", reason: str = "") -> None:

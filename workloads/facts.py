@@ -22,6 +22,7 @@ _PROBES = {
     "python3": "python3 --version",
     "ina3221_hwmon": "ls -d /sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon* 2>/dev/null",
     "tegrastats": "command -v tegrastats",
+    "nvidia_gpus": "nvidia-smi --query-gpu=name --format=csv,noheader",
 }
 
 FACTS_SCRIPT = "\n".join(
@@ -43,4 +44,6 @@ def parse_facts(text: str) -> dict[str, Any]:
     hw = facts.get("ina3221_hwmon", UNAVAILABLE)
     facts["ina3221_hwmon"] = [] if hw == UNAVAILABLE else [p for p in hw.split() if p.startswith("/")]
     facts["tegrastats"] = facts.get("tegrastats", UNAVAILABLE) != UNAVAILABLE
+    gpus = facts.get("nvidia_gpus", UNAVAILABLE)
+    facts["nvidia_gpus"] = [] if gpus == UNAVAILABLE else [g.strip() for g in gpus.splitlines() if g.strip()]
     return facts

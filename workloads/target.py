@@ -41,6 +41,7 @@ class TelemetryOptions:
     """How the launcher samples on-board sensors during a run."""
     hwmon_dirs: tuple[str, ...] = ()      # INA3221 hwmon directories on the board
     tegrastats: bool = False
+    nvml: bool = False                    # NVIDIA GPUs through NVML (nvidia-ml-py on the board)
     interval_s: float = 0.05
 
 
@@ -188,6 +189,8 @@ def launcher_command(command: str, timeout_s: float | None, telemetry: Telemetry
             parts += ["--hwmon", d]
         if telemetry.tegrastats:
             parts.append("--tegrastats")
+        if telemetry.nvml:
+            parts.append("--nvml")
         parts += ["--interval", repr(float(telemetry.interval_s))]
     parts += ["--", command]
     return " ".join(shlex.quote(p) for p in parts)

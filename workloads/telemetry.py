@@ -4,6 +4,9 @@ Two sources, both read on the board by the launcher while the run goes on:
 * the INA3221 hwmon tree: `in<N>_label`, `in<N>_input` (mV), `curr<N>_input` (mA), sampled every interval;
 * `tegrastats --interval`: lines with `RAIL <now>mW/<avg>mW` fields (Orin NX: VDD_IN, VDD_CPU_GPU_CV,
   VDD_SOC; AGX Orin: VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0, VDDQ_VDD2_1V8AO).
+* NVML (nvidia-ml-py), on boards with NVIDIA GPUs: each GPU's power (`NVML_GPU<i>`, W, the driver's own
+  running average, about 1 s on recent GPUs) and its total-energy counter (J, mJ resolution) where it has one.
+  NVML sees the GPU, not the board: it is compared with the shunt, never substituted for it.
 Samples carry the board's monotonic time. The board's input rail (VDD_IN, else VIN_SYS_5V0) is integrated
 over the measured region for `telemetry_energy_j`.
 """
@@ -28,7 +31,8 @@ def parse_tegrastats(line: str) -> dict[str, float]:
 
 
 def samples_from_launcher(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flatten launcher telemetry messages to samples: time_s, rail, volts, amps, watts (NaN where unknown)."""
+    """Flatten launcher telemetry messages to samples: time_s, rail, volts, amps, watts, counter_j (NaN where
+    unknown)."""
     out = []
     for msg in messages:
         t = msg.get("t")
@@ -36,21 +40,53 @@ def samples_from_launcher(messages: list[dict[str, Any]]) -> list[dict[str, Any]
             continue
         if msg.get("event") == "telemetry":
             for r in msg.get("rails", []):
-                try:
-                    v, a = float(r["volts"]), float(r["amps"])
-                except (KeyError, TypeError, ValueError):
-                    continue
-                out.append({"time_s": float(t), "rail": str(r.get("rail", "?")), "volts": v, "amps": a,
-                            "watts": v * a})
+                sample = _rail_sample(float(t), r)
+                if sample is not None:
+                    out.append(sample)
         elif msg.get("event") == "tegrastats":
             for rail, watts in parse_tegrastats(str(msg.get("line", ""))).items():
-                out.append({"time_s": float(t), "rail": rail, "volts": math.nan, "amps": math.nan, "watts": watts})
+                out.append({"time_s": float(t), "rail": rail, "volts": math.nan, "amps": math.nan, "watts": watts,
+                            "counter_j": math.nan})
     return out
 
 
+def _number(r: dict, key: str) -> float:
+    try:
+        x = float(r[key])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+    return x if math.isfinite(x) else math.nan
+
+
+def _rail_sample(t: float, r: Any) -> dict[str, Any] | None:
+    """One rail of a launcher sample: volts and amps (INA3221), or watts and maybe counter_j (NVML)."""
+    if not isinstance(r, dict):
+        return None
+    v, a, w, c = (_number(r, k) for k in ("volts", "amps", "watts", "counter_j"))
+    if math.isnan(w):
+        w = v * a
+    if math.isnan(w):
+        return None
+    return {"time_s": t, "rail": str(r.get("rail", "?")), "volts": v, "amps": a, "watts": w, "counter_j": c}
+
+
 def input_rail(samples: list[dict[str, Any]]) -> str | None:
+    """The rail to set beside the shunt: the board's input rail, else the first GPU NVML reports."""
     rails = {s["rail"] for s in samples}
-    return next((r for r in INPUT_RAILS if r in rails), None)
+    return next((r for r in INPUT_RAILS if r in rails), None) or ("NVML_GPU0" if "NVML_GPU0" in rails else None)
+
+
+def counter_energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:
+    """Energy from a rail's cumulative counter (NVML total energy): the counter interpolated linearly at t0
+    and t1; None where the rail has no counter samples spanning [t0, t1]."""
+    pts = np.array([(s["time_s"], s.get("counter_j", math.nan)) for s in samples if s["rail"] == rail],
+                   dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts[:, 1])]
+    if len(pts) < 2 or not t1_s > t0_s or pts[:, 0].min() > t0_s or pts[:, 0].max() < t1_s:
+        return None
+    pts = pts[np.argsort(pts[:, 0], kind="stable")]
+    e0, e1 = np.interp([t0_s, t1_s], pts[:, 0], pts[:, 1])
+    return float(e1 - e0)
 
 
 def energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:
@@ -72,10 +108,15 @@ def options_for(mode: str, facts: dict[str, Any], interval_s: float = 0.05) -> T
     """What to sample, from the bench's target.telemetry and the board's facts; None for nothing."""
     hwmon = tuple(facts.get("ina3221_hwmon") or ())
     has_tegrastats = bool(facts.get("tegrastats"))
+    has_nvml = bool(facts.get("nvidia_gpus"))
     if mode == "off":
         return None
+    if mode == "nvml":
+        return TelemetryOptions(nvml=True, interval_s=max(interval_s, 0.02))
     if mode == "ina3221" or (mode == "auto" and hwmon):
         return TelemetryOptions(hwmon_dirs=hwmon, interval_s=interval_s) if hwmon else None
     if mode == "tegrastats" or (mode == "auto" and has_tegrastats):
         return TelemetryOptions(tegrastats=True, interval_s=max(interval_s, 0.1)) if has_tegrastats else None
+    if mode == "auto" and has_nvml:
+        return TelemetryOptions(nvml=True, interval_s=max(interval_s, 0.02))
     return None

@@ -27,7 +27,7 @@ UNITS = {"timeout_s": "s", "probe_ratio": "×", "volts_per_div": "V/div", "offse
          "voltage_offset_error_v": "V", "current_offset_error_v": "V", "threshold_v": "V"}
 CHOICES = {"driver": ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000", "tektronix-mso",
                       "siglent-sds", "rs-rtb"), "coupling": ("DC", "AC"), "measured_at": ("board", "supply"),
-           "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats"),
+           "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats", "nvml"),
            "idle": ("auto", "pretrigger", "window")}
 
 

@@ -86,3 +86,74 @@ def test_energy_over_a_long_run_is_exact_for_a_ramp():
                for k in range(3341 * 20)]
     e = energy_j(samples, "VDD_IN", 100.0, 3000.0)
     assert e == pytest.approx(10 * 2900 + 0.001 * (3000 ** 2 - 100 ** 2) / 2, rel=1e-12)
+
+
+# --- NVML: the launcher reads a fake of the nvidia-ml-py bindings' API (pynvml), since CI has no GPU.
+# The fake GPU draws a constant 60 W, so over any [t0, t1] both the integrated power samples and the
+# total-energy counter's difference must be 60 W x (t1 - t0) (the counter has mJ resolution, as NVML's).
+FAKE_PYNVML = '''
+import time
+T0 = time.monotonic()
+class NVMLError(Exception):
+    pass
+def nvmlInit():
+    pass
+def nvmlShutdown():
+    pass
+def nvmlDeviceGetCount():
+    return 1
+def nvmlDeviceGetHandleByIndex(i):
+    return i
+def nvmlDeviceGetPowerUsage(h):
+    return 60000                                   # mW
+def nvmlDeviceGetTotalEnergyConsumption(h):
+    if COUNTER is None:
+        raise NVMLError("Not Supported")
+    return int(COUNTER + 60.0 * (time.monotonic() - T0) * 1000.0)   # mJ since the driver loaded
+COUNTER = %s
+'''
+
+
+def nvml_run(tmp_path, monkeypatch, counter_mj):
+    fake = tmp_path / "fake_nvml"
+    fake.mkdir()
+    (fake / "pynvml.py").write_text(FAKE_PYNVML % counter_mj)
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    t = LocalTarget(tmp_path / "work")
+    t.connect()
+    return t.run("sleep 0.6", timeout_s=30, telemetry=TelemetryOptions(nvml=True, interval_s=0.02))
+
+
+def test_nvml_power_and_energy_counter(tmp_path, monkeypatch):
+    from workloads.telemetry import counter_energy_j
+    res = nvml_run(tmp_path, monkeypatch, "123456789")
+    samples = samples_from_launcher(res.telemetry)
+    gpu = [s for s in samples if s["rail"] == "NVML_GPU0"]
+    assert len(gpu) >= 10 and all(s["watts"] == 60.0 for s in gpu)
+    assert input_rail(samples) == "NVML_GPU0"
+    t0, t1 = gpu[1]["time_s"], gpu[-2]["time_s"]
+    assert energy_j(samples, "NVML_GPU0", t0, t1) == pytest.approx(60.0 * (t1 - t0))
+    # the counter is read a few microseconds after the sample's stamp and truncated to mJ: 2 mJ slack
+    assert counter_energy_j(samples, "NVML_GPU0", t0, t1) == pytest.approx(60.0 * (t1 - t0), abs=2e-3)
+    assert counter_energy_j(samples, "NVML_GPU0", t0 - 10, t1) is None      # not spanned: no guess
+
+
+def test_nvml_without_a_counter_and_without_the_bindings(tmp_path, monkeypatch):
+    from workloads.telemetry import counter_energy_j
+    res = nvml_run(tmp_path, monkeypatch, "None")
+    samples = samples_from_launcher(res.telemetry)
+    gpu = [s for s in samples if s["rail"] == "NVML_GPU0"]
+    assert gpu and counter_energy_j(samples, "NVML_GPU0", gpu[0]["time_s"], gpu[-1]["time_s"]) is None
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "nowhere"))
+    t = LocalTarget(tmp_path / "work2")
+    t.connect()
+    res = t.run("sleep 0.2", timeout_s=30, telemetry=TelemetryOptions(nvml=True, interval_s=0.02))
+    assert res.exit_status == 0 and not res.telemetry
+    assert any("NVML telemetry could not start" in w and "nvidia-ml-py" in w for w in res.launcher_warnings)
+
+
+def test_nvml_chosen_from_facts():
+    assert options_for("nvml", {}).nvml
+    assert options_for("auto", {"ina3221_hwmon": [], "tegrastats": False, "nvidia_gpus": ["NVIDIA H100"]}).nvml
+    jetson = {"ina3221_hwmon": ["/sys/x/hwmon1"], "tegrastats": True, "nvidia_gpus": []}
+    assert not options_for("auto", jetson).nvml

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Joulebench's launcher, uploaded to the board with every workload (standard library only, Python >= 3.6).
 
-    python3 jb_launcher.py [--timeout S] [--hwmon DIR]... [--tegrastats] [--interval S]
+    python3 jb_launcher.py [--timeout S] [--hwmon DIR]... [--tegrastats] [--nvml] [--interval S]
                            [--marker-high CMD --marker-low CMD] -- COMMAND
 
 Runs COMMAND with /bin/sh in its own process group and session, stamps its
@@ -215,11 +215,51 @@ def run_tegrastats(interval, stop):
         ts.wait()
 
 
+def sample_nvml(interval, proc, stop):
+    """NVIDIA GPUs through NVML (the nvidia-ml-py bindings): board power in mW, averaged by the driver over
+    its own window (about 1 s on recent GPUs), and the total-energy counter in mJ where the GPU has one."""
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+    except Exception as exc:                   # ImportError, or NVMLError from a missing driver
+        say({"event": "warning", "t": time.monotonic(),
+             "message": "NVML telemetry could not start (%s); install nvidia-ml-py on the board and check the "
+                        "NVIDIA driver, or set target.telemetry = \"off\"" % exc})
+        return
+    counters = {}
+    try:
+        while not stop.is_set() and proc.poll() is None:
+            t = time.monotonic()
+            rails = []
+            for i, h in enumerate(handles):
+                rail = {"rail": "NVML_GPU%d" % i}
+                try:
+                    rail["watts"] = pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0
+                except Exception:
+                    continue
+                if counters.get(i, True):
+                    try:
+                        rail["counter_j"] = pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0
+                    except Exception:
+                        counters[i] = False            # not supported on this GPU: stop asking
+                rails.append(rail)
+            if rails:
+                say({"event": "telemetry", "source": "nvml", "t": t, "rails": rails})
+            stop.wait(interval)
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
 def main(argv):
     t0 = time.monotonic()            # the launcher's own start: its start-up precedes the exec
     timeout = None
     hwmon = []
     tegrastats = False
+    nvml = False
     interval = 0.05
     markers = {}
     args = list(argv)
@@ -231,6 +271,8 @@ def main(argv):
             hwmon.append(args.pop(0))
         elif opt == "--tegrastats":
             tegrastats = True
+        elif opt == "--nvml":
+            nvml = True
         elif opt == "--interval":
             interval = float(args.pop(0))
         elif opt == "--nonce":
@@ -267,6 +309,8 @@ def main(argv):
     daemons = [threading.Thread(target=watch_stdin, args=(proc,))]
     if hwmon:
         daemons.append(threading.Thread(target=sample_hwmon, args=(hwmon, interval, proc, stop)))
+    if nvml:
+        daemons.append(threading.Thread(target=sample_nvml, args=(interval, proc, stop)))
     if tegrastats:
         daemons.append(threading.Thread(target=run_tegrastats, args=(interval, stop)))
     for th in threads + daemons:
