@@ -19,7 +19,8 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.h5")):
         run = h["runs/001"]
         rec = json.loads(run["results"].attrs["record_json"])
         tel = run["telemetry"][()]
-        gpu = tel[tel["rail"] == b"NVML_GPU0"]
+        rails = np.array([r.decode() if isinstance(r, bytes) else str(r) for r in tel["rail"]])
+        gpu = tel[rails == "NVML_GPU0"]
         dt = np.diff(gpu["time_s"])
         print(f.split("/")[-1], "label", rec.get("label"), "duration_s %.3f" % rec["duration_s"], "ops %.4g" % rec["ops"],
               "nvml_sampled_J %.1f" % rec.get("telemetry_energy_j", float("nan")),
