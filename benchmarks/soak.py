@@ -55,21 +55,31 @@ def request(bench, out_dir: Path):
 MID = {}
 
 
-def run_cli_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
-    from app.capture import Capture, CaptureFailed
-    bench = soak_bench()
+def soak_loop(name: str, n: int, capture_once) -> tuple[dict, dict, int]:
+    """WARMUP captures, then n measured ones; usage at the start, the middle (MID[name]) and the end.
+    capture_once() returns True when the capture succeeded."""
     failures = 0
     for k in range(n + WARMUP):
         if k == WARMUP:
             start = usage()
         if k == WARMUP + n // 2:
-            MID["cli"] = usage()
-        try:
-            Capture(request(bench, out_dir)).run()
-        except CaptureFailed:
-            failures += 1
+            MID[name] = usage()
+        failures += not capture_once()
     time.sleep(1.0)                      # the last capture's threads finish winding down
     return start, usage(), failures
+
+
+def run_cli_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
+    from app.capture import Capture, CaptureFailed
+    bench = soak_bench()
+
+    def once() -> bool:
+        try:
+            Capture(request(bench, out_dir)).run()
+            return True
+        except CaptureFailed:
+            return False
+    return soak_loop("cli", n, once)
 
 
 def run_app_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
@@ -77,14 +87,10 @@ def run_app_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
     from PySide6.QtWidgets import QApplication
 
     from app.ui.workers import CaptureWorker
-    _app = QApplication.instance() or QApplication(sys.argv)
+    _app = QApplication.instance() or QApplication(sys.argv)  # noqa: F841 (kept alive for the loop)
     bench = soak_bench()
-    failures = 0
-    for k in range(n + WARMUP):
-        if k == WARMUP:
-            start = usage()
-        if k == WARMUP + n // 2:
-            MID["app"] = usage()
+
+    def once() -> bool:
         worker = CaptureWorker(request(bench, out_dir))
         loop = QEventLoop()
         result = {}
@@ -94,10 +100,8 @@ def run_app_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
         worker.start()
         loop.exec()
         worker.thread.wait(10_000)
-        failures += "ok" not in result
-        del worker
-    time.sleep(1.0)
-    return start, usage(), failures
+        return "ok" in result
+    return soak_loop("app", n, once)
 
 
 def growth(start: dict, end: dict) -> dict:
