@@ -99,14 +99,20 @@ class UncertaintyConfig:
 
 @dataclass(frozen=True)
 class BenchConfig:
+    """A bench. Without a scope (scope.resource = "none") voltage, current and acquisition may be None: the
+    energy then comes from the target's telemetry alone (docs/method.md "Without a scope")."""
     scope: ScopeConfig
-    voltage: ChannelConfig
-    current: ChannelConfig
-    acquisition: AcquisitionConfig
+    voltage: ChannelConfig | None
+    current: ChannelConfig | None
+    acquisition: AcquisitionConfig | None
     target: TargetConfig
     uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
     marker: MarkerConfig | None = None
     source_path: str = ""
+
+    @property
+    def has_scope(self) -> bool:
+        return not is_no_scope(self.scope.resource)
 
     def to_toml(self) -> str:
         return dumps_bench(self)
@@ -150,7 +156,8 @@ _CHANNEL_COMMON = {
 
 SCHEMA: dict[str, dict[str, _Key]] = {
     "scope": {
-        "resource": _Key("str", True, lambda s: s.strip() != "", 'a VISA resource such as "TCPIP::192.168.1.50::5025::SOCKET", or "sim"'),
+        "resource": _Key("str", True, lambda s: s.strip() != "", 'a VISA resource such as "TCPIP::192.168.1.50::5025::SOCKET", '
+                         '"sim", or "none" (no scope: energy from the target\'s telemetry alone)'),
         "driver": _choice(DRIVERS),
         "timeout_s": _Key("float", False, _positive, "a number of seconds above 0"),
         "visa_library": _Key("str", False, lambda s: s.strip() != "", '"@py" (pyvisa-py, the default) or the path '
@@ -210,6 +217,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
     },
 }
 REQUIRED_SECTIONS = ("scope", "voltage", "current", "acquisition", "target")
+NO_SCOPE = "none"                    # scope.resource for a bench measured from on-board telemetry alone
+NO_SCOPE_SECTIONS = ("scope", "target")
 _TYPE_WORDS = {"str": "a string", "float": "a number", "int": "an integer",
                "bool": "true or false", "strlist": "a list of strings", "channel": 'an integer or "ext"'}
 
@@ -274,32 +283,16 @@ def _section(ctx: _Ctx, data: dict, name: str) -> dict[str, Any]:
     return out
 
 
-def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
-    """Validate a parsed TOML document and build a BenchConfig."""
-    ctx = _Ctx(source)
-    unknown = sorted(set(data) - set(SCHEMA))
-    if unknown:
-        raise ctx.fail(unknown[0], "is not a known section. Allowed sections: "
-                       + ", ".join(f"[{s}]" for s in SCHEMA) + ".")
-    for name in REQUIRED_SECTIONS:
-        if name not in data:
-            raise ctx.fail(name, f"section is missing; a bench file needs [{'], ['.join(REQUIRED_SECTIONS)}].")
-    scope = ScopeConfig(**_section(ctx, data, "scope"))
-    v = _section(ctx, data, "voltage")
-    c = _section(ctx, data, "current")
-    acq = _section(ctx, data, "acquisition")
-    tgt = _section(ctx, data, "target")
-    unc = _section(ctx, data, "uncertainty")
-    marker = MarkerConfig(**_section(ctx, data, "marker")) if "marker" in data else None
-    if marker is not None and marker.channel in (v["channel"], c["channel"]):
-        raise ctx.fail("marker.channel", f"is {marker.channel}, a channel already used for voltage or current; "
-                       "wire the marker GPIO to a free channel or to the external trigger input (\"ext\").")
+def is_no_scope(resource: str) -> bool:
+    return resource.strip().lower() == NO_SCOPE
+
+
+def _check_channels(ctx: _Ctx, v: dict[str, Any], c: dict[str, Any]) -> None:
     if "zero_offset_v" in c and abs(c["zero_offset_v"]) > 5 * c["volts_per_div"] \
             * c["probe_ratio"]:
         raise ctx.fail("current.zero_offset_v", f"is {c['zero_offset_v']} V, more than five divisions of the "
                        "channel: that is not an offset but a current; measure it again with `python main.py zero` "
                        "with no current flowing.")
-
     if v["channel"] == c["channel"]:
         raise ctx.fail("current.channel", f"is {c['channel']}, the same channel as voltage.channel; "
                        "voltage and current must be measured on different channels.")
@@ -311,18 +304,64 @@ def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
     if v.get("measured_at") == "supply" and not has_shunt:
         raise ctx.fail("voltage.measured_at", 'is "supply", which needs current.shunt_ohm to subtract I·R; '
                        'with a current probe, measure the voltage at the board (measured_at = "board").')
-    if tgt["kind"] == "ssh" and not tgt.get("host", "").strip():
-        raise ctx.fail("target.host", 'is missing; kind = "ssh" needs the board\'s host name, address '
-                       "or ~/.ssh/config alias.")
+
+
+def _check_acquisition(ctx: _Ctx, acq: dict[str, Any]) -> None:
     if acq["window_s"] * acq["sample_rate_hz"] < 10:
         raise ctx.fail("acquisition.sample_rate_hz", f"gives only {acq['window_s'] * acq['sample_rate_hz']:.3g} "
                        "samples in acquisition.window_s; at least 10 samples per window are needed.")
 
+
+def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
+    """Validate a parsed TOML document and build a BenchConfig."""
+    ctx = _Ctx(source)
+    unknown = sorted(set(data) - set(SCHEMA))
+    if unknown:
+        raise ctx.fail(unknown[0], "is not a known section. Allowed sections: "
+                       + ", ".join(f"[{s}]" for s in SCHEMA) + ".")
+    scope = ScopeConfig(**_section(ctx, data, "scope")) if isinstance(data.get("scope"), dict) \
+        and "resource" in data["scope"] else None
+    no_scope = scope is not None and is_no_scope(scope.resource)
+    required = NO_SCOPE_SECTIONS if no_scope else REQUIRED_SECTIONS
+    for name in required:
+        if name not in data:
+            raise ctx.fail(name, f"section is missing; a bench file needs [{'], ['.join(required)}]"
+                           + ("." if no_scope else ' (or scope.resource = "none" and only [scope], [target]).'))
+    if scope is None:
+        scope = ScopeConfig(**_section(ctx, data, "scope"))
+    v = _section(ctx, data, "voltage") if "voltage" in data else None
+    c = _section(ctx, data, "current") if "current" in data else None
+    acq = _section(ctx, data, "acquisition") if "acquisition" in data else None
+    tgt = _section(ctx, data, "target")
+    unc = _section(ctx, data, "uncertainty")
+    marker = MarkerConfig(**_section(ctx, data, "marker")) if "marker" in data else None
+    if no_scope:
+        if marker is not None:
+            raise ctx.fail("marker", 'needs a scope channel to watch the GPIO, and scope.resource is "none"; remove '
+                           "[marker], or give the scope's resource.")
+        if tgt.get("telemetry", "auto") == "off":
+            raise ctx.fail("target.telemetry", 'is "off", and scope.resource is "none": without a scope the '
+                           'on-board telemetry is the only measurement. Set it to "auto", "ina3221", '
+                           '"tegrastats" or "nvml".')
+        if v is not None and c is not None:
+            _check_channels(ctx, v, c)
+        if acq is not None:
+            _check_acquisition(ctx, acq)
+    else:
+        _check_channels(ctx, v, c)
+        _check_acquisition(ctx, acq)
+        if marker is not None and marker.channel in (v["channel"], c["channel"]):
+            raise ctx.fail("marker.channel", f"is {marker.channel}, a channel already used for voltage or current; "
+                           "wire the marker GPIO to a free channel or to the external trigger input (\"ext\").")
+    if tgt["kind"] == "ssh" and not tgt.get("host", "").strip():
+        raise ctx.fail("target.host", 'is missing; kind = "ssh" needs the board\'s host name, address '
+                       "or ~/.ssh/config alias.")
+
     return BenchConfig(
         scope=scope,
-        voltage=ChannelConfig(**v),
-        current=ChannelConfig(**c),
-        acquisition=AcquisitionConfig(**acq),
+        voltage=ChannelConfig(**v) if v is not None else None,
+        current=ChannelConfig(**c) if c is not None else None,
+        acquisition=AcquisitionConfig(**acq) if acq is not None else None,
         target=TargetConfig(**tgt),
         uncertainty=UncertaintyConfig(**unc),
         marker=marker,

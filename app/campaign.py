@@ -23,6 +23,7 @@ from scipy import stats
 from app.analysis import sample_stats
 from app.bench import BenchConfig
 from app.capture import Capture, CaptureOutcome, CaptureRequest, PlannedRun
+from app.errors import BenchError
 from app.connections import acquisition_setup, channel_setup, marker_setup
 from app.energy import PowerTrace, amps_per_volt
 from app.suite import Suite
@@ -174,6 +175,13 @@ def run_campaign(bench: BenchConfig, suite: Suite, out_dir: Path, *, progress=No
                  cancel=None, password: str | None = None, on_run=None) -> tuple[CaptureOutcome, CampaignHooks]:
     """Run the suite; CaptureFailed (with what was captured) when it stops early. on_run(outcome so far) after
     every run (the app's table fills in)."""
+    if not bench.has_scope:
+        if suite.ranging == "first":
+            raise BenchError(f'{suite.name}: ranging = "first" sets the scope\'s ranges, and the bench has no scope '
+                             '(scope.resource = "none"); set ranging = "none" in the suite.')
+        if suite.settle == "idle":
+            raise BenchError(f'{suite.name}: settle = "idle" watches the board\'s power on the scope, and the bench '
+                             'has no scope (scope.resource = "none"); set settle to a number of seconds, or "none".')
     hooks = CampaignHooks(suite, bench)
     if on_run is not None:
         inner = hooks.after_run

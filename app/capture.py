@@ -28,6 +28,7 @@ import numpy as np
 from app.analysis import (LAUNCH_GUARD_MIN_S, MIN_IDLE_S, ChannelSettings, RunTiming, WindowData, analyse_run,
                           mean_ci95)
 from app.bench import BenchConfig
+from app.capture_telemetry import no_telemetry_advice, run_without_scope
 from app.connections import acquisition_setup, channel_setup, marker_setup, make_target, open_bench_scope, trigger_level_v
 from app.energy import amps_per_volt
 from app.errors import AnalysisError, JoulebenchError, SessionError
@@ -196,13 +197,14 @@ class Capture:
                                     "there, or list its folder in target.upload_from in the bench file.")
         check_output_dir(req.out_dir)
         try:
-            self._report("connecting scope", 0.0, f"opening {bench.scope.resource}")
-            self.scope = open_bench_scope(bench)
-            self._check_cancel()
-            self._report("configuring", 0.03, f"{self.scope.idn} ({self.scope.driver_name})")
-            self.applied = self.scope.configure(channel_setup(bench.voltage), channel_setup(bench.current),
-                                                acquisition_setup(bench), extra=marker_setup(bench))
-            self._check_cancel()
+            if bench.has_scope:
+                self._report("connecting scope", 0.0, f"opening {bench.scope.resource}")
+                self.scope = open_bench_scope(bench)
+                self._check_cancel()
+                self._report("configuring", 0.03, f"{self.scope.idn} ({self.scope.driver_name})")
+                self.applied = self.scope.configure(channel_setup(bench.voltage), channel_setup(bench.current),
+                                                    acquisition_setup(bench), extra=marker_setup(bench))
+                self._check_cancel()
             self._report("connecting target", 0.05, f"connecting to {bench.target.kind} target")
             self.target = make_target(bench, req.password)
             self.target.connect()
@@ -211,6 +213,8 @@ class Capture:
             self._report("uploading", 0.08, f"uploading {', '.join(p.name for p in files) or 'nothing'}")
             self.target.upload(files)
             telemetry = tele.options_for(bench.target.telemetry, facts)
+            if telemetry is None and not bench.has_scope:
+                raise AnalysisError(no_telemetry_advice(bench.target.telemetry, facts))
             req.out_dir.mkdir(parents=True, exist_ok=True)
             writer = self._open_session(facts, plan[0].command)
             self.writer = writer
@@ -219,7 +223,8 @@ class Capture:
                 self._check_cancel()
                 if req.before_run is not None:
                     req.before_run(self, n, item)
-                record = self._one_run(writer, n, item, telemetry, outcome)
+                one_run = self._one_run if bench.has_scope else self._one_run_telemetry
+                record = one_run(writer, n, item, telemetry, outcome)
                 if record is not None and item.scored:
                     outcome.runs.append(record)
                 if req.after_run is not None:
@@ -260,15 +265,20 @@ class Capture:
     def _open_session(self, facts: dict[str, Any], command: str) -> SessionWriter:
         bench, req = self.req.bench, self.req
         a = self.applied
-        acq = a.acquisition.as_dict()
         path = req.out_dir / session_filename(req.session_name or req.workload.name)
+        if a is None:            # no scope: nothing applied, and the session says so
+            voltage_applied = current_applied = {"scope": "none: energy from the target's telemetry alone"}
+        else:
+            acq = a.acquisition.as_dict()
+            voltage_applied = {**a.voltage.as_dict(), "measured_at": bench.voltage.measured_at, **acq}
+            current_applied = {**a.current.as_dict(), "shunt_ohm": bench.current.shunt_ohm,
+                               "amps_per_volt": bench.current.amps_per_volt, "deskew_s": bench.current.deskew_s,
+                               **acq}
         return SessionWriter(
-            path, bench_toml=bench.to_toml(), resource=bench.scope.resource, scope_idn=self.scope.idn,
-            scope_driver=self.scope.driver_name,
-            voltage_applied={**a.voltage.as_dict(), "measured_at": bench.voltage.measured_at, **acq},
-            current_applied={**a.current.as_dict(), "shunt_ohm": bench.current.shunt_ohm,
-                             "amps_per_volt": bench.current.amps_per_volt, "deskew_s": bench.current.deskew_s,
-                             **acq},
+            path, bench_toml=bench.to_toml(), resource=bench.scope.resource,
+            scope_idn=self.scope.idn if self.scope is not None else "",
+            scope_driver=self.scope.driver_name if self.scope is not None else "none",
+            voltage_applied=voltage_applied, current_applied=current_applied,
             target={"kind": bench.target.kind, "host": bench.target.host or "localhost", "facts": facts,
                     "description": self.target.description},
             workload={"name": req.workload.name, "toml": req.workload.toml_text, "command": command,
@@ -276,6 +286,11 @@ class Capture:
             label=req.label, operator=req.operator, notes=req.notes, campaign=req.campaign)
 
     # -- one run ------------------------------------------------------------------
+    def _one_run_telemetry(self, writer: SessionWriter, n: int, item: PlannedRun, telemetry,
+                           outcome: CaptureOutcome):
+        """A bench without a scope: app/capture_telemetry.py."""
+        return run_without_scope(self, writer, n, item, telemetry, outcome)
+
     def _one_run(self, writer: SessionWriter, n: int, item: PlannedRun, telemetry, outcome: CaptureOutcome):
         bench, req, target = self.req.bench, self.req, self.target
         acq = bench.acquisition

@@ -191,8 +191,11 @@ def _print_table(outcome) -> None:
               f"{f(r['dynamic_energy_j'], '11.5g')} {f(r['j_per_gop'], '11.5g')} {r['energy_method']}"
               + (" (partial)" if r.get("partial") else ""))
         if r.get("launch_to_begin_j") is not None or r.get("end_to_exit_j") is not None:
+            idle = f"; idle from {r['idle_source']}" if r.get("idle_source") else ""
             print(f"    start-up tax: launch → begin {f(r.get('launch_to_begin_j'), '.4g')} J, "
-                  f"end → exit {f(r.get('end_to_exit_j'), '.4g')} J (outside E); idle from {r.get('idle_source')}")
+                  f"end → exit {f(r.get('end_to_exit_j'), '.4g')} J (outside E){idle}")
+        if r.get("measurand"):
+            print(f"    NO SCOPE: measured {r['measurand']} by {r.get('energy_source')}; fidelity: {r.get('fidelity')}")
         for w in r["warnings"]:
             print(f"    warning: {w}")
     s = outcome.summary()

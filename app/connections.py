@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.bench import BenchConfig
+from app.errors import BenchError
 from app.energy import amps_per_volt
 from instruments.scope import AcquisitionSetup, ChannelSetup, Scope
 from workloads.target import LocalTarget, Target
@@ -37,6 +38,10 @@ def trigger_level_v(bench: BenchConfig) -> float:
 def open_bench_scope(bench: BenchConfig) -> Scope:
     from instruments.detect import open_scope
     s = bench.scope
+    if not bench.has_scope:
+        raise BenchError(f'{bench.source_path or "the bench"}: scope.resource is "none" (energy from the board\'s '
+                         "telemetry alone), and this needs a scope. Give the scope's VISA resource in the bench "
+                         "file to use it.")
     return open_scope(s.resource, driver=s.driver, timeout_s=s.timeout_s, visa_library=s.visa_library)
 
 
@@ -51,11 +56,14 @@ def make_target(bench: BenchConfig, password: str | None = None) -> Target:
 
 def probe_bench(bench: BenchConfig, password: str | None = None) -> tuple[str, str, dict, str]:
     """Connect to both ends and change nothing: (scope *IDN?, driver, board facts, target description)."""
-    scope = open_bench_scope(bench)
-    try:
-        idn, driver = scope.idn, scope.driver_name
-    finally:
-        scope.close()
+    if bench.has_scope:
+        scope = open_bench_scope(bench)
+        try:
+            idn, driver = scope.idn, scope.driver_name
+        finally:
+            scope.close()
+    else:
+        idn, driver = "none (telemetry only)", "none"
     target = make_target(bench, password)
     try:
         target.connect(prepare=False)           # nothing is created or uploaded on the board

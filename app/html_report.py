@@ -26,6 +26,22 @@ METHOD_TEXT = (
     "Welch's t-test p-value.")
 
 
+NO_SCOPE_TEXT = (
+    "NO SCOPE WAS USED for {runs}: their energy is the board's own sensor's estimate ({measurands}), not a "
+    "measurement at the board's input. {fidelity} The uncertainty carries the sensor's published accuracy, its "
+    "sampling and the edges of [begin, end] between readings; it does not cover what the sensor cannot see.")
+
+
+def _no_scope_note(runs: list[dict]) -> str:
+    blind = [r for r in runs if r.get("measurand")]
+    if not blind:
+        return ""
+    fidelity = " ".join(sorted({str(r.get("fidelity") or "") for r in blind}))
+    text = NO_SCOPE_TEXT.format(runs=f"{len(blind)} of {len(runs)} runs", fidelity=fidelity,
+                                measurands=", ".join(sorted({str(r["measurand"]) for r in blind})))
+    return f'<p class="warn"><strong>{html.escape(text)}</strong></p>'
+
+
 def _fmt(x, spec: str = ".5g") -> str:
     return "" if x is None else format(x, spec) if isinstance(x, (int, float)) else html.escape(str(x))
 
@@ -71,9 +87,10 @@ def write_html_report(paths: Iterable[str | Path], out_html: str | Path) -> Path
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3em .6em;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}pre{{background:#f4f4f4;padding:.6em;overflow-x:auto}}
-img{{max-width:100%}}</style></head><body>
+img{{max-width:100%}}.warn{{border:2px solid #b00020;padding:.5em}}</style></head><body>
 <h1>Energy report</h1>
-<p>{len(runs)} runs from {len(paths)} session(s); scope: {html.escape(str(scope))}. Means with 95 % intervals;
+{_no_scope_note(runs)}
+<p>{len(runs)} runs from {len(paths)} session(s); scope: {html.escape(str(scope) or "none")}. Means with 95 % intervals;
 lower is better; ratio to the best by {"J/GOp" if metric == "j_per_gop" else "energy"}.</p>
 <table><tr><th>entry</th><th>parameters</th><th>n</th><th>E (J)</th><th>J/GOp</th><th>P (W)</th><th>T (s)</th>
 <th>× best</th></tr>

@@ -25,7 +25,8 @@ from app.session_reader import SessionReader
 log = logging.getLogger(__name__)
 
 RUN_FIELDS = ("run", "duration_s", "windows", "window_s", "avg_power_w", "idle_power_w", "energy_j",
-              "dynamic_energy_j", "energy_method", "ops", "j_per_gop", "uncertainty_j", "clipped", "warnings")
+              "dynamic_energy_j", "energy_method", "energy_source", "measurand", "fidelity", "ops", "j_per_gop",
+              "uncertainty_j", "clipped", "warnings")
 DETAIL_FIELDS = ("power_ci95_w", "clip_fraction_voltage", "clip_fraction_current")
 SESSION_FIELDS = ("session_file", "session_created", "session_label", "session_uuid", "workload", "scope_idn",
                   "scope_driver", "target_kind", "target_host")
@@ -75,6 +76,8 @@ def session_run_rows(path: str | Path) -> list[dict[str, Any]]:
             for key in RUN_FIELDS:
                 if key in record:
                     row[key] = record[key]
+            if "energy_source" not in record and record:
+                row["energy_source"] = "scope (shunt)" if bench.get("scope_idn") else None
             details = run.details
             for key in DETAIL_FIELDS:
                 row[key] = details.get(key)

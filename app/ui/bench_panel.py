@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from app.bench import SCHEMA, BenchConfig, bench_to_dict, parse_bench, save_bench
+from app.bench import SCHEMA, BenchConfig, bench_to_dict, is_no_scope, parse_bench, save_bench
 from app.errors import BenchError
 
 TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
@@ -21,6 +21,7 @@ TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
           "uncertainty": "Uncertainty (tolerances: bounds, divided by √3)",
           "marker": "Marker GPIO (optional: exact [begin, end])"}
 OPTIONAL_SECTIONS = ("marker",)
+SCOPE_SECTIONS = ("voltage", "current", "acquisition")     # optional when scope.resource = "none"
 UNITS = {"timeout_s": "s", "probe_ratio": "×", "volts_per_div": "V/div", "offset_v": "V at centre", "shunt_ohm": "Ω",
          "amps_per_volt": "A/V", "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "pretrigger": "fraction",
          "trigger_level_a": "A", "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V",
@@ -146,6 +147,10 @@ class BenchPanel(QWidget):
         for section in OPTIONAL_SECTIONS:
             if not out[section]:
                 del out[section]
+        if is_no_scope(str(out["scope"].get("resource", ""))):
+            for section in SCOPE_SECTIONS:        # no scope: channel sections left blank are not needed
+                if not any(not isinstance(v, bool) for v in out[section].values()):
+                    del out[section]
         return out
 
     def bench(self) -> BenchConfig:

@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         target = "this computer" if self.bench.target.kind == "local" else \
             f"{self.bench.target.user + '@' if self.bench.target.user else ''}{self.bench.target.host}"
         scope = self.scope_idn or self.bench.scope.resource
+        if not self.bench.has_scope:
+            scope = "none: energy from the board's telemetry alone (lower fidelity)"
         self.status.setText(f"Bench: {where}   |   Scope: {scope}   |   Target: {target}")
 
     def show_error(self, text: str) -> None:

@@ -13,12 +13,19 @@ from app.ui.figures import comparison_metric
 from app.session_reader import SessionReader
 
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
-               "J/GOp", "Method", "Telemetry Δ (%)", "Warnings")
+               "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings")
 SUMMARY_COLUMNS = ("Workload", "Runs", "Energy mean (J)", "95 % CI (J)", "J/GOp mean", "Ratio to best")
 
 
 def _f(x, spec=".5g"):
     return "" if x is None or x == "" else format(float(x), spec)
+
+
+def source_text(row: dict) -> str:
+    """Where the energy came from, said plainly when it was not a scope."""
+    if row.get("measurand"):
+        return f"NO SCOPE: {row['measurand']}"
+    return row.get("energy_source") or ""
 
 
 class ResultsPanel(QWidget):
@@ -74,7 +81,7 @@ class ResultsPanel(QWidget):
                       f"{_f(row.get('energy_j'))} ± {_f(row.get('uncertainty_j'), '.2g')}" if row.get("energy_j")
                       is not None else "", _f(row.get("avg_power_w")), _f(row.get("idle_power_w")),
                       _f(row.get("dynamic_energy_j")), _f(row.get("duration_s")), _f(row.get("j_per_gop")),
-                      row.get("energy_method") or "", _f(tele, ".3g"), "; ".join(warnings))
+                      row.get("energy_method") or "", source_text(row), _f(tele, ".3g"), "; ".join(warnings))
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem("" if v is None else str(v)))
         self.table.resizeColumnsToContents()
@@ -111,6 +118,8 @@ class ResultsPanel(QWidget):
                  f"U (k=2) = {_f(row.get('uncertainty_j'), '.3g')} J", ""]
         for b in details.get("budget", []):
             lines.append(f"  {b['name']:<26} u = {b['relative_u'] * 100:8.4f} %   {b['u_j']:.4g} J")
+        if row.get("fidelity"):
+            lines += ["", f"No scope: {row.get('measurand')}, {row.get('energy_source')}.", row["fidelity"]]
         if details.get("window_means_w"):
             lines.append("")
             lines.append("window mean powers (W): " + ", ".join(f"{m:.5g}" for m in details["window_means_w"]))

@@ -185,13 +185,16 @@ def read_hwmon(root):
 
 
 def sample_hwmon(roots, interval, proc, stop):
-    while not stop.is_set() and proc.poll() is None:
-        t = time.monotonic()
+    while True:
+        done = stop.is_set() or proc.poll() is not None     # one reading more once the command has ended,
+        t = time.monotonic()                                # so the readings span its `end`
         rails = []
         for root in roots:
             rails.extend(read_hwmon(root))
         if rails:
             say({"event": "telemetry", "source": "ina3221", "t": t, "rails": rails})
+        if done:
+            return
         stop.wait(interval)
 
 
@@ -229,7 +232,8 @@ def sample_nvml(interval, proc, stop):
         return
     counters = {}
     try:
-        while not stop.is_set() and proc.poll() is None:
+        while True:
+            done = stop.is_set() or proc.poll() is not None     # one reading more after the command's end
             t = time.monotonic()
             rails = []
             for i, h in enumerate(handles):
@@ -246,6 +250,8 @@ def sample_nvml(interval, proc, stop):
                 rails.append(rail)
             if rails:
                 say({"event": "telemetry", "source": "nvml", "t": t, "rails": rails})
+            if done:
+                return
             stop.wait(interval)
     finally:
         try:
@@ -307,13 +313,14 @@ def main(argv):
     threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout, proc, markers)),
                threading.Thread(target=pump, args=(proc.stderr, sys.stderr, proc))]
     daemons = [threading.Thread(target=watch_stdin, args=(proc,))]
+    samplers = []
     if hwmon:
-        daemons.append(threading.Thread(target=sample_hwmon, args=(hwmon, interval, proc, stop)))
+        samplers.append(threading.Thread(target=sample_hwmon, args=(hwmon, interval, proc, stop)))
     if nvml:
-        daemons.append(threading.Thread(target=sample_nvml, args=(interval, proc, stop)))
+        samplers.append(threading.Thread(target=sample_nvml, args=(interval, proc, stop)))
     if tegrastats:
-        daemons.append(threading.Thread(target=run_tegrastats, args=(interval, stop)))
-    for th in threads + daemons:
+        samplers.append(threading.Thread(target=run_tegrastats, args=(interval, stop)))
+    for th in threads + daemons + samplers:
         th.daemon = True
         th.start()
     while True:
@@ -328,6 +335,8 @@ def main(argv):
     stop.set()
     for th in threads:
         th.join(5)
+    for th in samplers:                         # their last reading, taken after the command ended
+        th.join(interval + 2)
     if markers.get("end") and "begin" not in markers:     # the marker went high and the workload never ended it
         run_marker(markers.pop("end"), "end", end)
     say({"event": "exit", "t": end, "status": status, "reason": _state["reason"], "start": start})
