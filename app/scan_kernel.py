@@ -37,49 +37,82 @@ except ImportError:                     # pragma: no cover
         return lambda f: f
 
 
+SIGN_CLEAR = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _row_sums(cv, ci, a_coef, b_coef, c_coef, d_coef, p_out):  # pragma: no cover - compiled
+    """One row: the integer sums of the codes, ΣP², the code extremes; each sample's P into p_out.
+    Codes as float64 hold integers exactly, and so do their products (< 2**32) and a row's sums (< 2**41 <
+    2**53): the sums are exact in any order, which lets them vectorise. Code extremes are taken on the
+    integers (float min/max reductions do not vectorise)."""
+    sx = 0.0
+    sv = 0.0
+    si = 0.0
+    p2 = 0.0
+    vmn = np.int32(2147483647)
+    vmx = np.int32(-2147483648)
+    imn = np.int32(2147483647)
+    imx = np.int32(-2147483648)
+    for k in range(cv.shape[0]):
+        cvk = np.int32(cv[k])
+        cik = np.int32(ci[k])
+        v = np.float64(cvk)
+        i = np.float64(cik)
+        x = v * i
+        sx += x
+        sv += v
+        si += i
+        p = a_coef * x + b_coef * v + c_coef * i + d_coef
+        p2 += p * p
+        p_out[k] = p
+        vmn = min(vmn, cvk)
+        vmx = max(vmx, cvk)
+        imn = min(imn, cik)
+        imx = max(imx, cik)
+    return sx, sv, si, p2, vmn, vmx, imn, imx
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _ordered_extremes(bits):  # pragma: no cover - compiled
+    """Extremes of finite doubles given as their int64 bit patterns, in integer arithmetic (which
+    vectorises): a non-negative double's bits order like its value, a negative's in reverse, so flipping
+    a negative's 63 low bits gives keys that order like the values. Returns the keys."""
+    lo = SIGN_CLEAR
+    hi = -SIGN_CLEAR - 1
+    for k in range(bits.shape[0]):
+        b = bits[k]
+        key = b ^ ((b >> 63) & SIGN_CLEAR)
+        lo = min(lo, key)
+        hi = max(hi, key)
+    return lo, hi
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, p_min, p_max, v_lo, v_hi,
                 i_lo, i_hi):  # pragma: no cover - compiled
     """Rows r0, r0+1, … of samples cv[k], ci[k] (k from 0), `row` samples a row (the last may be short).
-    (fastmath lets the compiler reorder the sums of a row: every value is finite, and the integer sums are
-    exact whatever the order.)"""
+    Each row is scanned through slices by small functions: indexing the slices from 0 lets the compiler
+    vectorise the loops (it does not for the indices a..b of the whole chunk)."""
     m = cv.shape[0]
     nrows = (m + row - 1) // row
+    p_row = np.empty(row)
+    p_bits = p_row.view(np.int64)
+    back = np.empty(2, np.int64)
+    back_f = back.view(np.float64)
     for rr in range(nrows):
         a = rr * row
         b = min(a + row, m)
-        # codes as float64 hold integers exactly, and so do their products (< 2**32) and a row's sums
-        # (< 2**41 < 2**53): the sums are exact integer sums in any order, which lets them vectorise
-        sx = 0.0
-        sv = 0.0
-        si = 0.0
-        p2 = 0.0
-        pmn = np.inf
-        pmx = -np.inf
-        vmn = np.inf
-        vmx = -np.inf
-        imn = np.inf
-        imx = -np.inf
-        for k in range(a, b):
-            v = np.float64(cv[k])
-            i = np.float64(ci[k])
-            x = v * i
-            sx += x
-            sv += v
-            si += i
-            p = a_coef * x + b_coef * v + c_coef * i + d_coef
-            p2 += p * p
-            pmn = min(pmn, p)
-            pmx = max(pmx, p)
-            vmn = min(vmn, v)
-            vmx = max(vmx, v)
-            imn = min(imn, i)
-            imx = max(imx, i)
+        n = b - a
+        sx, sv, si, p2, vmn, vmx, imn, imx = _row_sums(cv[a:b], ci[a:b], a_coef, b_coef, c_coef, d_coef, p_row)
+        lo, hi = _ordered_extremes(p_bits[:n])
+        back[0] = lo ^ ((lo >> 63) & SIGN_CLEAR)          # the keys back to bit patterns (the map is its own
+        back[1] = hi ^ ((hi >> 63) & SIGN_CLEAR)          # inverse)
         r = r0 + rr
-        p_sum[r] = a_coef * sx + b_coef * sv + c_coef * si + (b - a) * d_coef
+        p_sum[r] = a_coef * sx + b_coef * sv + c_coef * si + n * d_coef
         p2_sum[r] = p2
-        p_min[r] = pmn
-        p_max[r] = pmx
+        p_min[r] = back_f[0]
+        p_max[r] = back_f[1]
         v_lo[r] = vmn
         v_hi[r] = vmx
         i_lo[r] = imn

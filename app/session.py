@@ -29,7 +29,7 @@ import numpy as np
 from app import scan_kernel
 from app.energy import ROW, TraceSummary
 from app.errors import SessionError
-from app.session_format import (APP_VERSION, CHANNEL_UNITS, FORMAT, FORMAT_VERSION, OVERVIEW_FACTOR,
+from app.session_format import (APP_VERSION, CHANNEL_UNITS, FORMAT, FORMAT_VERSION, OVERVIEW_DTYPE, OVERVIEW_FACTOR,
                                 OVERVIEW_MIN_ROWS, PARTIAL_SUFFIX, RAW_CHUNK_SAMPLES, SUMMARY_COLUMNS,
                                 SUMMARY_UNITS, X_FORMULA_ATTR, run_name, set_attrs, window_name)
 from instruments.waveform import X_FORMULA, Y_FORMULA, Waveform
@@ -125,6 +125,8 @@ def write_chunks_direct(ds: h5py.Dataset, start: int, codes: np.ndarray) -> None
     chunk = ds.chunks[0]
     n = ds.shape[0]
     itemsize = codes.dtype.itemsize
+    size = chunk * itemsize
+    buf = None                  # one buffer for every chunk of this piece: fresh pages would fault on each
     pos = 0
     while pos < len(codes):
         at = start + pos
@@ -134,8 +136,8 @@ def write_chunks_direct(ds: h5py.Dataset, start: int, codes: np.ndarray) -> None
         if at != c0 or at + take != c1:                     # a partial chunk: let HDF5 merge it
             ds[at:at + take] = codes[pos:pos + take]
         else:
-            size = chunk * itemsize
-            buf = np.empty(size + 4, dtype=np.uint8)
+            if buf is None:
+                buf = np.empty(size + 4, dtype=np.uint8)
             buf[:take * itemsize] = codes[pos:pos + take].view(np.uint8)
             buf[take * itemsize:size] = 0                      # the last chunk is padded, as HDF5 pads it
             buf[size:] = np.frombuffer(int(scan_kernel.fletcher32(buf[:size])).to_bytes(4, "little"), np.uint8)
@@ -182,11 +184,12 @@ class WindowWriter:
                        "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": summary.n,
                        "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
         for k, level in enumerate(levels):
-            lg = ov.create_group(f"level{k}")
+            # one table per level, a named column per aggregate (HDFView and h5dump show it as a table): sums
+            # stay float64 (markers integrate from them), extremes are for drawing: float32
+            table = np.empty(len(level["p_sum"]), dtype=OVERVIEW_DTYPE)
             for name in SUMMARY_COLUMNS:
-                # sums stay float64 (markers integrate from them); extremes are for drawing: float32
-                dtype = np.float64 if name.endswith("_sum") else np.float32
-                lg.create_dataset(name, data=level[name].astype(dtype, copy=False))
+                table[name] = level[name]
+            ov.create_dataset(f"level{k}", data=table)
         self._session.flush()
 
     def abandon(self, reason: str, arrived: dict[str, int]) -> None:

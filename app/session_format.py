@@ -18,6 +18,7 @@ RAW_CHUNK_SAMPLES = 1 << 20
 OVERVIEW_FACTOR = 8          # each overview level aggregates this many rows of the level below
 OVERVIEW_MIN_ROWS = 256      # stop building levels below this many rows
 SUMMARY_COLUMNS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")
+OVERVIEW_DTYPE = np.dtype([(name, np.float64 if name.endswith("_sum") else np.float32) for name in SUMMARY_COLUMNS])
 SUMMARY_UNITS = {"p_sum": "W (sum over the row's samples)", "p2_sum": "W^2 (sum over the row's samples)",
                  "p_min": "W", "p_max": "W", "v_min": "V", "v_max": "V", "i_min": "A", "i_max": "A"}
 

@@ -109,7 +109,10 @@ class WindowView:
     def overview_level(self, k: int) -> dict[str, np.ndarray]:
         try:
             g = self.group["overview"][f"level{k}"]
-            return {name: g[name][()] for name in SUMMARY_COLUMNS}
+            if isinstance(g, h5py.Dataset):           # a table with a column per aggregate
+                table = g[()]
+                return {name: table[name] for name in SUMMARY_COLUMNS}
+            return {name: g[name][()] for name in SUMMARY_COLUMNS}     # sessions written before 2026-11-24
         except (KeyError, OSError) as exc:
             raise SessionError(f"{self.path}: the overview of {self.group.name} is missing or damaged "
                                f"({exc}).") from None
