@@ -174,12 +174,12 @@ def channel_means(trace: PowerTrace, t0: float, t1: float) -> tuple[float, float
         a, b = min(max(a, 0), trace.n - 1), min(max(a, 0), trace.n - 1) + 1
     n = b - a
     if n <= MEANS_MAX_SAMPLES:
-        v, i, _ = trace.arrays(a, b)
-        return float(v.mean()), float(i.mean()), n
-    block = MEANS_MAX_SAMPLES // 200
-    starts = np.linspace(a, b - block, 200).astype(np.int64)
-    sums = np.array([[x.mean() for x in trace.arrays(int(j), int(j) + block)[:2]] for j in starts])
-    return float(sums[:, 0].mean()), float(sums[:, 1].mean()), n
+        starts, block = np.array([a]), n
+    else:
+        block = MEANS_MAX_SAMPLES // 200
+        starts = np.linspace(a, b - block, 200).astype(np.int64)
+    mean_v, mean_i = trace.mean_vi(starts, block)
+    return mean_v, mean_i, n
 
 
 def _clip_warnings(windows: list[WindowData]) -> tuple[bool, float, float, list[str]]:

@@ -119,6 +119,18 @@ def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, 
         i_hi[r] = imx
 
 
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def code_sum_rails(codes, lo, hi):  # pragma: no cover - compiled
+    """The sum of the codes and how many sit at or beyond the rails lo, hi: one pass (integer, vectorised)."""
+    total = np.int64(0)
+    rails = np.int64(0)
+    for k in range(codes.shape[0]):
+        c = np.int64(codes[k])
+        total += c
+        rails += (c <= lo) | (c >= hi)
+    return total, rails
+
+
 @njit(cache=True, nogil=True)
 def fletcher32(data):  # pragma: no cover - compiled
     """HDF5's Fletcher-32 of a uint8 array. HDF5 adds word after word and folds both sums every 360 words;

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import scan_kernel
 from app.energy import ROW, SUMMARY_FIELDS, PowerTrace, TraceSummary, _rail_count, _scan
 from app.errors import AnalysisError
 from app.session import SessionWriter, WindowWriter
@@ -42,6 +43,10 @@ class _Channel:
 
 
 class WindowStream:
+    """Two workers share the chunks: one writes them into the session (HDF5), one counts and scans them
+    (compiled, without the GIL). While the transfer runs they overlap it; once the last byte has landed, the
+    rest of both jobs runs on two cores at once."""
+
     def __init__(self, window: WindowWriter, *, shunt_ohm: float | None, amps_per_volt: float | None,
                  measured_at: str, deskew_s: float, current_zero_v: float):
         self.window = window
@@ -53,56 +58,60 @@ class WindowStream:
         self._rows: dict[str, np.ndarray] | None = None
         self._scanned = 0                           # trace samples whose rows are complete
         self._error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._work, name="window-stream", daemon=True)
-        self._thread.start()
+        self._queues = {"write": queue.Queue(), "scan": queue.Queue()}
+        self._threads = [threading.Thread(target=self._work, args=(job,), name=f"window-{job}", daemon=True)
+                         for job in self._queues]
+        for t in self._threads:
+            t.start()
 
     # -- called on the download thread ----------------------------------------------------
     def announce(self, wave: Waveform) -> None:
-        if self.current is not None:
-            self._queue.put(("wave", self.current, wave))
+        if self.current is None:
+            return
+        try:
+            self._on_wave(self.current, wave)
+        except BaseException as exc:  # noqa: BLE001 - handed to the capture thread in finish()
+            self._error = self._error or exc
 
     def chunk(self, start_byte: int, stop_byte: int) -> None:
-        if self.current is not None:
-            self._queue.put(("chunk", self.current, start_byte, stop_byte))
+        ch = self.channels.get(self.current) if self.current is not None else None
+        if ch is None:                    # a block before the record was announced (Siglent's WAVEDESC)
+            return
+        ch.arrived = max(ch.arrived, stop_byte // ch.codes.itemsize)
+        for q in self._queues.values():
+            q.put(self.current)
 
-    # -- the worker -----------------------------------------------------------------------------
-    def _work(self) -> None:
+    # -- the workers ----------------------------------------------------------------------------
+    def _work(self, job: str) -> None:
+        q = self._queues[job]
         while True:
-            item = self._queue.get()
-            if item is None:
+            name = q.get()
+            if name is None:
                 return
             if self._error is not None:
                 continue
             try:
-                if item[0] == "wave":
-                    self._on_wave(item[1], item[2])
+                if job == "write":
+                    self._write(self.channels[name], name, final=False)
                 else:
-                    self._on_chunk(item[1], item[2], item[3])
+                    self._count(self.channels[name])
+                    self._scan(final=False)
             except BaseException as exc:  # noqa: BLE001 - handed to the capture thread in finish()
-                self._error = exc
+                self._error = self._error or exc
 
     def _on_wave(self, name: str, wave: Waveform) -> None:
         codes = np.asarray(wave.codes)
-        self.channels[name] = _Channel(wave, codes)
         self.window.create_channel(name, codes.dtype, len(codes))
-        if "voltage" in self.channels and "current" in self.channels:
+        if name in ("voltage", "current") and {"voltage", "current"} <= set(self.channels) | {name}:
+            other = self.channels["current" if name == "voltage" else "voltage"].wave
+            v, i = (wave, other) if name == "voltage" else (other, wave)
             try:
-                self.trace = PowerTrace(self.channels["voltage"].wave, self.channels["current"].wave,
-                                        **self._trace_kwargs)
+                self.trace = PowerTrace(v, i, **self._trace_kwargs)
             except AnalysisError as exc:
                 raise InstrumentError(f"the scope's two channels do not line up: {exc}") from None
             rows = -(-self.trace.n // ROW)
             self._rows = {f: np.empty(rows) for f in SUMMARY_FIELDS}
-
-    def _on_chunk(self, name: str, start_byte: int, stop_byte: int) -> None:
-        ch = self.channels.get(name)
-        if ch is None:                    # a block before the record was announced (Siglent's WAVEDESC)
-            return
-        ch.arrived = max(ch.arrived, stop_byte // ch.codes.itemsize)
-        self._write(ch, name, final=False)
-        self._count(ch)
-        self._scan(final=False)
+        self.channels[name] = _Channel(wave, codes)     # last: the workers see a channel only when it is ready
 
     def _write(self, ch: _Channel, name: str, final: bool) -> None:
         step = SessionWriter.raw_chunk_samples(len(ch.codes)) or 1
@@ -112,11 +121,16 @@ class WindowStream:
             ch.written = upto
 
     def _count(self, ch: _Channel) -> None:
-        seg = ch.codes[ch.counted:ch.arrived]
+        upto = ch.arrived                 # read once: the download thread moves it on meanwhile
+        seg = ch.codes[ch.counted:upto]
         if seg.size:
-            ch.code_sum += int(seg.sum(dtype=np.int64))
-            ch.at_rails += _rail_count(seg, ch.wave.code_min, ch.wave.code_max)
-            ch.counted = ch.arrived
+            if scan_kernel.AVAILABLE:
+                total, rails = scan_kernel.code_sum_rails(seg, ch.wave.code_min, ch.wave.code_max)
+            else:
+                total, rails = seg.sum(dtype=np.int64), _rail_count(seg, ch.wave.code_min, ch.wave.code_max)
+            ch.code_sum += int(total)
+            ch.at_rails += int(rails)
+            ch.counted = upto
 
     def _scan(self, final: bool) -> None:
         t = self.trace
@@ -133,8 +147,10 @@ class WindowStream:
             self._scanned = stop
 
     def _stop_worker(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        for q in self._queues.values():
+            q.put(None)
+        for t in self._threads:
+            t.join()
 
     # -- called on the capture thread once the downloads are done ---------------------------------
     def finish(self) -> tuple[PowerTrace, TraceSummary, dict[str, float]]:

@@ -110,10 +110,11 @@ def test_nvml_only_capture_matches_the_analytic_integral(tmp_path, monkeypatch):
     assert r["energy_method"] == "telemetry: NVML energy counter" and r["energy_source"] == "telemetry (nvml)"
     # the counter is read every 50 ms and interpolated linearly at begin and end; under a ramp the counter is
     # quadratic, so each end may be off by up to B·Δ²/8 (Δ = 0.05 s), plus whole mJ at both ends
-    assert r["energy_j"] == pytest.approx(truth, abs=2 * B_W_PER_S * 0.05 ** 2 / 8 + 3e-3)
+    slack_j = 2 * B_W_PER_S * 0.05 ** 2 / 8 + 3e-3
+    assert r["energy_j"] == pytest.approx(truth, abs=slack_j)
     assert r["telemetry_energy_j"] == pytest.approx(truth, rel=1e-4)      # the trapezoid is exact on a ramp
     assert r["duration_s"] == pytest.approx(1.2, abs=0.1)
-    assert r["j_per_gop"] == pytest.approx(truth / 4000.0, rel=1e-5)
+    assert r["j_per_gop"] == pytest.approx(truth / 4000.0, abs=slack_j / 4000.0)     # 4e12 ops = 4000 GOp
     # the warm-up before begin is reported, not counted: the ramp's integral from the launch to begin
     launch = timing["launch_s"] - t_ref
     assert r["launch_to_begin_j"] == pytest.approx(A_W * (b - launch) + B_W_PER_S * (b * b - launch * launch) / 2,

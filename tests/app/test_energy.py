@@ -219,3 +219,26 @@ def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
         got, want = getattr(compiled, name), getattr(reference, name)
         scale = np.max(np.abs(want))
         assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * scale), name
+
+
+def test_channel_means_from_code_means_equal_the_float_arrays():
+    # mean V and I over blocks, from the codes' means (app/energy.py PowerTrace.mean_vi), against the mean of
+    # the float arrays of the same samples, with a fractional deskew and the supply-side I·R correction
+    import numpy as np
+    from app.energy import PowerTrace
+    from instruments.waveform import Waveform
+    rng = np.random.default_rng(3)
+    v = rng.integers(-100, 100, 50000).astype(np.int8)
+    c = rng.integers(-100, 100, 50000).astype(np.int8)
+    vw = Waveform(codes=v, y_increment=0.2, y_origin=1.0, y_reference=0.0, x_increment=1e-3, x_origin=0.0,
+                  code_min=-128, code_max=127, channel=1)
+    cw = Waveform(codes=c, y_increment=1e-3, y_origin=0.01, y_reference=0.0, x_increment=1e-3, x_origin=0.0,
+                  code_min=-128, code_max=127, channel=2)
+    starts, block = np.array([10, 5000, 30000]), 700
+    for deskew_s, at in ((0.0, "board"), (0.37e-3, "board"), (2.6e-3, "supply")):
+        t = PowerTrace(vw, cw, shunt_ohm=0.01, deskew_s=deskew_s, measured_at=at, current_zero_v=0.002)
+        parts = [t.arrays(int(s), int(s) + block) for s in starts]
+        want_v = np.concatenate([p[0] for p in parts]).mean()
+        want_i = np.concatenate([p[1] for p in parts]).mean()
+        got_v, got_i = t.mean_vi(starts, block)
+        assert got_v == pytest.approx(want_v, rel=1e-12) and got_i == pytest.approx(want_i, rel=1e-12)
