@@ -427,3 +427,43 @@ def interval_stats(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: 
     std = math.sqrt(max(ms - mean * mean, 0.0))
     return IntervalStats(t0_s, t1_s, e, mean, lo, hi, rms, std)
 
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """Voltage or current over an interval: mean, extremes, peak to peak (the selection box of the review)."""
+    mean: float
+    min: float
+    max: float
+
+    @property
+    def p2p(self) -> float:
+        return self.max - self.min
+
+
+def channel_stats(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: float) -> tuple[ChannelStats,
+                                                                                                ChannelStats]:
+    """V and I over the samples in [t0_s, t1_s]: extremes from the summary's full rows and the raw samples of
+    the partial rows at the ends (exact), means from the codes (exact up to MEANS_MAX_SAMPLES, then from
+    evenly spread blocks, app/analysis.py channel_means)."""
+    from app.analysis import channel_means
+    a = max(0, int(math.ceil((t0_s - trace.x0) / trace.dx - 1e-9)))
+    b = min(trace.n, int(math.floor((t1_s - trace.x0) / trace.dx + 1e-9)) + 1)
+    if b <= a:
+        b = min(trace.n, a + 1)
+        a = b - 1
+    lo = {"v": math.inf, "i": math.inf}
+    hi = {"v": -math.inf, "i": -math.inf}
+    ra, rb = -(-a // ROW), b // ROW
+    pieces = [(a, b)]
+    if ra < rb:
+        for k, (mn, mx) in (("v", (summary.v_min, summary.v_max)), ("i", (summary.i_min, summary.i_max))):
+            lo[k], hi[k] = float(mn[ra:rb].min()), float(mx[ra:rb].max())
+        pieces = [(a, min(b, ra * ROW)), (max(a, rb * ROW), b)]
+    for j0, j1 in pieces:
+        if j1 > j0:
+            v, i, _ = trace.arrays(j0, j1)
+            lo["v"], hi["v"] = min(lo["v"], float(v.min())), max(hi["v"], float(v.max()))
+            lo["i"], hi["i"] = min(lo["i"], float(i.min())), max(hi["i"], float(i.max()))
+    mean_v, mean_i, _ = channel_means(trace, trace.time_of(a), trace.time_of(b - 1))
+    return ChannelStats(mean_v, lo["v"], hi["v"]), ChannelStats(mean_i, lo["i"], hi["i"])

@@ -1,4 +1,7 @@
-"""The main window: bench, live view, capture, results and sessions as tabs; a message bar; a status bar."""
+"""The main window, built around the waveform: the review plot of a saved window in the middle (always
+visible, so a capture ends with its trace, context and result on screen together), the panels (Bench, Live,
+Capture, Campaign, Results, Sessions) in a dock beside it, a menu bar, a message bar and a status bar.
+The dock's place is remembered; View ▸ Reset layout puts it back."""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDialog, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from app.bench import BenchConfig
 from app.errors import JoulebenchError
@@ -86,8 +89,14 @@ class MainWindow(QMainWindow):
         for w, name in ((self.bench_panel, "Bench"), (self.live, "Live"), (self.capture_panel, "Capture"),
                         (self.campaign_panel, "Campaign"), (self.results, "Results"), (self.sessions, "Sessions")):
             self.tabs.addTab(w, name)
-        lay.addWidget(self.tabs)
+        lay.addWidget(self.sessions.review, 1)           # the waveform in the middle
         self.setCentralWidget(central)
+        self.panels = QDockWidget("Panels", self)
+        self.panels.setObjectName("panels")
+        self.panels.setWidget(self.tabs)
+        self.panels.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.panels)
+        self._menus()
         self.status = QLabel("")
         self.statusBar().addWidget(self.status, 1)
         self.bench_panel.set_bench(bench)
@@ -110,11 +119,74 @@ class MainWindow(QMainWindow):
         self.campaign_panel.cancel_requested.connect(self.cancel_campaign)
         self.live.run_toggled.connect(self._live_toggled)
         self.sessions.error.connect(self.show_error)
-        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_capture)
-        QShortcut(QKeySequence("Ctrl+O"), self, activated=self._open_session)
-        QShortcut(QKeySequence("Ctrl+E"), self, activated=lambda: self.sessions._ask_export("png"))
+        self.results.run_activated.connect(self.review_run)
         space = QShortcut(QKeySequence(Qt.Key_Space), self.live, activated=self.live.run_button.toggle)
         space.setContext(Qt.WidgetWithChildrenShortcut)
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+
+        def action(menu, text, slot, shortcut=None):
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+        file_menu = bar.addMenu("&File")
+        action(file_menu, "&Open session…", self._open_session, "Ctrl+O")
+        action(file_menu, "&Export plot as PNG…", lambda: self.sessions._ask_export("png"), "Ctrl+E")
+        action(file_menu, "Export plot as S&VG…", lambda: self.sessions._ask_export("svg"))
+        action(file_menu, "Export selection as &CSV…", lambda: self.sessions._ask_export("trace"))
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        cap = bar.addMenu("&Capture")
+        action(cap, "&Capture", self.start_capture, "Ctrl+R")
+        action(cap, "C&ancel", self.cancel_capture)
+        view = bar.addMenu("&View")
+        for name, widget in (("Bench", self.bench_panel), ("Live", self.live), ("Capture", self.capture_panel),
+                             ("Campaign", self.campaign_panel), ("Results", self.results), ("Sessions", self.sessions)):
+            action(view, name, lambda _=False, w=widget: self.show_panel(w))
+        view.addSeparator()
+        action(view, "&Reset layout", self.reset_layout)
+        help_menu = bar.addMenu("&Help")
+        action(help_menu, "&About Joulebench", self.show_about)
+
+    def show_panel(self, widget) -> None:
+        self.panels.show()
+        self.tabs.setCurrentWidget(widget)
+
+    def reset_layout(self) -> None:
+        self.panels.setFloating(False)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.panels)
+        self.panels.show()
+        self.resizeDocks([self.panels], [max(420, self.width() // 3)], Qt.Horizontal)
+
+    def about_text(self) -> str:
+        import platform
+
+        import h5py
+        import numpy
+        import pyqtgraph
+        import PySide6
+
+        from app.session_format import APP_VERSION
+        try:
+            import pyvisa
+            visa = pyvisa.__version__
+        except ImportError:
+            visa = "not installed"
+        return (f"Joulebench {APP_VERSION}: the energy of a computation, measured with a shunt and an "
+                f"oscilloscope (docs/method.md).\n\nPython {platform.python_version()}, PySide6 {PySide6.__version__}, "
+                f"pyqtgraph {pyqtgraph.__version__}, NumPy {numpy.__version__}, h5py {h5py.__version__} "
+                f"(HDF5 {h5py.version.hdf5_version}), pyvisa {visa}")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Joulebench", self.about_text())
+
+    def review_run(self, path: str, run: int) -> None:
+        """Show a run's trace in the review (a double-clicked result row, a finished capture)."""
+        self.sessions.show_run(Path(path), run)
 
     def _open_session(self) -> None:
         self.tabs.setCurrentWidget(self.sessions)
@@ -125,7 +197,10 @@ class MainWindow(QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1200, 800)
+            self.resize(1400, 860)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
         self.tabs.setCurrentIndex(int(self.settings.value("tab", 2)))
 
     def _update_status(self) -> None:
@@ -407,6 +482,9 @@ class MainWindow(QMainWindow):
         self._capture_ended()
         self.results.add_session(str(outcome.session_path))
         self.tabs.setCurrentWidget(self.results)
+        self.sessions.follow(outcome.session_path)
+        if outcome.runs:
+            self.review_run(str(outcome.session_path), int(outcome.runs[-1]["run"]))
         failed = f"; run(s) {outcome.failed_runs} failed (see the session)" if outcome.failed_runs else ""
         (self.show_error if outcome.failed_runs else self.show_info)(
             f"captured {len(outcome.runs)} run(s) of {outcome.workload} into {outcome.session_path}{failed}")
@@ -450,6 +528,7 @@ class MainWindow(QMainWindow):
             t.thread.wait(10000)
         self.sessions.close_reader()
         self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("tab", self.tabs.currentIndex())
         event.accept()
 

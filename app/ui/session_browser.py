@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+import json
 
+import pyqtgraph as pg
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.annotations import add_annotation, read_annotations
 from app.errors import JoulebenchError
 from app.report import export_trace, write_report_csv
-from app.session_reader import SessionReader
-from app.ui.trace_plot import TracePlot, format_stats
+from app.session_reader import RunView, SessionReader
+from app.ui.trace_plot import TracePlot, format_stats, si, stats_box_text
+
+CSV_BYTES_PER_ROW = 80          # "time_s,voltage_v,current_a,power_w" at full precision: about 80 bytes a row
+CSV_ASK_ABOVE_BYTES = 200e6
 
 COLUMNS = ("Created (UTC)", "Label", "Workload", "Runs", "Energy (J)", "Status", "File")
 
@@ -26,6 +33,42 @@ def session_row(path: Path) -> tuple:
                     s.status, path.name)
     except JoulebenchError as exc:
         return ("", "", "", "", "", f"unreadable: {exc}", path.name)
+
+
+def run_window(run: RunView) -> int | None:
+    """The run's triggered window (role "run"), else its first."""
+    numbers = run.window_numbers()
+    for k in numbers:
+        if str(run.window(k).attrs.get("role", "run")) == "run":
+            return k
+    return numbers[0] if numbers else None
+
+
+def window_context(run: RunView, window: int) -> dict:
+    """What the session records about the measurement, for drawing on this window: the region [begin, end]
+    and the idle span (on the triggered window's axis; the idle span on a dedicated idle window's own),
+    and the workload's phase events through the board ↔ scope placement."""
+    details = run.details
+    role = str(run.window(window).attrs.get("role", "run"))
+    ctx: dict = {}
+    region = details.get("region_s")
+    timing = details.get("timing") or {}
+    if role == "run":
+        ctx["region_s"] = region
+        if run.record and run.record.get("idle_source") == "pretrigger":
+            ctx["idle_span_s"] = details.get("idle_span_s")
+    elif role.startswith("idle"):
+        ctx["idle_span_s"] = details.get("idle_span_s")
+    if role == "run" and region and timing.get("begin_s") is not None:
+        ctx["board_at_zero_s"] = float(timing["begin_s"]) - float(region[0])
+        events = run.attrs.get("events")
+        try:
+            events = json.loads(events) if isinstance(events, str) else (events or [])
+        except ValueError:
+            events = []
+        ctx["phases"] = [(float(e["t"]), str(e.get("name", "phase"))) for e in events
+                         if isinstance(e, dict) and e.get("event") == "phase" and isinstance(e.get("t"), (int, float))]
+    return ctx
 
 
 class SessionBrowser(QWidget):
@@ -61,12 +104,15 @@ class SessionBrowser(QWidget):
         self.export_report_button = QPushButton("Export CSV report…")
         self.export_trace_button = QPushButton("Export marker range as CSV…")
         self.export_png_button = QPushButton("Export plot as PNG… (Ctrl+E)")
+        self.export_svg_button = QPushButton("SVG…")
+        self.note_button = QPushButton("Add note at markers…")
         sel.addWidget(QLabel("Run"))
         sel.addWidget(self.run_box)
         sel.addWidget(QLabel("Window"))
         sel.addWidget(self.window_box)
         sel.addStretch()
-        for b in (self.export_report_button, self.export_trace_button, self.export_png_button):
+        for b in (self.note_button, self.export_report_button, self.export_trace_button, self.export_png_button,
+                  self.export_svg_button):
             sel.addWidget(b)
         rl.addLayout(sel)
         self.plot = TracePlot()
@@ -75,6 +121,7 @@ class SessionBrowser(QWidget):
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.readout.setStyleSheet("font-family: monospace;")
         rl.addWidget(self.readout)
+        self.review = review             # the main window shows it in the middle; here when used alone
         split.addWidget(review)
         split.setSizes([150, 600])
         lay.addWidget(split)
@@ -88,6 +135,9 @@ class SessionBrowser(QWidget):
         self.export_report_button.clicked.connect(lambda: self._ask_export("report"))
         self.export_trace_button.clicked.connect(lambda: self._ask_export("trace"))
         self.export_png_button.clicked.connect(lambda: self._ask_export("png"))
+        self.export_svg_button.clicked.connect(lambda: self._ask_export("svg"))
+        self.note_button.clicked.connect(self._ask_note)
+        self.annotation_items: list = []
         self.refresh()
 
     def set_folder(self, folder: str | Path) -> None:
@@ -107,6 +157,15 @@ class SessionBrowser(QWidget):
             for c, v in enumerate(session_row(p)):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.table.resizeColumnsToContents()
+
+    def follow(self, path) -> None:
+        """Refresh and select a (new) session's row, so the list follows the capture just made."""
+        self.refresh()
+        for r, p in enumerate(self.paths):
+            if Path(p) == Path(path):
+                self.table.selectRow(r)
+                self.table.scrollToItem(self.table.item(r, 0))
+                return
 
     def open_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -150,21 +209,113 @@ class SessionBrowser(QWidget):
         if self.reader is None or self.window_box.count() == 0:
             return
         try:
-            win = self.reader.run(self.run_box.currentData()).window(self.window_box.currentData())
-            self.plot.show_window(win)
+            run = self.reader.run(self.run_box.currentData())
+            number = self.window_box.currentData()
+            win = run.window(number)
+            self.plot.show_window(win, window_context(run, number))
+            self._show_annotations(run, number)
         except JoulebenchError as exc:
             self.error.emit(str(exc))
 
+    def show_run(self, path: Path, run: int, window: int | None = None) -> bool:
+        """Open a session at one run (and window; else the run's triggered window)."""
+        if self.current is None or Path(path) != self.current or self.reader is None:
+            if not self.open_path(Path(path)):
+                return False
+        idx = self.run_box.findData(run)
+        if idx < 0:
+            self.error.emit(f"{path}: it has no run {run}")
+            return False
+        self.run_box.setCurrentIndex(idx)
+        self._run_chosen()
+        if window is None:
+            window = run_window(self.reader.run(run))
+        widx = self.window_box.findData(window)
+        if widx >= 0 and widx != self.window_box.currentIndex():
+            self.window_box.setCurrentIndex(widx)
+        return True
+
+    # -- annotations --------------------------------------------------------------------
+    def _show_annotations(self, run: RunView, window: int) -> None:
+        plot0 = self.plot.plots[0][0]
+        for item in self.annotation_items:
+            plot0.removeItem(item)
+        self.annotation_items = []
+        for a in read_annotations(run.group):
+            if a.window != window:
+                continue
+            if a.t1_s > a.t0_s:
+                item = pg.LinearRegionItem((a.t0_s, a.t1_s), movable=False, brush=pg.mkBrush(120, 0, 160, 30))
+                item.setToolTip(a.text)
+                label = pg.InfLineLabel(item.lines[0], text=a.text, position=0.9, color=(120, 0, 160))
+                item._label = label
+            else:
+                item = pg.InfiniteLine(a.t0_s, angle=90, movable=False, pen=pg.mkPen((120, 0, 160), style=Qt.DotLine),
+                                       label=a.text, labelOpts={"position": 0.9, "color": (120, 0, 160)})
+            plot0.addItem(item, ignoreBounds=True)
+            self.annotation_items.append(item)
+
+    def _ask_note(self) -> None:
+        if self.current is None:
+            self.error.emit("open a session first (Ctrl+O)")
+            return
+        text, ok = QInputDialog.getText(self, "Note at the markers", "Name or note (saved in the session):")
+        if ok:
+            self.add_note(text)
+
+    def add_note(self, text: str) -> bool:
+        """Save the markers' span with a note into the session (append-only) and show it again."""
+        if self.current is None or self.reader is None:
+            return False
+        run, window = self.run_box.currentData(), self.window_box.currentData()
+        t0, t1 = self.plot.marker_times()
+        path = self.current
+        self.reader.close()
+        self.reader = None
+        try:
+            add_annotation(path, run, window, t0, t1, text)
+        except JoulebenchError as exc:
+            self.error.emit(str(exc))
+            return False
+        finally:
+            self.show_run(path, run, window)
+            self.plot.set_markers(t0, t1)
+        return True
+
     # -- exports ----------------------------------------------------------------------
+    def default_export_name(self, what: str) -> str:
+        stem = self.current.stem if self.current is not None else "session"
+        run, window = self.run_box.currentData(), self.window_box.currentData()
+        return {"report": f"{stem}_report.csv", "trace": f"{stem}_run{run}_window{window}_selection.csv",
+                "png": f"{stem}_run{run}_window{window}.png", "svg": f"{stem}_run{run}_window{window}.svg"}[what]
+
     def _ask_export(self, what: str) -> None:
         if self.current is None:
             self.error.emit("open a session first (Ctrl+O)")
             return
-        suffix = {"report": "csv", "trace": "csv", "png": "png"}[what]
-        path, _ = QFileDialog.getSaveFileName(self, "Export", str(self.current.with_suffix(f".{what}.{suffix}")),
+        suffix = {"report": "csv", "trace": "csv", "png": "png", "svg": "svg"}[what]
+        if what == "trace":
+            size = self.selection_csv_bytes()
+            if size > CSV_ASK_ABOVE_BYTES and QMessageBox.question(
+                    self, "Export the selection", f"The selection at full rate is about {si(size, 'B')} of CSV. "
+                    "Write it?") != QMessageBox.Yes:
+                return
+        path, _ = QFileDialog.getSaveFileName(self, "Export", str(self.current.parent / self.default_export_name(what)),
                                               f"*.{suffix}")
         if path:
             self.export(what, path)
+
+    def selection_csv_bytes(self) -> float:
+        """About how large the full-rate CSV of the markers' span will be."""
+        if self.plot.trace is None:
+            return 0.0
+        t0, t1 = self.plot.marker_times()
+        return max(0.0, (t1 - t0) / self.plot.trace.dx + 1) * CSV_BYTES_PER_ROW
+
+    def figure_title(self) -> str:
+        run, window = self.run_box.currentData(), self.window_box.currentData()
+        t0, t1 = self.plot.marker_times()
+        return (f"{self.current.name} · run {run} · window {window} · markers {si(t0, 's')} – {si(t1, 's')}")
 
     def export(self, what: str, path: str) -> bool:
         try:
@@ -175,14 +326,28 @@ class SessionBrowser(QWidget):
                 export_trace(self.current, self.run_box.currentData(), self.window_box.currentData(), path,
                              start_s=t0, stop_s=t1)
             else:
-                import pyqtgraph.exporters
-                exporter = pyqtgraph.exporters.ImageExporter(self.plot.scene())
-                exporter.parameters()["width"] = max(800, self.plot.width())
-                exporter.export(path)
+                self._export_figure(what, path)
         except (JoulebenchError, OSError) as exc:
             self.error.emit(f"export failed: {exc}")
             return False
         return True
+
+    def _export_figure(self, what: str, path: str) -> None:
+        """The plots with a title (session, run, window, markers) and the marker statistics in the image."""
+        import pyqtgraph.exporters
+        plot0 = self.plot.plots[0][0]
+        plot0.setTitle(self.figure_title() + "<br><span style='font-size:8pt'>"
+                       + stats_box_text(self.plot.last_stats, self.plot.last_channels).replace("\n", " · ")
+                       + "</span>")
+        try:
+            if what == "svg":
+                exporter = pyqtgraph.exporters.SVGExporter(self.plot.scene())
+            else:
+                exporter = pyqtgraph.exporters.ImageExporter(self.plot.scene())
+                exporter.parameters()["width"] = max(1200, self.plot.width())
+            exporter.export(path)
+        finally:
+            plot0.setTitle(None)
 
     def close_reader(self) -> None:
         if self.reader is not None:

@@ -1,10 +1,19 @@
-"""V, I and P of one saved window, drawn from the overview pyramid, with two markers.
+"""V, I and P of one saved window: honest bands, the measurement's context, dual markers with statistics.
 
-Whatever the record length, a redraw touches at most ~2 bins per pixel: the
-coarsest overview level that still gives that many bins in view, or the raw
-samples once the view holds fewer than MAX_RAW_POINTS. The markers' readout
-(Δt, mean/min/max P, energy) is app.energy.interval_stats on the same trace
-and summary, so the GUI and the core give the same number.
+Drawing. Whatever the record length, a redraw touches at most ~2 bins per pixel: the coarsest overview level
+that still gives that many bins in view, drawn as a filled min/max band (every sample lies inside it, a
+single-sample spike included, at every zoom) with P's mean line; once the view holds fewer than
+MAX_RAW_POINTS samples the samples themselves are drawn. The wheel zooms time only; each plot's vertical
+range follows the data in view. The three plots share a time axis and their left axes have one width, so
+their edges line up; units carry SI prefixes. A strip under them shows the whole window and the part in view.
+
+Context. The session's measured region [begin, end], the idle span, the trigger (t = 0) and the workload's
+`phase` events are drawn at the times the session records (the region and idle span on the first window's
+axis; phases through the run's board ↔ scope placement).
+
+Markers. Two markers; the box beside them gives Δt, mean/min/max/p2p of V and I, mean/min/max/p2p/std of P,
+energy and charge: app.energy.interval_stats and channel_stats on the same trace and summary, so the GUI and
+the core give the same numbers.
 """
 
 from __future__ import annotations
@@ -13,20 +22,37 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 
-from app.energy import IntervalStats, PowerTrace, TraceSummary, interval_stats
+from app.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary, channel_stats, interval_stats
 from app.errors import AnalysisError
 from app.session_reader import WindowView
 
 MAX_RAW_POINTS = 6000
 BINS_PER_PIXEL = 2
+AXIS_WIDTH_PX = 76
+Y_PAD = 0.06
+CHANNELS = (("Voltage", "V", (31, 119, 180), ("v_min", "v_max")), ("Current", "A", (214, 39, 40), ("i_min", "i_max")),
+            ("Power", "W", (44, 160, 44), ("p_min", "p_max")))
+REGION_BRUSH = (44, 160, 44, 38)
+IDLE_BRUSH = (120, 120, 120, 40)
 
 
 def envelope(lo: np.ndarray, hi: np.ndarray, x0: float, dx_bin: float) -> tuple[np.ndarray, np.ndarray]:
-    """min/max pairs as one connected line: x repeated, y alternating min and max."""
+    """min/max pairs as one connected line: x repeated, y alternating min and max (used by the overview
+    strip's export and kept for scripts that draw a quick envelope)."""
     xs = x0 + (np.arange(len(lo)) + 0.5) * dx_bin
     return np.repeat(xs, 2), np.column_stack([lo, hi]).ravel()
+
+
+def band_x(r0: int, r1: int, rows: int, x0: float, dx: float) -> np.ndarray:
+    """Each bin drawn across its whole span (its start and its end), so a band covers every sample's time."""
+    edges = x0 + np.arange(r0, r1 + 1) * rows * dx
+    return np.repeat(edges, 2)[1:-1]
+
+
+def band_y(values: np.ndarray) -> np.ndarray:
+    return np.repeat(values, 2)
 
 
 class TracePlot(pg.GraphicsLayoutWidget):
@@ -35,41 +61,78 @@ class TracePlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self.plots = []
-        for row, (name, unit, color) in enumerate((("Voltage", "V", (31, 119, 180)), ("Current", "A", (214, 39, 40)),
-                                                   ("Power", "W", (44, 160, 44)))):
+        self.plots = []                      # (PlotItem, line): the line is P's mean or the raw samples
+        self.bands = []                      # (lo curve, hi curve, fill) per plot
+        for row, (name, unit, color, _) in enumerate(CHANNELS):
             p = self.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
+            p.getAxis("left").setWidth(AXIS_WIDTH_PX)
             p.setDownsampling(auto=False)
             p.setClipToView(True)
+            p.setMouseEnabled(x=True, y=False)          # the wheel zooms time; y follows the data in view
+            p.enableAutoRange(x=False, y=False)
+            p.showGrid(x=True, y=True, alpha=0.15)
             if self.plots:
                 p.setXLink(self.plots[0][0])
-            curve = p.plot(pen=pg.mkPen(color, width=1))
-            self.plots.append((p, curve))
+            lo = pg.PlotCurveItem(pen=pg.mkPen(color, width=1))
+            hi = pg.PlotCurveItem(pen=pg.mkPen(color, width=1))
+            fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(*color, 110))
+            for item in (fill, lo, hi):
+                p.addItem(item)
+            line = p.plot(pen=pg.mkPen(tuple(int(c * 0.55) for c in color), width=1))
+            self.plots.append((p, line))
+            self.bands.append((lo, hi, fill))
         self.plots[-1][0].setLabel("bottom", "Time from trigger", units="s")
+        # the whole window, for navigation
+        self.strip = self.addPlot(row=len(CHANNELS), col=0)
+        self.strip.setMaximumHeight(70)
+        self.strip.getAxis("left").setWidth(AXIS_WIDTH_PX)
+        self.strip.setMouseEnabled(x=False, y=False)
+        self.strip.hideAxis("bottom")
+        self.strip.setLabel("left", "whole")
+        self.strip_lo = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90)))
+        self.strip_hi = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90)))
+        self.strip.addItem(pg.FillBetweenItem(self.strip_lo, self.strip_hi, brush=pg.mkBrush(150, 150, 150, 120)))
+        self.strip.addItem(self.strip_lo)
+        self.strip.addItem(self.strip_hi)
+        self.strip_view = pg.LinearRegionItem(movable=True, brush=pg.mkBrush(70, 130, 180, 60))
+        self.strip.addItem(self.strip_view)
+        self.strip_view.sigRegionChanged.connect(self._strip_moved)
         pp = self.plots[2][0]
-        self.m0 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2))
-        self.m1 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2))
+        self.m0 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2), label="A",
+                                  labelOpts={"position": 0.95, "color": (120, 0, 160)})
+        self.m1 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2), label="B",
+                                  labelOpts={"position": 0.95, "color": (120, 0, 160)})
         for m in (self.m0, self.m1):
             pp.addItem(m)
             m.sigPositionChanged.connect(self._markers_changed)
+        self.stats_box = pg.TextItem("", color=(20, 20, 20), fill=pg.mkBrush(255, 255, 255, 225),
+                                     border=pg.mkPen((120, 0, 160)), anchor=(0, 0))
+        self.stats_box.setZValue(50)
+        pp.addItem(self.stats_box, ignoreBounds=True)
         self.plots[0][0].sigXRangeChanged.connect(self._range_changed)
+        self.context_items: list[tuple[pg.PlotItem, object]] = []
+        self.context: dict = {}
         self.trace: PowerTrace | None = None
         self.summary: TraceSummary | None = None
         self.window: WindowView | None = None
         self._levels: dict[int, dict[str, np.ndarray]] = {}
         self._rows: list[int] = []
         self._redrawing = False
+        self.mode = "empty"                  # "raw" | "band"
         self.last_stats: IntervalStats | None = None
+        self.last_channels: tuple[ChannelStats, ChannelStats] | None = None
 
     # -- data ---------------------------------------------------------------------
-    def show_window(self, window: WindowView) -> None:
+    def show_window(self, window: WindowView, context: dict | None = None) -> None:
         self.window = window
         self.trace = window.trace()
         self.summary = window.summary()
         self._levels = {}
         self._rows = window.overview_row_samples
         t0, t1 = self.trace.t_first, self.trace.t_last
+        self._draw_strip()
+        self.set_context(context or {})
         self.plots[0][0].setXRange(t0, t1, padding=0)
         span = t1 - t0
         self.m0.blockSignals(True)
@@ -84,45 +147,125 @@ class TracePlot(pg.GraphicsLayoutWidget):
             self._levels[k] = self.window.overview_level(k)
         return self._levels[k]
 
+    # -- the measurement's context ----------------------------------------------------
+    def set_context(self, context: dict) -> None:
+        """context: region_s [b0, e0], idle_span_s [a, b] (scope time of this window), board_at_zero_s and
+        phases [(board t, name)] (drawn where they fall in this window)."""
+        for plot, item in self.context_items:
+            plot.removeItem(item)
+        self.context_items = []
+        self.context = dict(context)
+
+        def add(item, plots=None):
+            for p in plots or [p for p, _ in self.plots]:
+                it = item() if callable(item) else item
+                p.addItem(it, ignoreBounds=True)
+                self.context_items.append((p, it))
+        region = context.get("region_s")
+        if region and len(region) == 2 and None not in region:
+            add(lambda: _region(region, REGION_BRUSH, "measured [begin, end]"))
+        idle = context.get("idle_span_s")
+        if idle and len(idle) == 2 and None not in idle:
+            add(lambda: _region(idle, IDLE_BRUSH, "idle"))
+        add(lambda: pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen((80, 80, 80), style=Qt.DashLine)),
+            [self.plots[0][0]])
+        zero = context.get("board_at_zero_s")
+        if zero is not None:
+            for t_board, name in context.get("phases", []):
+                x = t_board - zero
+                add(lambda x=x, name=name: pg.InfiniteLine(x, angle=90, movable=False,
+                                                           pen=pg.mkPen((200, 120, 0), style=Qt.DotLine), label=name,
+                                                           labelOpts={"position": 0.85, "color": (160, 90, 0)}),
+                    [self.plots[0][0]])
+
     # -- drawing ------------------------------------------------------------------
     def _range_changed(self, *args) -> None:
         if not self._redrawing:
             self.redraw()
+
+    def _strip_moved(self) -> None:
+        if self._redrawing or self.trace is None:
+            return
+        lo, hi = self.strip_view.getRegion()
+        if hi > lo:
+            self.plots[0][0].setXRange(lo, hi, padding=0)
+
+    def _draw_strip(self) -> None:
+        k = len(self._rows) - 1
+        rows = self._rows[k]
+        lv = self.level(k)
+        n = len(lv["p_min"])
+        xs = band_x(0, n, rows, self.trace.x0, self.trace.dx)
+        self.strip_lo.setData(xs, band_y(lv["p_min"]))
+        self.strip_hi.setData(xs, band_y(lv["p_max"]))
+        self.strip.setXRange(self.trace.t_first, self.trace.t_last, padding=0)
+        finite = np.isfinite(lv["p_min"]) & np.isfinite(lv["p_max"])
+        if finite.any():
+            self.strip.setYRange(float(lv["p_min"][finite].min()), float(lv["p_max"][finite].max()), padding=0.05)
 
     def redraw(self) -> None:
         if self.trace is None:
             return
         self._redrawing = True
         try:
-            tr = self.trace
-            (x_lo, x_hi) = self.plots[0][0].viewRange()[0]
-            j0 = max(0, int(math.floor((x_lo - tr.x0) / tr.dx)))
-            j1 = min(tr.n, int(math.ceil((x_hi - tr.x0) / tr.dx)) + 1)
-            if j1 <= j0:
-                return
-            width_px = max(200, int(self.plots[0][0].vb.width()) or 800)
-            if j1 - j0 <= MAX_RAW_POINTS:
-                v, i, p = tr.arrays(j0, j1)
-                x = tr.x0 + np.arange(j0, j1) * tr.dx
-                for (plot, curve), y in zip(self.plots, (v, i, p)):
-                    curve.setData(x, y)
-                return
-            k = 0
-            want_bins = BINS_PER_PIXEL * width_px
-            while k + 1 < len(self._rows) and (j1 - j0) / self._rows[k + 1] >= want_bins:
-                k += 1
-            if (j1 - j0) / self._rows[k] > 4 * want_bins and k + 1 < len(self._rows):
-                k += 1
-            rows = self._rows[k]
-            lv = self.level(k)
-            r0, r1 = j0 // rows, min(len(lv["p_min"]), -(-j1 // rows))
-            x0 = tr.x0 + r0 * rows * tr.dx
-            for (plot, curve), (lo, hi) in zip(self.plots, (("v_min", "v_max"), ("i_min", "i_max"),
-                                                            ("p_min", "p_max"))):
-                xs, ys = envelope(lv[lo][r0:r1], lv[hi][r0:r1], x0, rows * tr.dx)
-                curve.setData(xs, ys)
+            self._redraw()
         finally:
             self._redrawing = False
+
+    def _redraw(self) -> None:
+        tr = self.trace
+        (x_lo, x_hi) = self.plots[0][0].viewRange()[0]
+        self.strip_view.setRegion((max(x_lo, tr.t_first), min(x_hi, tr.t_last)))
+        j0 = max(0, int(math.floor((x_lo - tr.x0) / tr.dx)))
+        j1 = min(tr.n, int(math.ceil((x_hi - tr.x0) / tr.dx)) + 1)
+        if j1 <= j0:
+            return
+        width_px = max(200, int(self.plots[0][0].vb.width()) or 800)
+        if j1 - j0 <= MAX_RAW_POINTS:
+            self.mode = "raw"
+            v, i, p = tr.arrays(j0, j1)
+            x = tr.x0 + np.arange(j0, j1) * tr.dx
+            for (plot, line), (lo, hi, _), y in zip(self.plots, self.bands, (v, i, p)):
+                lo.setData([], [])
+                hi.setData([], [])
+                line.setData(x, y)
+                _fit_y(plot, float(y.min()), float(y.max()))
+            return
+        self.mode = "band"
+        k = 0
+        want_bins = BINS_PER_PIXEL * width_px
+        while k + 1 < len(self._rows) and (j1 - j0) / self._rows[k + 1] >= want_bins:
+            k += 1
+        if (j1 - j0) / self._rows[k] > 4 * want_bins and k + 1 < len(self._rows):
+            k += 1
+        rows = self._rows[k]
+        lv = self.level(k)
+        r0, r1 = j0 // rows, min(len(lv["p_min"]), -(-j1 // rows))
+        xs = band_x(r0, r1, rows, tr.x0, tr.dx)
+        for idx, ((plot, line), (lo, hi, _), (_, _, _, (lo_name, hi_name))) in enumerate(zip(self.plots, self.bands,
+                                                                                           CHANNELS)):
+            lo_v, hi_v = lv[lo_name][r0:r1], lv[hi_name][r0:r1]
+            lo.setData(xs, band_y(lo_v))
+            hi.setData(xs, band_y(hi_v))
+            if idx == 2:                                   # P's mean per bin
+                counts = np.full(r1 - r0, float(rows))
+                if r1 * rows > tr.n:
+                    counts[-1] = tr.n - (r1 - 1) * rows
+                line.setData(xs, band_y(lv["p_sum"][r0:r1] / counts))
+            else:
+                line.setData([], [])
+            if len(lo_v):
+                _fit_y(plot, float(np.min(lo_v)), float(np.max(hi_v)))
+
+    def visible_band(self, which: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, lo, hi) as drawn for plot `which` (0 V, 1 I, 2 P); in raw mode lo = hi = the samples."""
+        lo, hi, _ = self.bands[which]
+        if self.mode == "raw":
+            x, y = self.plots[which][1].getData()
+            return x, y, y
+        x, ylo = lo.getData()
+        _, yhi = hi.getData()
+        return x, ylo, yhi
 
     # -- markers ------------------------------------------------------------------
     def marker_times(self) -> tuple[float, float]:
@@ -142,15 +285,61 @@ class TracePlot(pg.GraphicsLayoutWidget):
         t0, t1 = max(t0, self.trace.t_first), min(t1, self.trace.t_last)
         try:
             self.last_stats = interval_stats(self.trace, self.summary, t0, t1) if t1 > t0 else None
+            self.last_channels = channel_stats(self.trace, self.summary, t0, t1) if t1 > t0 else None
         except AnalysisError:
-            self.last_stats = None
+            self.last_stats = self.last_channels = None
+        self.stats_box.setText(stats_box_text(self.last_stats, self.last_channels))
+        (x_lo, _), (_, y_hi) = self.plots[2][0].viewRange()
+        self.stats_box.setPos(max(x_lo, min(self.marker_times()[1], self.plots[2][0].viewRange()[0][1])), y_hi)
         self.markers_moved.emit(self.last_stats)
+
+
+def _region(span, brush, tip: str) -> pg.LinearRegionItem:
+    r = pg.LinearRegionItem(values=tuple(span), movable=False, brush=pg.mkBrush(*brush))
+    r.setToolTip(tip)
+    r.setZValue(-10)
+    return r
+
+
+def _fit_y(plot: pg.PlotItem, lo: float, hi: float) -> None:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return
+    pad = (hi - lo) * Y_PAD or max(abs(hi) * 0.01, 1e-12)
+    plot.setYRange(lo - pad, hi + pad, padding=0)
+
+
+def si(value: float, unit: str) -> str:
+    """A value with an SI prefix and 4 significant digits: 1 s, 300 ms, 12.35 W (never 1e+03 ms)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return f"0 {unit}"
+    prefixes = {-4: "p", -3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G"}
+    exp3 = max(-4, min(3, int(math.floor(math.log10(abs(value)) / 3))))
+    scaled = value / 1000.0 ** exp3
+    shown = float(f"{scaled:.4g}")
+    if abs(shown) >= 1000 and exp3 < 3:                      # 999.99 ms shows as 1000: say 1 s
+        exp3 += 1
+        shown = float(f"{scaled / 1000.0:.4g}")
+    return f"{shown:g} {prefixes[exp3]}{unit}"
+
+
+def stats_box_text(st: IntervalStats | None, ch: tuple[ChannelStats, ChannelStats] | None) -> str:
+    if st is None or ch is None:
+        return ""
+    v, i = ch
+    return "\n".join([
+        f"Δt {si(st.duration_s, 's')}",
+        f"V  mean {si(v.mean, 'V')}  min {si(v.min, 'V')}  max {si(v.max, 'V')}  p2p {si(v.p2p, 'V')}",
+        f"I  mean {si(i.mean, 'A')}  min {si(i.min, 'A')}  max {si(i.max, 'A')}  p2p {si(i.p2p, 'A')}",
+        f"P  mean {si(st.mean_w, 'W')}  min {si(st.min_w, 'W')}  max {si(st.max_w, 'W')}  "
+        f"p2p {si(st.max_w - st.min_w, 'W')}  std {si(st.std_w, 'W')}",
+        f"E  {si(st.energy_j, 'J')}   Q  {si(i.mean * st.duration_s, 'C')}",
+    ])
 
 
 def format_stats(st: IntervalStats | None) -> str:
     if st is None:
         return "Markers: place them inside the window, apart"
-    return (f"Δt {pg.siFormat(st.duration_s, suffix='s')}   mean P {pg.siFormat(st.mean_w, suffix='W')}   "
-            f"min {pg.siFormat(st.min_w, suffix='W')}   max {pg.siFormat(st.max_w, suffix='W')}   "
-            f"energy {st.energy_j:.6g} J")
-
+    return (f"Δt {si(st.duration_s, 's')}   mean P {si(st.mean_w, 'W')}   min {si(st.min_w, 'W')}   "
+            f"max {si(st.max_w, 'W')}   energy {si(st.energy_j, 'J')}")

@@ -42,7 +42,15 @@ def test_demo_capture_clicked_through_to_a_results_row(qtbot, make_window):
     outcome = blocker.args[0]
     assert w.results.table.rowCount() == 1
     energy_cell = w.results.table.item(0, 3).text()
-    assert energy_cell.startswith(f"{outcome.runs[0]['energy_j']:.5g}")
+    r = outcome.runs[0]
+    value, u = (float(x) for x in energy_cell.split(" ± "))
+    # rounded where the uncertainty's second significant digit falls
+    assert value == pytest.approx(r["energy_j"], abs=u / 10) and u == pytest.approx(r["uncertainty_j"], rel=0.05)
+    # the run's trace and its measured region are on screen beside the result, without switching tabs
+    plot = w.sessions.plot
+    assert plot.trace is not None and w.sessions.current == outcome.session_path
+    assert plot.context.get("region_s") is not None and w.sessions.review.isVisible()
+    assert w.sessions.table.selectionModel().selectedRows()
     assert w.results.table.item(0, 0).text() == "cpu-burn"
     assert w.tabs.currentWidget() is w.results
     assert "captured 1 run(s)" in w.message.text
