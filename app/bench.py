@@ -443,3 +443,45 @@ def save_bench(bench: BenchConfig, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(dumps_bench(bench), encoding="utf-8")
     tmp.replace(path)
+
+
+def bench_problems(data: dict, source: str = "<bench>") -> list[BenchError]:
+    """Every problem of a parsed bench document at once (the app flags each at its field): unknown sections
+    and keys, missing and invalid values; the checks between fields once every value is valid on its own.
+    Empty when the bench is valid."""
+    ctx = _Ctx(source)
+    problems: list[BenchError] = []
+    for name in sorted(set(data) - set(SCHEMA)):
+        problems.append(ctx.fail(name, "is not a known section. Allowed sections: "
+                                 + ", ".join(f"[{s}]" for s in SCHEMA) + "."))
+    scope = data.get("scope") if isinstance(data.get("scope"), dict) else {}
+    no_scope = isinstance(scope.get("resource"), str) and is_no_scope(scope["resource"])
+    for name, schema in SCHEMA.items():
+        raw = data.get(name)
+        if raw is None:
+            if name in (NO_SCOPE_SECTIONS if no_scope else REQUIRED_SECTIONS):
+                problems.append(ctx.fail(name, "section is missing; add it (docs/bench-file.md lists its keys)."))
+            continue
+        if not isinstance(raw, dict):
+            problems.append(ctx.fail(name, "must be a table ([" + name + "])."))
+            continue
+        for key in sorted(set(raw) - set(schema)):
+            problems.append(ctx.fail(f"{name}.{key}", "is not a known key. Allowed keys in "
+                                     f"[{name}]: {', '.join(schema)}."))
+        for key, spec in schema.items():
+            where = f"{name}.{key}"
+            if key not in raw:
+                if spec.required:
+                    problems.append(ctx.fail(where, f"is missing; it must be {_TYPE_WORDS[spec.kind]}: "
+                                                    f"{spec.allowed}."))
+                continue
+            try:
+                _coerce(ctx, where, spec, raw[key])
+            except BenchError as exc:
+                problems.append(exc)
+    if not problems:
+        try:
+            parse_bench(data, source)
+        except BenchError as exc:
+            problems.append(exc)
+    return problems

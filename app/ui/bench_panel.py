@@ -1,7 +1,11 @@
-"""Bench setup: every key of the bench file as a field with its unit, validated by app/bench.py.
+"""Bench setup: every key of the bench file as a field labelled in words with its unit, validated by
+app/bench.py.
 
-A validation error is shown beside the field it names. Find instruments, Test
-connection and Auto-range run on worker threads.
+Every problem is shown beside the field it names, all at once. Quantities are shown with SI prefixes and
+no float noise (2.5 mV/div, 10 mΩ, 50 kSa/s) and typed the same way (or as plain numbers). The mouse wheel
+changes a choice only when that field has the keyboard focus, so scrolling the panel never changes the
+bench. A small wiring diagram is drawn from the bench. Find instruments, Test connection and Auto-range run
+on worker threads.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+import math
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from app.bench import SCHEMA, BenchConfig, bench_to_dict, is_no_scope, parse_bench, save_bench
+from app.bench import (SCHEMA, BenchConfig, bench_problems, bench_to_dict, is_no_scope, parse_bench,
+                       save_bench)
 from app.errors import BenchError
 
 TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
@@ -26,6 +33,94 @@ UNITS = {"timeout_s": "s", "probe_ratio": "×", "volts_per_div": "V/div", "offse
          "amps_per_volt": "A/V", "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "pretrigger": "fraction",
          "trigger_level_a": "A", "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V",
          "voltage_offset_error_v": "V", "current_offset_error_v": "V", "threshold_v": "V"}
+LABELS = {
+    "scope.resource": "VISA resource", "scope.driver": "Driver", "scope.timeout_s": "Reply timeout",
+    "scope.visa_library": "VISA library",
+    "channel": "Scope channel", "probe_ratio": "Probe attenuation", "volts_per_div": "Vertical scale",
+    "offset_v": "Offset (centre of screen)", "coupling": "Coupling", "bandwidth_limit": "20 MHz bandwidth limit",
+    "voltage.measured_at": "Measured at", "current.shunt_ohm": "Shunt resistance",
+    "current.amps_per_volt": "Current probe sensitivity", "current.deskew_s": "Deskew (current after voltage)",
+    "current.zero_offset_v": "Zero offset (reading with no current)",
+    "acquisition.window_s": "Window length", "acquisition.sample_rate_hz": "Sample rate",
+    "acquisition.pretrigger": "Pre-trigger fraction", "acquisition.trigger_level_a": "Trigger level (current)",
+    "acquisition.trigger_timeout_s": "Trigger timeout", "acquisition.idle": "Idle power from",
+    "acquisition.settle_s": "Settle before an idle window",
+    "target.kind": "Kind", "target.host": "Host (name, address or ssh alias)", "target.port": "SSH port",
+    "target.user": "User", "target.identity_file": "Private key file", "target.known_hosts": "known_hosts file",
+    "target.workdir": "Working folder on the board", "target.setup": "Setup commands (separated by ;)",
+    "target.telemetry": "On-board telemetry", "target.upload_from": "Extra upload folders (separated by ;)",
+    "uncertainty.shunt_tolerance": "Shunt tolerance (fraction)",
+    "uncertainty.voltage_gain_error": "Voltage gain error (fraction)",
+    "uncertainty.current_gain_error": "Current gain error (fraction)",
+    "uncertainty.voltage_offset_error_v": "Voltage offset error (blank: data sheet)",
+    "uncertainty.current_offset_error_v": "Current offset error (blank: data sheet)",
+    "uncertainty.warn_above": "Warn above (fraction)",
+    "marker.channel": "Scope channel (or ext)", "marker.threshold_v": "Logic threshold",
+    "marker.high": "Board command: raise", "marker.low": "Board command: lower",
+}
+SI_UNITS = {"timeout_s": "s", "volts_per_div": "V/div", "offset_v": "V", "shunt_ohm": "Ω", "amps_per_volt": "A/V",
+            "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "trigger_level_a": "A",
+            "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V", "voltage_offset_error_v": "V",
+            "current_offset_error_v": "V", "threshold_v": "V"}
+PREFIX = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+SIG_DIGITS = 6
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """6 significant digits with an SI prefix: 0.36089583333334385 A -> 360.896 mA; 0.01 Ω -> 10 mΩ."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    exp3 = max(-4, min(3, int(math.floor(math.log10(abs(value)) / 3))))
+    if unit == "Sa/s" and exp3 < 0:
+        exp3 = 0
+    shown = float(f"{value / 1000.0 ** exp3:.{SIG_DIGITS}g}")
+    if abs(shown) >= 1000 and exp3 < 3:
+        exp3 += 1
+        shown = float(f"{value / 1000.0 ** exp3:.{SIG_DIGITS}g}")
+    prefix = {-4: "p", -3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G"}[exp3]
+    return f"{shown:g} {prefix}{unit}"
+
+
+def parse_quantity(text: str, unit: str):
+    """'2.5 mV/div', '2.5m', '0.0025' -> 0.0025; text that is not a quantity is returned as it is, for the
+    validator to name the field and what is allowed."""
+    t = text.strip().replace(" ", "")
+    if unit and t.endswith(unit.replace(" ", "")):
+        t = t[: -len(unit.replace(" ", ""))]
+    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([pnuµmkMG]?)", t)
+    if not m:
+        return text
+    return float(f"{float(m.group(1)) * PREFIX[m.group(2)]:.12g}")      # no float noise from the prefix
+
+
+class _WheelOnlyWhenFocused(QObject):
+    """Scrolling over the panel never changes a choice: a combo box takes the wheel only with the focus."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Wheel and not obj.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+def wiring_text(bench: BenchConfig | None) -> str:
+    """The bench as wired, in words and lines (drawn from the bench, so it shows what the app will assume)."""
+    if bench is None or not bench.has_scope or bench.voltage is None or bench.current is None:
+        return ("No scope: the energy comes from the board's own sensors "
+                f"(telemetry = {bench.target.telemetry if bench else '?'}).")
+    v, c = bench.voltage, bench.current
+    sense = (f"shunt {format_quantity(c.shunt_ohm, 'Ω')}" if c.shunt_ohm
+             else f"current probe {format_quantity(c.amps_per_volt, 'A/V')}")
+    at = "board side of the shunt" if v.measured_at == "board" else "supply side (I·R subtracted)"
+    marker = ""
+    if bench.marker is not None:
+        marker = f"\n  marker GPIO ──▶ CH{bench.marker.channel} (threshold {format_quantity(bench.marker.threshold_v, 'V')})"
+    return (f"  supply ──[ {sense} ]── board input\n"
+            f"  CH{c.channel} across the shunt (×{c.probe_ratio:g} probe), {format_quantity(c.volts_per_div, 'V/div')}\n"
+            f"  CH{v.channel} on the {at} (×{v.probe_ratio:g} probe), {format_quantity(v.volts_per_div, 'V/div')}"
+            f"{marker}")
+
+
 CHOICES = {"driver": ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000", "tektronix-mso",
                       "siglent-sds", "rs-rtb"), "coupling": ("DC", "AC"), "measured_at": ("board", "supply"),
            "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats", "nvml"),
@@ -68,6 +163,11 @@ class BenchPanel(QWidget):
         scroll.setWidgetResizable(True)
         inner = QWidget()
         grid = QVBoxLayout(inner)
+        self._wheel_guard = _WheelOnlyWhenFocused(self)
+        self.wiring = QLabel("")
+        self.wiring.setStyleSheet("font-family: monospace; background: #f6f6f6; padding: 6px;")
+        self.wiring.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        grid.addWidget(self.wiring)
         for section, keys in SCHEMA.items():
             box = QGroupBox(TITLES[section])
             form = QFormLayout(box)
@@ -78,6 +178,8 @@ class BenchPanel(QWidget):
                 elif key in CHOICES:
                     w = QComboBox()
                     w.addItems(CHOICES[key])
+                    w.setFocusPolicy(Qt.StrongFocus)
+                    w.installEventFilter(self._wheel_guard)
                 else:
                     w = QLineEdit()
                     w.setPlaceholderText(spec.allowed[:60])
@@ -92,7 +194,11 @@ class BenchPanel(QWidget):
                 lay.setContentsMargins(0, 0, 0, 0)
                 lay.addWidget(w)
                 lay.addWidget(err)
-                label = key.replace("_", " ") + (f" ({UNITS[key]})" if key in UNITS else "")
+                words = LABELS.get(name) or LABELS.get(key) or key.replace("_", " ")
+                unit = SI_UNITS.get(key) or ("×" if key == "probe_ratio" else "")
+                label = words + (f" ({unit})" if unit and unit != "×" and key not in SI_UNITS else "")
+                if key in SI_UNITS:
+                    w.setToolTip(f"{spec.allowed}; type e.g. 2.5 m{SI_UNITS[key]} or 0.0025")
                 form.addRow(label, cell)
                 self.fields[name] = w
                 self.errors[name] = err
@@ -110,7 +216,12 @@ class BenchPanel(QWidget):
     # -- values ------------------------------------------------------------------
     def set_bench(self, bench: BenchConfig) -> None:
         self.source_path = bench.source_path
-        data = bench_to_dict(bench)
+        self.set_raw(bench_to_dict(bench), bench.source_path)
+        self.wiring.setText(wiring_text(bench))
+
+    def set_raw(self, data: dict, source_path: str = "") -> None:
+        """Fill the fields from a bench document as read (valid or not: a bad file is shown to be fixed)."""
+        self.source_path = source_path
         for name, w in self.fields.items():
             section, key = name.split(".")
             value = data.get(section, {}).get(key)
@@ -119,12 +230,17 @@ class BenchPanel(QWidget):
             elif isinstance(w, QComboBox):
                 w.setCurrentText(str(value) if value is not None else w.itemText(0))
             else:
+                key = name.split(".")[1]
                 if value is None:
                     w.setText("")
-                elif isinstance(value, tuple):
-                    w.setText("; ".join(value))
+                elif isinstance(value, (tuple, list)):
+                    w.setText("; ".join(str(v) for v in value))
+                elif isinstance(value, (int, float)) and not isinstance(value, bool) and key in SI_UNITS:
+                    w.setText(format_quantity(float(value), SI_UNITS[key]))
+                elif isinstance(value, float):
+                    w.setText(f"{value:.{SIG_DIGITS}g}")
                 else:
-                    w.setText(repr(value) if isinstance(value, float) else str(value))
+                    w.setText(str(value))
         self._clear_errors()
 
     def raw(self) -> dict[str, dict]:
@@ -140,6 +256,8 @@ class BenchPanel(QWidget):
                 continue
             if spec.kind == "strlist":
                 out[section][key] = [p.strip() for p in text.split(";") if p.strip()]
+            elif key in SI_UNITS and spec.kind == "float":
+                out[section][key] = parse_quantity(text, SI_UNITS[key])
             elif spec.kind in ("float", "int", "channel"):
                 out[section][key] = _number(text)
             else:
@@ -154,13 +272,34 @@ class BenchPanel(QWidget):
         return out
 
     def bench(self) -> BenchConfig:
-        """The bench as the fields say, validated; errors are shown beside their field and raised."""
+        """The bench as the fields say, validated; every problem is shown beside its field, and the first
+        raised."""
         self._clear_errors()
-        try:
-            return parse_bench(self.raw(), self.source_path or "bench (edited)")
-        except BenchError as exc:
-            self.show_error(str(exc))
-            raise
+        raw = self.raw()
+        source = self.source_path or "bench (edited)"
+        problems = bench_problems(raw, source)
+        if problems:
+            self.show_problems(problems)
+            raise problems[0]
+        bench = parse_bench(raw, source)
+        self.wiring.setText(wiring_text(bench))
+        return bench
+
+    def show_problems(self, problems: list) -> None:
+        """Flag each problem at its field; the summary above lists them all."""
+        first = None
+        for p in problems:
+            m = re.search(r"\[([a-z_]+\.[a-z_]+)\]", str(p))
+            key = m.group(1) if m else None
+            if key in self.errors:
+                self.errors[key].setText(str(p).split("] ", 1)[-1])
+                self.errors[key].show()
+                first = first or key
+        if first is not None:
+            self.fields[first].setFocus()
+        n = len(problems)
+        lines = "".join(f"<br>• {p}" for p in problems)
+        self.info.setText(f"<span style='color:#b00020'>{n} problem{'s' if n != 1 else ''} in the bench:{lines}</span>")
 
     def apply(self) -> BenchConfig | None:
         try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -65,6 +66,8 @@ class CapturePanel(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
         self.log.setPlaceholderText("the workload's output appears here")
+        self.log.setMaximumBlockCount(MAX_LOG_LINES)
+        self._last_shape, self._repeats = None, 0
         lay.addWidget(self.log)
         self.workload_box.currentTextChanged.connect(self._chosen)
         self.capture_button.clicked.connect(self.capture_requested)
@@ -122,4 +125,17 @@ class CapturePanel(QWidget):
         self.stage.setText(f"{p.message}{left}")
 
     def add_line(self, stream: str, line: str) -> None:
-        self.log.appendPlainText(("! " if stream == "stderr" else "") + line)
+        """Lines that repeat with only their numbers changed (a workload's per-trial output) collapse into one
+        line with a count and the latest values; the pane keeps the last MAX_LOG_LINES lines."""
+        text = ("! " if stream == "stderr" else "") + line
+        shape = re.sub(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", "#", text)
+        if shape == self._last_shape and self.log.blockCount() > 0:
+            self._repeats += 1
+            cursor = self.log.textCursor()
+            cursor.movePosition(QTextCursor.End)
+            cursor.select(QTextCursor.BlockUnderCursor)
+            cursor.removeSelectedText()
+            self.log.appendPlainText(f"{text}   (×{self._repeats})")
+            return
+        self._last_shape, self._repeats = shape, 1
+        self.log.appendPlainText(text)

@@ -152,6 +152,26 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         action(help_menu, "&About Joulebench", self.show_about)
 
+    def show_bench_file_problems(self, path: str, error: Exception) -> None:
+        """A bench file that does not load: its values in the panel, each problem at its field."""
+        import tomllib
+
+        from app.bench import bench_problems
+        problems = [error]
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = None
+        if isinstance(data, dict):
+            self.bench_panel.set_raw(data, str(path))
+            problems = bench_problems(data, str(path)) or problems
+            self.bench_panel.show_problems(problems)
+        self.show_panel(self.bench_panel)
+        n = len(problems)
+        self.show_error(f"the bench file {path} has {n} problem{'s' if n != 1 else ''} (shown at the fields of "
+                        f"the Bench panel): {problems[0]} Fix them and press Apply; until then the demo bench is "
+                        "in use.")
+
     def show_panel(self, widget) -> None:
         self.panels.show()
         self.tabs.setCurrentWidget(widget)
@@ -549,6 +569,23 @@ def _preload() -> None:
         pass
 
 
+def make_main_window(bench_path: str | None, *, demo: bool = False, sessions_dir: str | Path = "sessions",
+                     settings: QSettings | None = None) -> MainWindow:
+    """The main window on a bench file; a bench file with problems still opens the app (on the demo bench),
+    with the file's values in the Bench panel and every problem flagged at its field."""
+    from app.bench import load_bench
+    from app.cli import DEMO_BENCH
+    if not bench_path:
+        return MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
+    try:
+        bench = load_bench(bench_path)
+    except JoulebenchError as exc:
+        window = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
+        window.show_bench_file_problems(bench_path, exc)
+        return window
+    return MainWindow(bench, demo=demo, sessions_dir=sessions_dir, settings=settings)
+
+
 def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str = "sessions") -> int:
     import os
     import sys
@@ -557,17 +594,9 @@ def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str
         print("no display found: set DISPLAY, or QT_QPA_PLATFORM=offscreen to run without one", file=sys.stderr)
         return 2
     from PySide6.QtWidgets import QApplication
-
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Joulebench")
-    try:
-        bench = load_bench(bench_path) if bench_path else load_bench(DEMO_BENCH)
-    except JoulebenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    window = MainWindow(bench, demo=bench_path is None or demo, sessions_dir=sessions_dir)
+    window = make_main_window(bench_path, demo=demo, sessions_dir=sessions_dir)
     window.show()
     code = app.exec()
     window.deleteLater()

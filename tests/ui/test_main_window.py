@@ -219,7 +219,8 @@ def test_zero_button_fills_in_the_measured_offset(qtbot, make_window, monkeypatc
     qtbot.mouseClick(w.bench_panel.zero_button, Qt.LeftButton)
     field = w.bench_panel.fields["current.zero_offset_v"]
     qtbot.waitUntil(lambda: field.text() != "", timeout=30_000)
-    assert float(field.text()) == pytest.approx(0.0025, abs=0.0002)
+    assert field.text().endswith(" mV")                               # shown with its SI prefix
+    assert float(field.text().split()[0]) * 1e-3 == pytest.approx(0.0025, abs=0.0002)
     assert "stored as zero_offset_v" in w.message.text
 
 

@@ -1,0 +1,248 @@
+"""The review and bench panel as a bench operator meets them (issue: the operator's instrument).
+
+Expected values come from the test signals themselves (a known spike, known idle and busy powers) and from
+app/energy.py on the same interval, never from the drawing code.
+"""
+
+import dataclasses
+import hashlib
+
+import h5py
+import numpy as np
+import pytest
+import tomllib
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QWheelEvent
+
+from app.analysis import WindowData, analyse_run
+from app.bench import UncertaintyConfig, load_bench
+from app.cli import DEMO_BENCH
+from app.energy import PowerTrace, channel_stats, interval_stats, summarise
+from app.session import SessionWriter
+from app.session_reader import SessionReader
+from app.ui.main_window import MainWindow
+from instruments.waveform import Waveform
+from tests.session_factory import write_session
+
+N = 400_000                 # 2 000 ms at 5 µs: long enough that the wide view draws the overview bands
+SPIKE_AT = 123_457          # one sample, not on a row boundary
+DX = 5e-6
+PRE = 40_000                # 0.2 s of pre-trigger (idle)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    def make():
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+        bench = load_bench(DEMO_BENCH)
+        bench = dataclasses.replace(bench, target=dataclasses.replace(bench.target, workdir=str(tmp_path / "w")))
+        w = MainWindow(bench, demo=True, sessions_dir=tmp_path / "sessions", settings=settings)
+        qtbot.addWidget(w)
+        w.show()
+        return w
+    return make
+
+
+def spike_session(path):
+    """20 V (100 codes of 0.2 V); the current (codes of 1 mV across 0.01 Ω: 0.1 A each) idles at 3 A (60 W)
+    before the trigger, is busy at 6 A (120 W) after, with one sample at 12 A (240 W) at SPIKE_AT; region [0.05, 1.55] s and idle span [-0.2, -0.01] s recorded in the details."""
+    v = np.full(N, 100, np.int8)                                 # 100 × 0.2 V = 20 V
+    i = np.full(N, 30, np.int8)                                  # 30 × 1 mV / 0.01 Ω = 3 A
+    i[PRE:] = 60
+    i[SPIKE_AT] = 120
+    vw = Waveform(codes=v, y_increment=0.2, y_origin=0.0, y_reference=0.0, x_increment=DX, x_origin=-PRE * DX,
+                  code_min=-128, code_max=127, channel=1)
+    iw = Waveform(codes=i, y_increment=1e-3, y_origin=0.0, y_reference=0.0, x_increment=DX, x_origin=-PRE * DX,
+                  code_min=-128, code_max=127, channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=0.01)
+    summary = summarise(trace)
+    with SessionWriter(path, bench_toml='[scope]\nresource = "sim"\n', resource="sim", scope_idn="SIM") as w:
+        run = w.begin_run()
+        run.add_window(vw, iw, summary, current_scaling={"shunt_ohm": 0.01}, attrs={"role": "run"})
+        res = analyse_run(WindowData(trace, summary), 1.5, ops=1e9, unc=UncertaintyConfig())
+        details = res.details()
+        details.update({"region_s": [0.05, 1.55], "idle_span_s": [-0.2, -0.01],
+                        "timing": {"begin_s": 100.05, "end_s": 101.55}})
+        record = {"run": 1, **res.record(), "idle_source": "pretrigger"}
+        run.finish({"events": [{"event": "phase", "t": 100.8, "name": "reverse pass"}]}, record=record,
+                   details=details)
+    return path
+
+
+def raw_digest(path):
+    """The stored bytes of every raw chunk of every window (read with HDF5's direct chunk read)."""
+    h = hashlib.sha256()
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.chunks and name.split("/")[-1] in ("voltage", "current"):
+                for k in range(obj.id.get_num_chunks()):
+                    info = obj.id.get_chunk_info(k)
+                    h.update(name.encode() + obj.id.read_direct_chunk(info.chunk_offset)[1])
+        f.visititems(visit)
+    return h.hexdigest()
+
+
+def test_band_holds_every_sample_and_the_spike_at_every_zoom(make_window, tmp_path):
+    w = make_window()
+    w.sessions.open_path(spike_session(tmp_path / "spike.h5"))
+    plot = w.sessions.plot
+    t_spike = -PRE * DX + SPIKE_AT * DX
+    for span in (2.0, 0.5, 0.08, 0.01, 0.002):        # wide (coarse levels) down to raw samples
+        plot.plots[0][0].setXRange(t_spike - span / 3, t_spike + 2 * span / 3, padding=0)
+        x, lo, hi = plot.visible_band(2)
+        assert len(x) and np.nanmax(hi) == pytest.approx(240.0, rel=1e-6), (span, plot.mode)
+        assert np.nanmin(lo) >= 60.0 * (1 - 1e-6)        # never below the idle 60 W, nor a stray zero
+        assert np.nanmax(plot.visible_band(1)[2]) == pytest.approx(12.0, rel=1e-6)    # I's band: the 12 A spike
+    assert plot.mode == "raw"
+
+
+def test_wheel_over_the_plot_zooms_time_only(make_window, tmp_path, qtbot):
+    w = make_window()
+    w.sessions.open_path(spike_session(tmp_path / "spike.h5"))
+    p = w.sessions.plot.plots[1][0]
+    (x0, x1), (y0, y1) = p.viewRange()
+    vb = p.vb
+    centre = vb.mapViewToScene(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+    view = w.sessions.plot
+    pos = view.mapFromScene(centre)
+    ev = QWheelEvent(QPointF(pos), QPointF(view.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 240), Qt.NoButton,
+                     Qt.NoModifier, Qt.NoScrollPhase, False)
+    from PySide6.QtWidgets import QApplication
+    QApplication.sendEvent(view.viewport(), ev)
+    qtbot.wait(50)
+    (nx0, nx1), (ny0, ny1) = p.viewRange()
+    assert (nx1 - nx0) < 0.9 * (x1 - x0)                          # time zoomed in
+    # the vertical range is set by the data in view, not by the wheel: it spans what is in view
+    x, lo, hi = w.sessions.plot.visible_band(1)
+    assert ny0 <= np.nanmin(lo) and ny1 >= np.nanmax(hi)
+
+
+def test_region_idle_and_phase_drawn_at_the_session_times(make_window, tmp_path):
+    w = make_window()
+    w.sessions.open_path(spike_session(tmp_path / "spike.h5"))
+    plot = w.sessions.plot
+    regions = sorted(tuple(round(v, 9) for v in item.getRegion()) for p, item in plot.context_items
+                     if p is plot.plots[0][0] and hasattr(item, "getRegion"))
+    assert regions == [(-0.2, -0.01), (0.05, 1.55)]                 # idle span, measured region
+    lines = sorted(round(item.value(), 9) for p, item in plot.context_items
+                   if p is plot.plots[0][0] and hasattr(item, "value"))
+    # the trigger at 0, and the phase at board 100.8 s: begin (100.05 s on the board) sits at 0.05 s
+    assert lines == [0.0, pytest.approx(0.8)]
+
+
+def test_marker_statistics_equal_the_core(make_window, tmp_path):
+    w = make_window()
+    path = spike_session(tmp_path / "spike.h5")
+    w.sessions.open_path(path)
+    plot = w.sessions.plot
+    plot.set_markers(0.1, 0.9)
+    with SessionReader(path) as s:
+        win = s.run(1).window(1)
+        core = interval_stats(win.trace(), win.summary(), 0.1, 0.9)
+        v, i = channel_stats(win.trace(), win.summary(), 0.1, 0.9)
+    assert plot.last_stats == core and plot.last_channels == (v, i)
+    # by hand: 20 V × 6 A = 120 W for 0.8 s, and the one spike sample (240 W) adds 120 W × 5 µs (the
+    # trapezoid gives a lone sample its own width)
+    assert core.energy_j == pytest.approx(120 * 0.8 + 120 * DX, rel=1e-9)
+    assert i.max == pytest.approx(12.0) and i.min == pytest.approx(6.0) and v.mean == pytest.approx(20.0)
+    text = plot.stats_box.textItem.toPlainText()
+    assert "Δt 800 ms" in text and "E  96 J" in text and "max 12 A" in text
+
+
+def test_annotation_survives_reopen_and_leaves_raw_data_identical(make_window, tmp_path):
+    w = make_window()
+    path = spike_session(tmp_path / "spike.h5")
+    before = raw_digest(path)
+    w.sessions.open_path(path)
+    w.sessions.plot.set_markers(0.2, 0.4)
+    assert w.sessions.add_note("warm cache")
+    assert raw_digest(path) == before
+    w.sessions.close_reader()
+    w2 = make_window()
+    w2.sessions.open_path(path)
+    labels = [getattr(item, "_label", None) or getattr(item, "label", None) for item in w2.sessions.annotation_items]
+    assert [lab.format for lab in labels] == ["warm cache"]
+    region = w2.sessions.annotation_items[0].getRegion()
+    assert region == pytest.approx((0.2, 0.4))
+    with SessionReader(path) as s:
+        assert s.verify() == []                                        # checksums still good
+
+
+def test_double_clicking_a_result_row_opens_that_run(make_window, tmp_path, qtbot):
+    w = make_window()
+    path = tmp_path / "sessions" / "two.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_session(path, [(4.0, 10.0, 0.5), (5.0, 16.0, 0.5)], workload="two")
+    w.results.add_session(str(path))
+    assert w.results.table.rowCount() == 2
+    with qtbot.waitSignal(w.results.run_activated):
+        w.results.activate_row(1)
+    assert w.sessions.current == path and w.sessions.run_box.currentData() == 2
+    x, y = w.sessions.plot.plots[2][1].getData()
+    assert max(y) == pytest.approx(16.0)                              # run 2's busy power, not run 1's 10 W
+
+
+def test_wheel_over_an_unfocused_bench_field_changes_nothing(make_window, qtbot):
+    w = make_window()
+    w.tabs.setCurrentWidget(w.bench_panel)
+    box = w.bench_panel.fields["target.telemetry"]
+    before = box.currentText()
+    w.bench_panel.load_button.setFocus()
+    pos = QPointF(box.width() / 2, box.height() / 2)
+    for delta in (-120, 120, -120):
+        ev = QWheelEvent(pos, QPointF(box.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, delta),
+                         Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        from PySide6.QtWidgets import QApplication
+        QApplication.sendEvent(box, ev)
+    assert box.currentText() == before
+
+
+def test_a_bench_with_three_errors_flags_three_fields(make_window, tmp_path):
+    w = make_window()
+    data = tomllib.loads(open(DEMO_BENCH, encoding="utf-8").read())
+    data["voltage"]["probe_ratio"] = -10.0
+    data["current"]["shunt_ohm"] = "ten milliohm"
+    data["acquisition"]["pretrigger"] = 1.5
+    w.bench_panel.set_raw(data, "three.toml")
+    assert w.bench_panel.apply() is None
+    flagged = sorted(k for k, e in w.bench_panel.errors.items() if not e.isHidden())
+    assert flagged == ["acquisition.pretrigger", "current.shunt_ohm", "voltage.probe_ratio"]
+    assert "3 problems" in w.bench_panel.info.text()
+
+
+def test_bench_fields_show_units_without_float_noise(make_window):
+    w = make_window()
+    bench = dataclasses.replace(w.bench, acquisition=dataclasses.replace(w.bench.acquisition,
+                                                                         trigger_level_a=0.36089583333334385))
+    w.bench_panel.set_bench(bench)
+    assert w.bench_panel.fields["acquisition.trigger_level_a"].text() == "360.896 mA"
+    assert w.bench_panel.fields["current.shunt_ohm"].text() == "10 mΩ"
+    again = w.bench_panel.bench()
+    assert again.current.shunt_ohm == 0.01 and again.acquisition.trigger_level_a == 0.360896
+
+
+def test_a_bad_bench_file_at_start_up_opens_the_app_with_its_problems_shown(qtbot, tmp_path):
+    from app.ui.main_window import make_main_window
+    text = open(DEMO_BENCH, encoding="utf-8").read()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("probe_ratio = 10.0", "probe_ratio = -10.0").replace('kind = "local"',
+                                                                                    'kind = "telnet"'),
+                   encoding="utf-8")
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    w = make_main_window(str(bad), sessions_dir=tmp_path / "sessions", settings=settings)
+    qtbot.addWidget(w)
+    flagged = sorted(k for k, e in w.bench_panel.errors.items() if not e.isHidden())
+    assert flagged == ["target.kind", "voltage.probe_ratio"]
+    assert w.tabs.currentWidget() is w.bench_panel and "2 problems" in w.message.text
+    assert w.bench_panel.fields["voltage.probe_ratio"].text() == "-10"
+
+
+def test_repeated_workload_lines_collapse_with_a_count(make_window):
+    w = make_window()
+    panel = w.capture_panel
+    panel.add_line("stdout", "warm-up")
+    for k in range(200):
+        panel.add_line("stdout", f"trial {k}: slab 70.5418 in {0.1 + k / 1000:.3f} s")
+    panel.add_line("stderr", "done")
+    lines = panel.log.toPlainText().splitlines()
+    assert lines == ["warm-up", "trial 199: slab 70.5418 in 0.299 s   (×200)", "! done"]
