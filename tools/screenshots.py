@@ -32,7 +32,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="jb-shots-"))
     w = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=tmp / "sessions",
                    settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat))
-    w.resize(1280, 860)
+    w.resize(1560, 900)
     w.show()
 
     def wait(ms: int) -> None:

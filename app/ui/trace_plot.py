@@ -289,8 +289,14 @@ class TracePlot(pg.GraphicsLayoutWidget):
         except AnalysisError:
             self.last_stats = self.last_channels = None
         self.stats_box.setText(stats_box_text(self.last_stats, self.last_channels))
-        (x_lo, _), (_, y_hi) = self.plots[2][0].viewRange()
-        self.stats_box.setPos(max(x_lo, min(self.marker_times()[1], self.plots[2][0].viewRange()[0][1])), y_hi)
+        (x_lo, x_hi), (_, y_hi) = self.plots[2][0].viewRange()
+        a, b = self.marker_times()
+        if b < x_lo + 0.55 * (x_hi - x_lo):        # beside marker B, on the side with room
+            self.stats_box.setAnchor((0, 0))
+            self.stats_box.setPos(max(x_lo, b), y_hi)
+        else:
+            self.stats_box.setAnchor((1, 0))
+            self.stats_box.setPos(max(x_lo, min(a, x_hi)), y_hi)
         self.markers_moved.emit(self.last_stats)
 
 
