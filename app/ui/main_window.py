@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -502,9 +502,10 @@ class MainWindow(QMainWindow):
         self._capture_ended()
         self.results.add_session(str(outcome.session_path))
         self.tabs.setCurrentWidget(self.results)
-        self.sessions.follow(outcome.session_path)
+        # the list and the review follow on later turns of the event loop, so no single step stalls the window
+        QTimer.singleShot(0, lambda: self.sessions.follow(outcome.session_path))
         if outcome.runs:
-            self.review_run(str(outcome.session_path), int(outcome.runs[-1]["run"]))
+            QTimer.singleShot(0, lambda: self.review_run(str(outcome.session_path), int(outcome.runs[-1]["run"])))
         failed = f"; run(s) {outcome.failed_runs} failed (see the session)" if outcome.failed_runs else ""
         (self.show_error if outcome.failed_runs else self.show_info)(
             f"captured {len(outcome.runs)} run(s) of {outcome.workload} into {outcome.session_path}{failed}")

@@ -176,7 +176,8 @@ class SessionBrowser(QWidget):
             if path:
                 self.open_path(Path(path))
 
-    def open_path(self, path: Path) -> bool:
+    def open_path(self, path: Path, draw: bool = True) -> bool:
+        self.plot.forget_window()
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -191,10 +192,11 @@ class SessionBrowser(QWidget):
         for n in self.reader.run_numbers():
             self.run_box.addItem(str(n), n)
         self.run_box.blockSignals(False)
-        self._run_chosen()
+        if draw:
+            self._run_chosen()
         return True
 
-    def _run_chosen(self, *args) -> None:
+    def _run_chosen(self, *args, draw: bool = True) -> None:
         if self.reader is None or self.run_box.count() == 0:
             return
         run = self.reader.run(self.run_box.currentData())
@@ -203,7 +205,8 @@ class SessionBrowser(QWidget):
         for k in run.window_numbers():
             self.window_box.addItem(str(k), k)
         self.window_box.blockSignals(False)
-        self._window_chosen()
+        if draw:
+            self._window_chosen()
 
     def _window_chosen(self, *args) -> None:
         if self.reader is None or self.window_box.count() == 0:
@@ -218,21 +221,25 @@ class SessionBrowser(QWidget):
             self.error.emit(str(exc))
 
     def show_run(self, path: Path, run: int, window: int | None = None) -> bool:
-        """Open a session at one run (and window; else the run's triggered window)."""
+        """Open a session at one run (and window; else the run's triggered window), drawing it once."""
         if self.current is None or Path(path) != self.current or self.reader is None:
-            if not self.open_path(Path(path)):
+            if not self.open_path(Path(path), draw=False):
                 return False
         idx = self.run_box.findData(run)
         if idx < 0:
             self.error.emit(f"{path}: it has no run {run}")
             return False
+        self.run_box.blockSignals(True)
         self.run_box.setCurrentIndex(idx)
-        self._run_chosen()
+        self.run_box.blockSignals(False)
+        self._run_chosen(draw=False)
         if window is None:
             window = run_window(self.reader.run(run))
         widx = self.window_box.findData(window)
-        if widx >= 0 and widx != self.window_box.currentIndex():
-            self.window_box.setCurrentIndex(widx)
+        self.window_box.blockSignals(True)
+        self.window_box.setCurrentIndex(max(widx, 0))
+        self.window_box.blockSignals(False)
+        self._window_chosen()
         return True
 
     # -- annotations --------------------------------------------------------------------
@@ -270,8 +277,7 @@ class SessionBrowser(QWidget):
         run, window = self.run_box.currentData(), self.window_box.currentData()
         t0, t1 = self.plot.marker_times()
         path = self.current
-        self.reader.close()
-        self.reader = None
+        self.close_reader()
         try:
             add_annotation(path, run, window, t0, t1, text)
         except JoulebenchError as exc:
@@ -350,6 +356,7 @@ class SessionBrowser(QWidget):
             plot0.setTitle(None)
 
     def close_reader(self) -> None:
+        self.plot.forget_window()
         if self.reader is not None:
             self.reader.close()
             self.reader = None

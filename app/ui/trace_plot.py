@@ -22,10 +22,10 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 
 from app.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary, channel_stats, interval_stats
-from app.errors import AnalysisError
+from app.errors import JoulebenchError
 from app.session_reader import WindowView
 
 MAX_RAW_POINTS = 6000
@@ -62,7 +62,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.plots = []                      # (PlotItem, line): the line is P's mean or the raw samples
-        self.bands = []                      # (lo curve, hi curve, fill) per plot
+        self.bands = []                      # (lo curve, hi curve, fill) per plot: bins wider than a pixel
+        self.strokes = []                    # one min–max stroke per bin: bins at a pixel or narrower
         for row, (name, unit, color, _) in enumerate(CHANNELS):
             p = self.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
@@ -71,17 +72,20 @@ class TracePlot(pg.GraphicsLayoutWidget):
             p.setClipToView(True)
             p.setMouseEnabled(x=True, y=False)          # the wheel zooms time; y follows the data in view
             p.enableAutoRange(x=False, y=False)
-            p.showGrid(x=True, y=True, alpha=0.15)
             if self.plots:
                 p.setXLink(self.plots[0][0])
             lo = pg.PlotCurveItem(pen=pg.mkPen(color, width=1))
             hi = pg.PlotCurveItem(pen=pg.mkPen(color, width=1))
             fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(*color, 110))
-            for item in (fill, lo, hi):
+            # at two or more bins a pixel the band is one vertical stroke per bin (min to max), which fills
+            # each pixel column exactly and draws fast; wider bins are filled between their min and max lines
+            strokes = pg.PlotCurveItem(pen=pg.mkPen(*color, 160, width=1), connect="pairs")
+            for item in (fill, lo, hi, strokes):
                 p.addItem(item)
             line = p.plot(pen=pg.mkPen(tuple(int(c * 0.55) for c in color), width=1))
             self.plots.append((p, line))
             self.bands.append((lo, hi, fill))
+            self.strokes.append(strokes)
         self.plots[-1][0].setLabel("bottom", "Time from trigger", units="s")
         # the whole window, for navigation
         self.strip = self.addPlot(row=len(CHANNELS), col=0)
@@ -111,7 +115,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.stats_box.setZValue(50)
         pp.addItem(self.stats_box, ignoreBounds=True)
         self.plots[0][0].sigXRangeChanged.connect(self._range_changed)
-        self.context_items: list[tuple[pg.PlotItem, object]] = []
+        self.context_items: list[tuple[pg.PlotItem, object]] = []     # phase lines (made per window)
+        self._spans: list[tuple[pg.PlotItem, str, pg.LinearRegionItem]] = []
+        self._trigger: pg.InfiniteLine | None = None
         self.context: dict = {}
         self.trace: PowerTrace | None = None
         self.summary: TraceSummary | None = None
@@ -120,6 +126,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self._rows: list[int] = []
         self._redrawing = False
         self.mode = "empty"                  # "raw" | "band"
+        self._as_strokes = False
         self.last_stats: IntervalStats | None = None
         self.last_channels: tuple[ChannelStats, ChannelStats] | None = None
 
@@ -135,12 +142,22 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.set_context(context or {})
         self.plots[0][0].setXRange(t0, t1, padding=0)
         span = t1 - t0
-        self.m0.blockSignals(True)
+        for m in (self.m0, self.m1):
+            m.blockSignals(True)
         self.m0.setValue(max(t0, 0.0) if t0 < 0 < t1 else t0 + 0.25 * span)
-        self.m0.blockSignals(False)
         self.m1.setValue(min(t1, self.m0.value() + 0.5 * span))
+        for m in (self.m0, self.m1):
+            m.blockSignals(False)
         self.redraw()
-        self._markers_changed()
+        self.last_stats = self.last_channels = None
+        self.stats_box.setText("")
+        # the markers' statistics on the next turn of the event loop: the window is drawn first
+        QTimer.singleShot(0, self._markers_changed)
+
+    def forget_window(self) -> None:
+        """The window's file is being closed: nothing may read from it any more."""
+        self.trace = self.summary = self.window = None
+        self._levels = {}
 
     def level(self, k: int) -> dict[str, np.ndarray]:
         if k not in self._levels:
@@ -150,33 +167,43 @@ class TracePlot(pg.GraphicsLayoutWidget):
     # -- the measurement's context ----------------------------------------------------
     def set_context(self, context: dict) -> None:
         """context: region_s [b0, e0], idle_span_s [a, b] (scope time of this window), board_at_zero_s and
-        phases [(board t, name)] (drawn where they fall in this window)."""
+        phases [(board t, name)] (drawn where they fall in this window). The shaded spans are made once and
+        moved (building pyqtgraph region items costs ~15 ms each)."""
         for plot, item in self.context_items:
             plot.removeItem(item)
         self.context_items = []
         self.context = dict(context)
-
-        def add(item, plots=None):
-            for p in plots or [p for p, _ in self.plots]:
-                it = item() if callable(item) else item
-                p.addItem(it, ignoreBounds=True)
-                self.context_items.append((p, it))
-        region = context.get("region_s")
-        if region and len(region) == 2 and None not in region:
-            add(lambda: _region(region, REGION_BRUSH, "measured [begin, end]"))
-        idle = context.get("idle_span_s")
-        if idle and len(idle) == 2 and None not in idle:
-            add(lambda: _region(idle, IDLE_BRUSH, "idle"))
-        add(lambda: pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen((80, 80, 80), style=Qt.DashLine)),
-            [self.plots[0][0]])
+        if not self._spans:
+            for p, _ in self.plots:
+                for key, brush, tip in (("region_s", REGION_BRUSH, "measured [begin, end]"),
+                                        ("idle_span_s", IDLE_BRUSH, "idle")):
+                    item = _region((0.0, 1.0), brush, tip)
+                    p.addItem(item, ignoreBounds=True)
+                    self._spans.append((p, key, item))
+            self._trigger = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen((80, 80, 80), style=Qt.DashLine))
+            self.plots[0][0].addItem(self._trigger, ignoreBounds=True)
+        for p, key, item in self._spans:
+            span = context.get(key)
+            ok = bool(span) and len(span) == 2 and None not in span
+            if ok:
+                item.setRegion(tuple(span))
+            item.setVisible(ok)
         zero = context.get("board_at_zero_s")
         if zero is not None:
+            p0 = self.plots[0][0]
             for t_board, name in context.get("phases", []):
-                x = t_board - zero
-                add(lambda x=x, name=name: pg.InfiniteLine(x, angle=90, movable=False,
-                                                           pen=pg.mkPen((200, 120, 0), style=Qt.DotLine), label=name,
-                                                           labelOpts={"position": 0.85, "color": (160, 90, 0)}),
-                    [self.plots[0][0]])
+                line = pg.InfiniteLine(t_board - zero, angle=90, movable=False,
+                                       pen=pg.mkPen((200, 120, 0), style=Qt.DotLine), label=name,
+                                       labelOpts={"position": 0.85, "color": (160, 90, 0)})
+                p0.addItem(line, ignoreBounds=True)
+                self.context_items.append((p0, line))
+
+    def shown_context(self) -> tuple[list[tuple[float, float]], list[float]]:
+        """(the shaded spans, the context lines: trigger and phases) as drawn on the voltage plot."""
+        p0 = self.plots[0][0]
+        spans = [tuple(item.getRegion()) for p, _, item in self._spans if p is p0 and item.isVisible()]
+        lines = [self._trigger.value()] + [item.value() for _, item in self.context_items]
+        return sorted(spans), sorted(lines)
 
     # -- drawing ------------------------------------------------------------------
     def _range_changed(self, *args) -> None:
@@ -225,9 +252,10 @@ class TracePlot(pg.GraphicsLayoutWidget):
             self.mode = "raw"
             v, i, p = tr.arrays(j0, j1)
             x = tr.x0 + np.arange(j0, j1) * tr.dx
-            for (plot, line), (lo, hi, _), y in zip(self.plots, self.bands, (v, i, p)):
+            for (plot, line), (lo, hi, _), strokes, y in zip(self.plots, self.bands, self.strokes, (v, i, p)):
                 lo.setData([], [])
                 hi.setData([], [])
+                strokes.setData([], [])
                 line.setData(x, y)
                 _fit_y(plot, float(y.min()), float(y.max()))
             return
@@ -241,17 +269,30 @@ class TracePlot(pg.GraphicsLayoutWidget):
         rows = self._rows[k]
         lv = self.level(k)
         r0, r1 = j0 // rows, min(len(lv["p_min"]), -(-j1 // rows))
+        as_strokes = (r1 - r0) >= width_px
+        self._as_strokes = as_strokes
         xs = band_x(r0, r1, rows, tr.x0, tr.dx)
-        for idx, ((plot, line), (lo, hi, _), (_, _, _, (lo_name, hi_name))) in enumerate(zip(self.plots, self.bands,
-                                                                                           CHANNELS)):
+        centres = tr.x0 + (np.arange(r0, r1) + 0.5) * rows * tr.dx
+        for idx, ((plot, line), (lo, hi, _), strokes, (_, _, _, (lo_name, hi_name))) in enumerate(
+                zip(self.plots, self.bands, self.strokes, CHANNELS)):
             lo_v, hi_v = lv[lo_name][r0:r1], lv[hi_name][r0:r1]
-            lo.setData(xs, band_y(lo_v))
-            hi.setData(xs, band_y(hi_v))
+            if as_strokes:
+                lo.setData([], [])
+                hi.setData([], [])
+                strokes.setData(np.repeat(centres, 2), np.column_stack([lo_v, hi_v]).ravel())
+            else:
+                strokes.setData([], [])
+                lo.setData(xs, band_y(lo_v))
+                hi.setData(xs, band_y(hi_v))
             if idx == 2:                                   # P's mean per bin
                 counts = np.full(r1 - r0, float(rows))
                 if r1 * rows > tr.n:
                     counts[-1] = tr.n - (r1 - 1) * rows
-                line.setData(xs, band_y(lv["p_sum"][r0:r1] / counts))
+                mean = lv["p_sum"][r0:r1] / counts
+                if as_strokes:
+                    line.setData(centres, mean)
+                else:
+                    line.setData(xs, band_y(mean))
             else:
                 line.setData([], [])
             if len(lo_v):
@@ -263,6 +304,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         if self.mode == "raw":
             x, y = self.plots[which][1].getData()
             return x, y, y
+        if self._as_strokes:
+            x, y = self.strokes[which].getData()
+            return x[::2], y[::2], y[1::2]
         x, ylo = lo.getData()
         _, yhi = hi.getData()
         return x, ylo, yhi
@@ -286,7 +330,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         try:
             self.last_stats = interval_stats(self.trace, self.summary, t0, t1) if t1 > t0 else None
             self.last_channels = channel_stats(self.trace, self.summary, t0, t1) if t1 > t0 else None
-        except AnalysisError:
+        except (JoulebenchError, OSError):         # an empty span, or the file closed meanwhile
             self.last_stats = self.last_channels = None
         self.stats_box.setText(stats_box_text(self.last_stats, self.last_channels))
         (x_lo, x_hi), (_, y_hi) = self.plots[2][0].viewRange()

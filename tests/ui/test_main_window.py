@@ -48,7 +48,7 @@ def test_demo_capture_clicked_through_to_a_results_row(qtbot, make_window):
     assert value == pytest.approx(r["energy_j"], abs=u / 10) and u == pytest.approx(r["uncertainty_j"], rel=0.05)
     # the run's trace and its measured region are on screen beside the result, without switching tabs
     plot = w.sessions.plot
-    assert plot.trace is not None and w.sessions.current == outcome.session_path
+    qtbot.waitUntil(lambda: plot.trace is not None and w.sessions.current == outcome.session_path, timeout=5000)
     assert plot.context.get("region_s") is not None and w.sessions.review.isVisible()
     assert w.sessions.table.selectionModel().selectedRows()
     assert w.results.table.item(0, 0).text() == "cpu-burn"

@@ -121,11 +121,10 @@ def test_region_idle_and_phase_drawn_at_the_session_times(make_window, tmp_path)
     w = make_window()
     w.sessions.open_path(spike_session(tmp_path / "spike.h5"))
     plot = w.sessions.plot
-    regions = sorted(tuple(round(v, 9) for v in item.getRegion()) for p, item in plot.context_items
-                     if p is plot.plots[0][0] and hasattr(item, "getRegion"))
+    spans, lines = plot.shown_context()
+    regions = [tuple(round(v, 9) for v in span) for span in spans]
     assert regions == [(-0.2, -0.01), (0.05, 1.55)]                 # idle span, measured region
-    lines = sorted(round(item.value(), 9) for p, item in plot.context_items
-                   if p is plot.plots[0][0] and hasattr(item, "value"))
+    lines = [round(v, 9) for v in lines]
     # the trigger at 0, and the phase at board 100.8 s: begin (100.05 s on the board) sits at 0.05 s
     assert lines == [0.0, pytest.approx(0.8)]
 
