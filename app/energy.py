@@ -467,3 +467,43 @@ def channel_stats(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: f
             lo["i"], hi["i"] = min(lo["i"], float(i.min())), max(hi["i"], float(i.max()))
     mean_v, mean_i, _ = channel_means(trace, trace.time_of(a), trace.time_of(b - 1))
     return ChannelStats(mean_v, lo["v"], hi["v"]), ChannelStats(mean_i, lo["i"], hi["i"])
+
+
+@dataclass(frozen=True)
+class PowerHistogram:
+    edges_w: np.ndarray          # bin edges, W
+    counts: np.ndarray           # samples per bin
+    samples: int                 # samples counted
+    of_samples: int              # samples in the interval (more than `samples` when spread blocks were read)
+
+    def cdf(self) -> np.ndarray:
+        """Fraction of the counted samples at or below each bin's upper edge."""
+        total = self.counts.sum()
+        return np.cumsum(self.counts) / total if total else np.zeros(len(self.counts))
+
+
+def power_histogram(trace: PowerTrace, summary: TraceSummary, t0_s: float, t1_s: float, bins: int = 100,
+                    max_samples: int = 4_000_000) -> PowerHistogram:
+    """The distribution of P over the samples in [t0_s, t1_s]: every sample up to max_samples, else evenly
+    spread blocks of max_samples in all (the count says which). The bins span the interval's exact P range
+    (interval_stats' min and max), so the extremes are always in the first and last bins."""
+    st = interval_stats(trace, summary, t0_s, t1_s)
+    a = max(0, int(math.ceil((t0_s - trace.x0) / trace.dx - 1e-9)))
+    b = min(trace.n, int(math.floor((t1_s - trace.x0) / trace.dx + 1e-9)) + 1)
+    lo, hi = st.min_w, st.max_w
+    if not hi > lo:
+        hi = lo + max(abs(lo) * 1e-9, 1e-12)
+    edges = np.linspace(lo, hi, bins + 1)
+    counts = np.zeros(bins, dtype=np.int64)
+    n = b - a
+    if n <= max_samples:
+        blocks = [(j, min(b, j + (1 << 20))) for j in range(a, b, 1 << 20)]
+    else:
+        size = max_samples // 200
+        blocks = [(int(j), int(j) + size) for j in np.linspace(a, b - size, 200).astype(np.int64)]
+    counted = 0
+    for j0, j1 in blocks:
+        _, _, p = trace.arrays(j0, j1)
+        counts += np.histogram(np.clip(p, lo, hi), bins=edges)[0]
+        counted += j1 - j0
+    return PowerHistogram(edges, counts, counted, n)

@@ -106,12 +106,14 @@ class SessionBrowser(QWidget):
         self.export_png_button = QPushButton("Export plot as PNG… (Ctrl+E)")
         self.export_svg_button = QPushButton("SVG…")
         self.note_button = QPushButton("Add note at markers…")
+        self.histogram_button = QPushButton("P histogram…")
+        self.compare_button = QPushButton("Compare runs…")
         sel.addWidget(QLabel("Run"))
         sel.addWidget(self.run_box)
         sel.addWidget(QLabel("Window"))
         sel.addWidget(self.window_box)
         sel.addStretch()
-        for b in (self.note_button, self.export_report_button, self.export_trace_button, self.export_png_button,
+        for b in (self.note_button, self.histogram_button, self.compare_button, self.export_report_button, self.export_trace_button, self.export_png_button,
                   self.export_svg_button):
             sel.addWidget(b)
         rl.addLayout(sel)
@@ -137,6 +139,8 @@ class SessionBrowser(QWidget):
         self.export_png_button.clicked.connect(lambda: self._ask_export("png"))
         self.export_svg_button.clicked.connect(lambda: self._ask_export("svg"))
         self.note_button.clicked.connect(self._ask_note)
+        self.histogram_button.clicked.connect(self.show_histogram)
+        self.compare_button.clicked.connect(self.show_compare)
         self.annotation_items: list = []
         self.refresh()
 
@@ -241,6 +245,28 @@ class SessionBrowser(QWidget):
         self.window_box.blockSignals(False)
         self._window_chosen()
         return True
+
+    # -- distribution and comparison ----------------------------------------------------
+    def show_histogram(self) -> None:
+        from app.ui.analysis_dialogs import HistogramDialog
+        if self.plot.trace is None:
+            self.error.emit("open a session first (Ctrl+O)")
+            return
+        t0, t1 = self.plot.marker_times()
+        try:
+            self.histogram_dialog = HistogramDialog(self.plot.trace, self.plot.summary, t0, t1, self)
+        except JoulebenchError as exc:
+            self.error.emit(str(exc))
+            return
+        self.histogram_dialog.show()
+
+    def show_compare(self) -> None:
+        from app.ui.analysis_dialogs import CompareDialog
+        if self.reader is None:
+            self.error.emit("open a session first (Ctrl+O)")
+            return
+        self.compare_dialog = CompareDialog(self.reader, self)
+        self.compare_dialog.show()
 
     # -- annotations --------------------------------------------------------------------
     def _show_annotations(self, run: RunView, window: int) -> None:

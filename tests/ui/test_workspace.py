@@ -245,3 +245,37 @@ def test_repeated_workload_lines_collapse_with_a_count(make_window):
     panel.add_line("stderr", "done")
     lines = panel.log.toPlainText().splitlines()
     assert lines == ["warm-up", "trial 199: slab 70.5418 in 0.299 s   (×200)", "! done"]
+
+
+def test_power_histogram_of_the_selection(make_window, tmp_path):
+    from app.ui.analysis_dialogs import HistogramDialog
+    w = make_window()
+    w.sessions.open_path(spike_session(tmp_path / "spike.h5"))
+    plot = w.sessions.plot
+    plot.set_markers(0.1, 0.9)
+    d = HistogramDialog(plot.trace, plot.summary, 0.1, 0.9)
+    h = d.hist
+    # 0.8 s at 5 µs: 160 001 samples, all at 120 W but the one spike at 240 W (the bins span 120 – 240 W)
+    assert h.samples == h.of_samples == 160_001
+    assert h.counts[0] == 160_000 and h.counts[-1] == 1 and h.counts[1:-1].sum() == 0
+    assert h.edges_w[0] == pytest.approx(120.0) and h.edges_w[-1] == pytest.approx(240.0)
+    assert h.cdf()[-1] == 1.0
+    d.close()
+
+
+def test_compare_overlays_runs_aligned_at_begin(make_window, tmp_path):
+    from app.ui.analysis_dialogs import CompareDialog
+    w = make_window()
+    first = spike_session(tmp_path / "a.h5")
+    second = spike_session(tmp_path / "b.h5")
+    w.sessions.open_path(first)
+    d = CompareDialog(w.sessions.reader)
+    assert d.add_session(second)
+    assert len(d.curves) == 2
+    for x, y in d.curves.values():
+        # the current steps from idle to busy at the trigger, 0.05 s before begin (region [0.05, 1.55] s):
+        # on the begin-aligned axis the step sits at −0.05 s, within one bin (512 samples × 5 µs)
+        step = x[np.argmax(y > 90.0)]
+        assert step == pytest.approx(-0.05, abs=512 * DX)
+        assert np.nanmax(y) < 240.0                  # means per bin, not the extremes
+    d.done(0)
