@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
 
     def review_run(self, path: str, run: int) -> None:
         """Show a run's trace in the review (a double-clicked result row, a finished capture)."""
-        self.sessions.show_run(Path(path), run)
+        self.sessions.show_run(Path(path), run, defer_draw=True)
 
     def _open_session(self) -> None:
         self.tabs.setCurrentWidget(self.sessions)
@@ -503,9 +503,12 @@ class MainWindow(QMainWindow):
         self.results.add_session(str(outcome.session_path))
         self.tabs.setCurrentWidget(self.results)
         # the list and the review follow on later turns of the event loop, so no single step stalls the window
-        QTimer.singleShot(0, lambda: self.sessions.follow(outcome.session_path))
-        if outcome.runs:
-            QTimer.singleShot(0, lambda: self.review_run(str(outcome.session_path), int(outcome.runs[-1]["run"])))
+        def follow():
+            self.sessions.follow(outcome.session_path)
+            if outcome.runs:
+                QTimer.singleShot(10, lambda: self.review_run(str(outcome.session_path),
+                                                              int(outcome.runs[-1]["run"])))
+        QTimer.singleShot(10, follow)
         failed = f"; run(s) {outcome.failed_runs} failed (see the session)" if outcome.failed_runs else ""
         (self.show_error if outcome.failed_runs else self.show_info)(
             f"captured {len(outcome.runs)} run(s) of {outcome.workload} into {outcome.session_path}{failed}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 import json
 
 import pyqtgraph as pg
@@ -224,7 +224,7 @@ class SessionBrowser(QWidget):
         except JoulebenchError as exc:
             self.error.emit(str(exc))
 
-    def show_run(self, path: Path, run: int, window: int | None = None) -> bool:
+    def show_run(self, path: Path, run: int, window: int | None = None, defer_draw: bool = False) -> bool:
         """Open a session at one run (and window; else the run's triggered window), drawing it once."""
         if self.current is None or Path(path) != self.current or self.reader is None:
             if not self.open_path(Path(path), draw=False):
@@ -243,7 +243,10 @@ class SessionBrowser(QWidget):
         self.window_box.blockSignals(True)
         self.window_box.setCurrentIndex(max(widx, 0))
         self.window_box.blockSignals(False)
-        self._window_chosen()
+        if defer_draw:                   # opened on this turn of the event loop, drawn on a later one
+            QTimer.singleShot(10, self._window_chosen)
+        else:
+            self._window_chosen()
         return True
 
     # -- distribution and comparison ----------------------------------------------------

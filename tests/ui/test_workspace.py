@@ -177,6 +177,7 @@ def test_double_clicking_a_result_row_opens_that_run(make_window, tmp_path, qtbo
     with qtbot.waitSignal(w.results.run_activated):
         w.results.activate_row(1)
     assert w.sessions.current == path and w.sessions.run_box.currentData() == 2
+    qtbot.waitUntil(lambda: w.sessions.plot.trace is not None and w.sessions.plot.window.run == 2, timeout=5000)
     x, y = w.sessions.plot.plots[2][1].getData()
     assert max(y) == pytest.approx(16.0)                              # run 2's busy power, not run 1's 10 W
 
