@@ -27,7 +27,7 @@ TICK_S = 0.005
 TRIGGER_GRID_S = 1e-5      # the trigger comparator looks at the signal this finely (or per sample if coarser)
 TRIGGER_LAG_S = 0.05       # the comparator runs this far behind real time, so that a source's late news
                            # (a control-file line, a CPU-load sample) is seen before the edge is judged
-GEN_CHUNK = 1 << 22
+GEN_CHUNK = 1 << 18          # small enough that the interpreter lock is let go often (the app draws meanwhile)
 
 
 @dataclass
