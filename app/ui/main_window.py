@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from app.bench import BenchConfig
 from app.errors import JoulebenchError
@@ -56,6 +56,40 @@ class MessageBar(QWidget):
         return self.label.text()
 
 
+class DockTabs:
+    """The panels' docks, tabbed together, used like a tab widget: which panel is in front, bring one to
+    the front (a closed or floating dock is shown again)."""
+
+    def __init__(self, docks: list[QDockWidget]):
+        self.docks = docks
+        self._current = docks[0]
+        for d in docks:
+            d.visibilityChanged.connect(lambda visible, d=d: self._seen(d, visible))
+
+    def _seen(self, dock: QDockWidget, visible: bool) -> None:
+        if visible:
+            self._current = dock
+
+    def _dock_of(self, widget) -> QDockWidget:
+        return next(d for d in self.docks if d.widget() is widget)
+
+    def setCurrentWidget(self, widget) -> None:
+        dock = self._dock_of(widget)
+        dock.show()
+        dock.raise_()
+        self._current = dock
+
+    def currentWidget(self):
+        return self._current.widget()
+
+    def currentIndex(self) -> int:
+        return self.docks.index(self._current)
+
+    def setCurrentIndex(self, index: int) -> None:
+        if 0 <= index < len(self.docks):
+            self.setCurrentWidget(self.docks[index].widget())
+
+
 class MainWindow(QMainWindow):
     capture_done = Signal(object)        # CaptureOutcome (for tests and the screenshot script)
     capture_failed = Signal(str)
@@ -78,7 +112,6 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         self.message = MessageBar()
         lay.addWidget(self.message)
-        self.tabs = QTabWidget()
         self.bench_panel = BenchPanel()
         self.live = LiveView()
         self.capture_panel = CapturePanel()
@@ -86,16 +119,19 @@ class MainWindow(QMainWindow):
         self.sessions = SessionBrowser(self.sessions_dir)
         self.campaign_panel = CampaignPanel()
         self.campaign_worker = None
-        for w, name in ((self.bench_panel, "Bench"), (self.live, "Live"), (self.capture_panel, "Capture"),
-                        (self.campaign_panel, "Campaign"), (self.results, "Results"), (self.sessions, "Sessions")):
-            self.tabs.addTab(w, name)
         lay.addWidget(self.sessions.review, 1)           # the waveform in the middle
         self.setCentralWidget(central)
-        self.panels = QDockWidget("Panels", self)
-        self.panels.setObjectName("panels")
-        self.panels.setWidget(self.tabs)
-        self.panels.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.panels)
+        self.docks: list[QDockWidget] = []
+        for w, name in ((self.bench_panel, "Bench"), (self.live, "Live"), (self.capture_panel, "Capture"),
+                        (self.campaign_panel, "Campaign"), (self.results, "Results"), (self.sessions, "Sessions")):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock_{name.lower()}")
+            dock.setWidget(w)
+            dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                             | QDockWidget.DockWidgetClosable)
+            self.docks.append(dock)
+        self.tabs = DockTabs(self.docks)
+        self._place_docks()
         self._menus()
         self.status = QLabel("")
         self.statusBar().addWidget(self.status, 1)
@@ -144,9 +180,8 @@ class MainWindow(QMainWindow):
         action(cap, "&Capture", self.start_capture, "Ctrl+R")
         action(cap, "C&ancel", self.cancel_capture)
         view = bar.addMenu("&View")
-        for name, widget in (("Bench", self.bench_panel), ("Live", self.live), ("Capture", self.capture_panel),
-                             ("Campaign", self.campaign_panel), ("Results", self.results), ("Sessions", self.sessions)):
-            action(view, name, lambda _=False, w=widget: self.show_panel(w))
+        for dock in self.docks:
+            view.addAction(dock.toggleViewAction())
         view.addSeparator()
         action(view, "&Reset layout", self.reset_layout)
         help_menu = bar.addMenu("&Help")
@@ -173,14 +208,22 @@ class MainWindow(QMainWindow):
                         "in use.")
 
     def show_panel(self, widget) -> None:
-        self.panels.show()
         self.tabs.setCurrentWidget(widget)
 
+    def _place_docks(self) -> None:
+        """Every panel docked left of the waveform, tabbed together, Bench in front."""
+        first = self.docks[0]
+        for dock in self.docks:
+            dock.setFloating(False)
+            self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+            dock.show()
+        for dock in self.docks[1:]:
+            self.tabifyDockWidget(first, dock)
+        self.resizeDocks([first], [max(460, self.width() // 3)], Qt.Horizontal)
+        first.raise_()
+
     def reset_layout(self) -> None:
-        self.panels.setFloating(False)
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.panels)
-        self.panels.show()
-        self.resizeDocks([self.panels], [max(420, self.width() // 3)], Qt.Horizontal)
+        self._place_docks()
 
     def about_text(self) -> str:
         import platform

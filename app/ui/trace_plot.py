@@ -110,6 +110,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         for m in (self.m0, self.m1):
             pp.addItem(m)
             m.sigPositionChanged.connect(self._markers_changed)
+        for item in (self.m0, self.m1, self.strip_view):
+            item.hide()                          # until a window is shown
         self.stats_box = pg.TextItem("", color=(20, 20, 20), fill=pg.mkBrush(255, 255, 255, 225),
                                      border=pg.mkPen((120, 0, 160)), anchor=(0, 0))
         self.stats_box.setZValue(50)
@@ -139,6 +141,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self._rows = window.overview_row_samples
         t0, t1 = self.trace.t_first, self.trace.t_last
         self._draw_strip()
+        for item in (self.m0, self.m1, self.strip_view):
+            item.show()
         self.set_context(context or {})
         self.plots[0][0].setXRange(t0, t1, padding=0)
         span = t1 - t0

@@ -280,3 +280,19 @@ def test_compare_overlays_runs_aligned_at_begin(make_window, tmp_path):
         assert step == pytest.approx(-0.05, abs=512 * DX)
         assert np.nanmax(y) < 240.0                  # means per bin, not the extremes
     d.done(0)
+
+
+def test_panels_are_docks_with_a_remembered_layout_and_a_reset(make_window, qtbot, tmp_path):
+    w = make_window()
+    names = [d.windowTitle() for d in w.docks]
+    assert names == ["Bench", "Live", "Capture", "Campaign", "Results", "Sessions"]
+    results = w.docks[4]
+    results.setFloating(True)                             # the operator pulls Results out
+    w.close()                                             # the layout is saved with the window
+    w2 = make_window()                                    # same settings file
+    assert w2.docks[4].isFloating()
+    w2.reset_layout()
+    assert not any(d.isFloating() for d in w2.docks) and w2.tabs.currentWidget() is w2.bench_panel
+    assert "Joulebench" in w2.about_text() and "PySide6" in w2.about_text()
+    quit_actions = [a for m in w2.menuBar().actions() for a in m.menu().actions() if a.shortcut().toString() == "Ctrl+Q"]
+    assert len(quit_actions) == 1
