@@ -98,6 +98,7 @@ class RunAnalysis:
     launch_to_begin_j: float | None = None
     end_to_exit_j: float | None = None
     region_s: list[float] | None = None       # [begin, end] on the first window's axis
+    window_spans_s: list[list[float]] = field(default_factory=list)   # each window's span, seconds from begin
     alignment: dict = field(default_factory=dict)
     partial: bool = False
 
@@ -123,7 +124,7 @@ class RunAnalysis:
             "budget": [b.as_dict() for b in self.budget],
             "dynamic_budget": [b.as_dict() for b in self.dynamic_budget],
             "effective_dof": self.effective_dof, "idle_span_s": self.idle_span_s, "region_s": self.region_s,
-            "alignment": dict(self.alignment),
+            "alignment": dict(self.alignment), "window_spans_s": [list(w) for w in self.window_spans_s],
             "clip_fraction_voltage": self.clip_fraction_voltage,
             "clip_fraction_current": self.clip_fraction_current,
         }
@@ -394,6 +395,12 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         dyn_budget = unc_mod.dynamic_budget(budget, energy, dynamic, idle_u_j)
         dyn_u, _, _ = unc_mod.expanded(dyn_budget)
     jg = j_per_gop(energy, ops)
+    # where each window lies on the run's own timeline (seconds from begin), for the review's run strip
+    spans = [[trace.t_first - b0, trace.t_last - b0]]
+    for w in steady:
+        if w.board_at_zero_s is not None:
+            at = w.board_at_zero_s - begin_board
+            spans.append([at + w.trace.t_first, at + w.trace.t_last])
     return RunAnalysis(
         duration_s=T, windows=len(all_windows), window_s=window_s, avg_power_w=avg,
         idle_power_w=idle, energy_j=energy, dynamic_energy_j=dynamic, energy_method=method, ops=ops,
@@ -403,5 +410,5 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         coverage_k=k, effective_dof=None if math.isinf(dof) else dof, dynamic_uncertainty_j=dyn_u,
         j_per_gop_uncertainty=None if jg is None else u_exp / (ops / 1e9), idle_source=idle_source,
         idle_span_s=idle_span, launch_to_begin_j=launch_to_begin, end_to_exit_j=end_to_exit, region_s=[b0, e0],
-        alignment=alignment, partial=partial,
+        alignment=alignment, partial=partial, window_spans_s=spans,
     )

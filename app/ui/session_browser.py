@@ -59,6 +59,14 @@ def window_context(run: RunView, window: int) -> dict:
             ctx["idle_span_s"] = details.get("idle_span_s")
     elif role.startswith("idle"):
         ctx["idle_span_s"] = details.get("idle_span_s")
+    spans = details.get("window_spans_s") or []
+    record = run.record or {}
+    duration = record.get("duration_s")
+    if duration and spans and (len(spans) > 1 or record.get("energy_method") == "extrapolated"):
+        scope_windows = [k for k in run.window_numbers()
+                         if str(run.window(k).attrs.get("role", "run")) in ("run", "sampled")]
+        ctx["run_timeline"] = {"duration_s": float(duration), "spans": spans,
+                               "current": scope_windows.index(window) if window in scope_windows else None}
     if role == "run" and region and timing.get("begin_s") is not None:
         ctx["board_at_zero_s"] = float(timing["begin_s"]) - float(region[0])
         events = run.attrs.get("events")

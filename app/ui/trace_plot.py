@@ -102,6 +102,19 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.strip_view = pg.LinearRegionItem(movable=True, brush=pg.mkBrush(70, 130, 180, 60))
         self.strip.addItem(self.strip_view)
         self.strip_view.sigRegionChanged.connect(self._strip_moved)
+        # a long run's timeline: [begin, end] and where each captured window lies in it (shown for such runs)
+        self.timeline = self.addPlot(row=len(CHANNELS) + 1, col=0)
+        self.timeline.setMaximumHeight(56)
+        self.timeline.getAxis("left").setWidth(AXIS_WIDTH_PX)
+        self.timeline.setLabel("left", "run")
+        self.timeline.setLabel("bottom", "time from begin", units="s")
+        self.timeline.setMouseEnabled(x=False, y=False)
+        self.timeline.hideAxis("left")
+        self.timeline_bars = pg.BarGraphItem(x0=[0.0], x1=[1.0], y0=[0.0], height=[1.0], brush=(44, 160, 44, 60))
+        self.timeline_windows = pg.BarGraphItem(x0=[0.0], x1=[0.0], y0=[0.15], height=[0.7], brush=(70, 130, 180))
+        self.timeline.addItem(self.timeline_bars)
+        self.timeline.addItem(self.timeline_windows)
+        self.timeline.hide()
         pp = self.plots[2][0]
         self.m0 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2), label="A",
                                   labelOpts={"position": 0.95, "color": (120, 0, 160)})
@@ -192,6 +205,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
             if ok:
                 item.setRegion(tuple(span))
             item.setVisible(ok)
+        self._show_timeline(context.get("run_timeline"))
         zero = context.get("board_at_zero_s")
         if zero is not None:
             p0 = self.plots[0][0]
@@ -201,6 +215,30 @@ class TracePlot(pg.GraphicsLayoutWidget):
                                        labelOpts={"position": 0.85, "color": (160, 90, 0)})
                 p0.addItem(line, ignoreBounds=True)
                 self.context_items.append((p0, line))
+
+    def _show_timeline(self, tl: dict | None) -> None:
+        """tl: duration_s (T), spans [[a, b], …] (s from begin) of the run's windows, current (index)."""
+        if not tl or not tl.get("spans"):
+            self.timeline.hide()
+            return
+        spans = np.array(tl["spans"], dtype=float).reshape(-1, 2)
+        current = tl.get("current")
+        brushes = [pg.mkBrush(120, 0, 160) if k == current else pg.mkBrush(70, 130, 180) for k in range(len(spans))]
+        self.timeline_bars.setOpts(x0=[0.0], x1=[float(tl["duration_s"])], y0=[0.0], height=[1.0])
+        self.timeline_windows.setOpts(x0=spans[:, 0], x1=spans[:, 1], y0=[0.15] * len(spans),
+                                      height=[0.7] * len(spans), brushes=brushes)
+        lo = min(0.0, float(spans[:, 0].min()))
+        hi = max(float(tl["duration_s"]), float(spans[:, 1].max()))
+        self.timeline.setXRange(lo, hi, padding=0.02)
+        self.timeline.setYRange(0, 1, padding=0.05)
+        self.timeline.show()
+
+    def timeline_shown(self) -> tuple[float, list[tuple[float, float]]] | None:
+        """(T, the windows' spans from begin) as the run strip draws them; None when it is hidden."""
+        if not self.timeline.isVisible():
+            return None
+        o = self.timeline_windows.opts
+        return float(self.timeline_bars.opts["x1"][0]), [(float(a), float(b)) for a, b in zip(o["x0"], o["x1"])]
 
     def shown_context(self) -> tuple[list[tuple[float, float]], list[float]]:
         """(the shaded spans, the context lines: trigger and phases) as drawn on the voltage plot."""

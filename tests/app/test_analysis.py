@@ -110,6 +110,12 @@ def test_windows_outside_the_region_do_not_count():
     assert res.energy_method == "extrapolated"
     assert res.window_means_w == pytest.approx([12.0], rel=1e-9)
     assert res.energy_j == pytest.approx(600.0, rel=1e-9)
+    # on the run's own timeline (seconds from begin, for the review's run strip): the first window's trigger at
+    # board 90 s is 10 s before begin, the sampled ones 20 s and 60 s after it, each spanning its own axis
+    f, i_, a_ = first.trace, inside.trace, after.trace
+    want = [f.t_first - 10.0, f.t_last - 10.0, 20.0 + i_.t_first, 20.0 + i_.t_last, 60.0 + a_.t_first,
+            60.0 + a_.t_last]
+    assert [x for span in res.window_spans_s for x in span] == pytest.approx(want)
 
 
 def test_mean_ci95_single_value_has_no_interval():

@@ -296,3 +296,24 @@ def test_panels_are_docks_with_a_remembered_layout_and_a_reset(make_window, qtbo
     assert "Joulebench" in w2.about_text() and "PySide6" in w2.about_text()
     quit_actions = [a for m in w2.menuBar().actions() for a in m.menu().actions() if a.shortcut().toString() == "Ctrl+Q"]
     assert len(quit_actions) == 1
+
+
+def test_a_long_runs_windows_on_the_run_strip(make_window, tmp_path):
+    # a session whose run was extrapolated from three windows: the strip shows [0, T] and each window where
+    # the analysis placed it (details window_spans_s), the one in view highlighted
+    path = spike_session(tmp_path / "long.h5")
+    with h5py.File(path, "r+") as f:
+        res = f["runs/001/results"]
+        import json
+        details = json.loads(res.attrs["details_json"])
+        details["window_spans_s"] = [[-0.25, 1.75], [40.0, 42.0], [80.0, 82.0]]
+        record = json.loads(res.attrs["record_json"])
+        record.update({"duration_s": 120.0, "energy_method": "extrapolated"})
+        res.attrs["details_json"] = json.dumps(details)
+        res.attrs["record_json"] = json.dumps(record)
+    w = make_window()
+    w.sessions.open_path(path)
+    shown = w.sessions.plot.timeline_shown()
+    assert shown is not None
+    T, spans = shown
+    assert T == 120.0 and spans == [(-0.25, 1.75), (40.0, 42.0), (80.0, 82.0)]
