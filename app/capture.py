@@ -623,8 +623,9 @@ class Capture:
         self._last_details = result.details()
         return {"run": n, **result.record()}
 
-    def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome,
-                    live: RunLive, idle_window, label: str = ""):
+    def _settle_run(self, run, n: int, res: RunResult | None, outcome: CaptureOutcome):
+        """The run's attributes and telemetry stored; (attrs, samples) when the workload succeeded, else the
+        run is finished as incomplete or failed with its reason and None is returned."""
         attrs = self._run_attrs(res)
         if res is None:
             run.finish(attrs, status="incomplete", reason="the workload produced no result")
@@ -639,6 +640,14 @@ class Capture:
             run.finish(attrs, status="failed", reason=reason)
             outcome.fail(n, reason)
             return None
+        return attrs, samples
+
+    def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome,
+                    live: RunLive, idle_window, label: str = ""):
+        settled = self._settle_run(run, n, res, outcome)
+        if settled is None:
+            return None
+        attrs, samples = settled
         timing = self._timing(res, live)
         try:
             if timing is None:

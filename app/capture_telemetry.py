@@ -85,20 +85,10 @@ def run_without_scope(cap: "Capture", writer: "SessionWriter", n: int, item: "Pl
 
 def _finish(cap: "Capture", run: "RunWriter", n: int, res: RunResult | None, outcome: "CaptureOutcome",
             live: RunLive, label: str) -> dict | None:
-    attrs = cap._run_attrs(res)
-    if res is None:
-        run.finish(attrs, status="incomplete", reason="the workload produced no result")
-        outcome.fail(n, "the workload produced no result")
+    settled = cap._settle_run(run, n, res, outcome)
+    if settled is None:
         return None
-    samples = tele.samples_from_launcher(res.telemetry)
-    run.set_telemetry(samples)
-    if not res.ok:
-        why = res.reason or f"exit status {res.exit_status}"
-        tail = (res.stderr.strip() or res.stdout.strip())[-500:]
-        reason = f"the workload failed ({why}): {tail}" if tail else f"the workload failed ({why})"
-        run.finish(attrs, status="failed", reason=reason)
-        outcome.fail(n, reason)
-        return None
+    attrs, samples = settled
     timing = cap._timing(res, live)
     try:
         if timing is None or timing.begin_s is None or timing.end_s is None:

@@ -17,3 +17,30 @@ def wave_from_volts(volts, *, gain_v: float, dtype=np.int16, x_increment: float 
     return Waveform(codes=codes.astype(dtype), y_increment=gain_v, y_origin=y_origin, y_reference=0.0,
                     x_increment=x_increment, x_origin=x_origin, code_min=int(info.min),
                     code_max=int(info.max), channel=channel)
+
+
+def write_hwmon(root, rails):
+    """A fake INA3221 hwmon directory: rails is [(label, millivolts, milliamps)], channels numbered from 1."""
+    root.mkdir(parents=True, exist_ok=True)
+    for k, (label, mv, ma) in enumerate(rails, start=1):
+        (root / f"in{k}_label").write_text(label + "\n")
+        (root / f"in{k}_input").write_text(f"{mv}\n")
+        (root / f"curr{k}_input").write_text(f"{ma}\n")
+    return root
+
+
+# The part of the nvidia-ml-py API (pynvml) the launcher uses, for a fake GPU; a test appends its own
+# nvmlDeviceGetPowerUsage (mW) and nvmlDeviceGetTotalEnergyConsumption (mJ).
+FAKE_PYNVML_BASE = """
+import time
+class NVMLError(Exception):
+    pass
+def nvmlInit():
+    pass
+def nvmlShutdown():
+    pass
+def nvmlDeviceGetCount():
+    return 1
+def nvmlDeviceGetHandleByIndex(i):
+    return i
+"""

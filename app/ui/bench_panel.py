@@ -29,10 +29,6 @@ TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
           "marker": "Marker GPIO (optional: exact [begin, end])"}
 OPTIONAL_SECTIONS = ("marker",)
 SCOPE_SECTIONS = ("voltage", "current", "acquisition")     # optional when scope.resource = "none"
-UNITS = {"timeout_s": "s", "probe_ratio": "×", "volts_per_div": "V/div", "offset_v": "V at centre", "shunt_ohm": "Ω",
-         "amps_per_volt": "A/V", "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "pretrigger": "fraction",
-         "trigger_level_a": "A", "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V",
-         "voltage_offset_error_v": "V", "current_offset_error_v": "V", "threshold_v": "V"}
 LABELS = {
     "scope.resource": "VISA resource", "scope.driver": "Driver", "scope.timeout_s": "Reply timeout",
     "scope.visa_library": "VISA library",

@@ -21,6 +21,7 @@ from app.capture import Capture, CaptureFailed, CaptureRequest
 from app.session_reader import SessionReader
 from instruments.sim.server import SimScope
 from instruments.sim.sources import ProfileSource, load_profile
+from tests.helpers import write_hwmon
 from workloads.spec import parse_workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -376,11 +377,7 @@ def test_cli_json_document_and_dropped_scope(rig):
 def test_telemetry_recorded_beside_the_shunt(rig, monkeypatch):
     # an INA3221 hwmon tree reporting VDD_IN 19.0 V x 0.75 A = 14.25 W while the shunt sees 0.75 A at 18.9925 V
     tmp, control, profile, script = rig
-    hw = tmp / "hwmon1"
-    hw.mkdir()
-    (hw / "in1_label").write_text("VDD_IN\n")
-    (hw / "in1_input").write_text("19000\n")
-    (hw / "curr1_input").write_text("750\n")
+    hw = write_hwmon(tmp / "hwmon1", [("VDD_IN", 19000, 750)])
     from workloads.target import LocalTarget
     real_facts = LocalTarget.facts
     monkeypatch.setattr(LocalTarget, "facts", lambda self: {**real_facts(self), "ina3221_hwmon": [str(hw)]})

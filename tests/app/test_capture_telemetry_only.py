@@ -20,24 +20,14 @@ from app.capture import Capture, CaptureFailed, CaptureRequest
 from app.errors import BenchError
 from app.report import build_report
 from app.session_reader import SessionReader
+from tests.helpers import FAKE_PYNVML_BASE, write_hwmon
 from workloads.spec import parse_workload
 
 A_W, B_W_PER_S = 150.0, 40.0
 
-FAKE_PYNVML = '''
-import time
+FAKE_PYNVML = FAKE_PYNVML_BASE + '''
 T_REF = %r
 A, B = %r, %r
-class NVMLError(Exception):
-    pass
-def nvmlInit():
-    pass
-def nvmlShutdown():
-    pass
-def nvmlDeviceGetCount():
-    return 1
-def nvmlDeviceGetHandleByIndex(i):
-    return i
 def _t():
     return time.monotonic() - T_REF
 def nvmlDeviceGetPowerUsage(h):
@@ -129,11 +119,7 @@ def test_nvml_only_capture_matches_the_analytic_integral(tmp_path, monkeypatch):
 
 
 def test_ina3221_only_capture_follows_the_load(tmp_path):
-    hw = tmp_path / "hwmon3"
-    hw.mkdir()
-    (hw / "in1_label").write_text("VDD_IN\n")
-    (hw / "in1_input").write_text("19000\n")
-    (hw / "curr1_input").write_text("300\n")
+    hw = write_hwmon(tmp_path / "hwmon3", [("VDD_IN", 19000, 300)])
     from workloads.target import LocalTarget
     real_facts = LocalTarget.facts
     with pytest.MonkeyPatch.context() as mp:

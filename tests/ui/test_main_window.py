@@ -3,28 +3,15 @@
 import dataclasses
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from app.bench import load_bench, loads_bench
 from app.cli import DEMO_BENCH
 from app.energy import interval_stats
 from app.session_reader import SessionReader
-from app.ui.main_window import DEMO_TEXT, MainWindow
+from app.ui.main_window import DEMO_TEXT
 from tests.session_factory import write_session
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    def make(bench=None, demo=True):
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-        bench = bench or load_bench(DEMO_BENCH)
-        bench = dataclasses.replace(bench, target=dataclasses.replace(bench.target, workdir=str(tmp_path / "work")))
-        w = MainWindow(bench, demo=demo, sessions_dir=tmp_path / "sessions", settings=settings)
-        qtbot.addWidget(w)
-        w.show()
-        return w
-    return make
 
 
 def choose(window, workload, params):

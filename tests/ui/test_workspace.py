@@ -15,12 +15,11 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QWheelEvent
 
 from app.analysis import WindowData, analyse_run
-from app.bench import UncertaintyConfig, load_bench
+from app.bench import UncertaintyConfig
 from app.cli import DEMO_BENCH
 from app.energy import PowerTrace, channel_stats, interval_stats, summarise
 from app.session import SessionWriter
 from app.session_reader import SessionReader
-from app.ui.main_window import MainWindow
 from instruments.waveform import Waveform
 from tests.session_factory import write_session
 
@@ -28,19 +27,6 @@ N = 400_000                 # 2 000 ms at 5 µs: long enough that the wide view 
 SPIKE_AT = 123_457          # one sample, not on a row boundary
 DX = 5e-6
 PRE = 40_000                # 0.2 s of pre-trigger (idle)
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    def make():
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-        bench = load_bench(DEMO_BENCH)
-        bench = dataclasses.replace(bench, target=dataclasses.replace(bench.target, workdir=str(tmp_path / "w")))
-        w = MainWindow(bench, demo=True, sessions_dir=tmp_path / "sessions", settings=settings)
-        qtbot.addWidget(w)
-        w.show()
-        return w
-    return make
 
 
 def spike_session(path):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers import FAKE_PYNVML_BASE, write_hwmon
 from workloads.target import LocalTarget, TelemetryOptions
 from workloads.telemetry import energy_j, input_rail, options_for, parse_tegrastats, samples_from_launcher
 
@@ -32,12 +33,7 @@ def test_energy_by_trapezoid_on_board_time():
 
 def fake_hwmon(root):
     # INA3221 channel 1: VDD_IN at 19.0 V, 250 mA (4.75 W); channel 2: VDD_SOC 5.0 V, 100 mA
-    root.mkdir(parents=True)
-    for k, (label, mv, ma) in enumerate((("VDD_IN", 19000, 250), ("VDD_SOC", 5000, 100)), start=1):
-        (root / f"in{k}_label").write_text(label + "\n")
-        (root / f"in{k}_input").write_text(f"{mv}\n")
-        (root / f"curr{k}_input").write_text(f"{ma}\n")
-    return root
+    return write_hwmon(root, [("VDD_IN", 19000, 250), ("VDD_SOC", 5000, 100)])
 
 
 def check_hwmon_sampling(target, hwmon_dir):
@@ -91,19 +87,8 @@ def test_energy_over_a_long_run_is_exact_for_a_ramp():
 # --- NVML: the launcher reads a fake of the nvidia-ml-py bindings' API (pynvml), since CI has no GPU.
 # The fake GPU draws a constant 60 W, so over any [t0, t1] both the integrated power samples and the
 # total-energy counter's difference must be 60 W x (t1 - t0) (the counter has mJ resolution, as NVML's).
-FAKE_PYNVML = '''
-import time
+FAKE_PYNVML = FAKE_PYNVML_BASE + '''
 T0 = time.monotonic()
-class NVMLError(Exception):
-    pass
-def nvmlInit():
-    pass
-def nvmlShutdown():
-    pass
-def nvmlDeviceGetCount():
-    return 1
-def nvmlDeviceGetHandleByIndex(i):
-    return i
 def nvmlDeviceGetPowerUsage(h):
     return 60000                                   # mW
 def nvmlDeviceGetTotalEnergyConsumption(h):
