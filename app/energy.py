@@ -202,6 +202,8 @@ class TraceSummary:
     n: int
     clip_voltage: float   # fraction of voltage codes at a rail
     clip_current: float
+    v_sum: np.ndarray | None = None     # float64, V (sum over the row's samples): the mean line of V
+    i_sum: np.ndarray | None = None     # float64, A (sessions written before 2026-11-24 have none: NaN)
 
     @property
     def clipped(self) -> bool:
@@ -220,7 +222,7 @@ def _rail_count(codes: np.ndarray, lo: int, hi: int) -> int:
     return count
 
 
-SUMMARY_FIELDS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")
+SUMMARY_FIELDS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max", "v_sum", "i_sum")
 PARALLEL_MIN_SAMPLES = 1 << 21   # below this, one thread is faster than two
 
 
@@ -245,11 +247,15 @@ def _scan_codes(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.
         ci = np.ascontiguousarray(trace.code_window("current", j0, j1))
         r0 = j0 // ROW
         scan_kernel.rows_affine(cv, ci, ROW, a, b, c, d, r0, out["p_sum"], out["p2_sum"], out["p_min"],
-                                out["p_max"], out["v_min"], out["v_max"], out["i_min"], out["i_max"])
+                                out["p_max"], out["v_min"], out["v_max"], out["i_min"], out["i_max"],
+                                out["v_sum"], out["i_sum"])
         r1 = r0 + -(-(j1 - j0) // ROW)
-        for which, name in (("voltage", "v"), ("current", "i")):
+        counts = np.full(r1 - r0, float(ROW))
+        counts[-1] = (j1 - j0) - (r1 - r0 - 1) * ROW
+        for which, name, g, o in (("voltage", "v", gv, ov), ("current", "i", ga, oa)):
             lo, hi = trace.code_rows_to_values(which, out[f"{name}_min"][r0:r1], out[f"{name}_max"][r0:r1])
             out[f"{name}_min"][r0:r1], out[f"{name}_max"][r0:r1] = lo, hi
+            out[f"{name}_sum"][r0:r1] = g * out[f"{name}_sum"][r0:r1] + o * counts   # codes' sums to V, A
         if progress is not None:
             progress(j1)
 
@@ -271,6 +277,8 @@ def _scan_numpy(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.
             out["p2_sum"][r0:r1] = np.einsum("ij,ij->i", pr, pr)
             out["p_min"][r0:r1] = pr.min(axis=1)
             out["p_max"][r0:r1] = pr.max(axis=1)
+            out["v_sum"][r0:r1] = v[:full * ROW].reshape(full, ROW).sum(axis=1)
+            out["i_sum"][r0:r1] = i[:full * ROW].reshape(full, ROW).sum(axis=1)
             for name, arr, affine in (("v", v, trace.voltage_affine), ("i", i, trace.current_affine)):
                 if affine:      # row extremes of int codes are ~5x cheaper than of float64 values
                     which = "voltage" if name == "v" else "current"
@@ -289,6 +297,7 @@ def _scan_numpy(trace: PowerTrace, j_start: int, j_stop: int, out: dict[str, np.
             out["p_min"][r], out["p_max"][r] = pt.min(), pt.max()
             out["v_min"][r], out["v_max"][r] = vt.min(), vt.max()
             out["i_min"][r], out["i_max"][r] = it.min(), it.max()
+            out["v_sum"][r], out["i_sum"][r] = vt.sum(), it.sum()
         if progress is not None:
             progress(j1)
 

@@ -90,7 +90,7 @@ def _ordered_extremes(bits):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, p_min, p_max, v_lo, v_hi,
-                i_lo, i_hi):  # pragma: no cover - compiled
+                i_lo, i_hi, cv_sum, ci_sum):  # pragma: no cover - compiled
     """Rows r0, r0+1, … of samples cv[k], ci[k] (k from 0), `row` samples a row (the last may be short).
     Each row is scanned through slices by small functions: indexing the slices from 0 lets the compiler
     vectorise the loops (it does not for the indices a..b of the whole chunk)."""
@@ -117,6 +117,8 @@ def rows_affine(cv, ci, row, a_coef, b_coef, c_coef, d_coef, r0, p_sum, p2_sum, 
         v_hi[r] = vmx
         i_lo[r] = imn
         i_hi[r] = imx
+        cv_sum[r] = sv                                   # the codes' sums: the caller scales them to V and A
+        ci_sum[r] = si
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")

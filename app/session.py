@@ -189,6 +189,12 @@ class WindowWriter:
             table = np.empty(len(level["p_sum"]), dtype=OVERVIEW_DTYPE)
             for name in SUMMARY_COLUMNS:
                 table[name] = level[name]
+                if table.dtype[name] == np.float32:       # extremes rounded outward, so the band holds them
+                    narrow = table[name]
+                    wide = np.asarray(level[name], dtype=np.float64)
+                    out = narrow > wide if name.endswith("_min") else narrow < wide
+                    toward = -np.inf if name.endswith("_min") else np.inf
+                    narrow[out] = np.nextafter(narrow[out], np.float32(toward))
             ov.create_dataset(f"level{k}", data=table)
         self._session.flush()
 

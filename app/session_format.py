@@ -17,10 +17,11 @@ X_FORMULA_ATTR = "x_formula"
 RAW_CHUNK_SAMPLES = 1 << 20
 OVERVIEW_FACTOR = 8          # each overview level aggregates this many rows of the level below
 OVERVIEW_MIN_ROWS = 256      # stop building levels below this many rows
-SUMMARY_COLUMNS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max")
+SUMMARY_COLUMNS = ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max", "v_sum", "i_sum")
 OVERVIEW_DTYPE = np.dtype([(name, np.float64 if name.endswith("_sum") else np.float32) for name in SUMMARY_COLUMNS])
 SUMMARY_UNITS = {"p_sum": "W (sum over the row's samples)", "p2_sum": "W^2 (sum over the row's samples)",
-                 "p_min": "W", "p_max": "W", "v_min": "V", "v_max": "V", "i_min": "A", "i_max": "A"}
+                 "p_min": "W", "p_max": "W", "v_min": "V", "v_max": "V", "i_min": "A", "i_max": "A",
+                 "v_sum": "V (sum over the row's samples)", "i_sum": "A (sum over the row's samples)"}
 
 CHANNEL_UNITS = {
     "channel": "", "probe_ratio": "x", "volts_per_div": "V/div", "offset_v": "V", "coupling": "",

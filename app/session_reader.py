@@ -111,8 +111,12 @@ class WindowView:
             g = self.group["overview"][f"level{k}"]
             if isinstance(g, h5py.Dataset):           # a table with a column per aggregate
                 table = g[()]
-                return {name: table[name] for name in SUMMARY_COLUMNS}
-            return {name: g[name][()] for name in SUMMARY_COLUMNS}     # sessions written before 2026-11-24
+                have = set(table.dtype.names or ())
+                rows = len(table)
+                return {name: table[name] if name in have else np.full(rows, np.nan) for name in SUMMARY_COLUMNS}
+            rows = g["p_sum"].shape[0]                 # sessions written before 2026-11-24: a dataset per column,
+            return {name: g[name][()] if name in g else np.full(rows, np.nan)     # no V and I sums
+                    for name in SUMMARY_COLUMNS}
         except (KeyError, OSError) as exc:
             raise SessionError(f"{self.path}: the overview of {self.group.name} is missing or damaged "
                                f"({exc}).") from None

@@ -2,7 +2,7 @@
 
 Drawing. Whatever the record length, a redraw touches at most ~2 bins per pixel: the coarsest overview level
 that still gives that many bins in view, drawn as a filled min/max band (every sample lies inside it, a
-single-sample spike included, at every zoom) with P's mean line; once the view holds fewer than
+single-sample spike included, at every zoom) with the mean per bin; once the view holds fewer than
 MAX_RAW_POINTS samples the samples themselves are drawn. The wheel zooms time only; each plot's vertical
 range follows the data in view. The three plots share a time axis and their left axes have one width, so
 their edges line up; units carry SI prefixes. A strip under them shows the whole window and the part in view.
@@ -61,7 +61,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self.plots = []                      # (PlotItem, line): the line is P's mean or the raw samples
+        self.plots = []                      # (PlotItem, line): the line is the mean per bin or the samples
         self.bands = []                      # (lo curve, hi curve, fill) per plot: bins wider than a pixel
         self.strokes = []                    # one min–max stroke per bin: bins at a pixel or narrower
         for row, (name, unit, color, _) in enumerate(CHANNELS):
@@ -326,17 +326,17 @@ class TracePlot(pg.GraphicsLayoutWidget):
                 strokes.setData([], [])
                 lo.setData(xs, band_y(lo_v))
                 hi.setData(xs, band_y(hi_v))
-            if idx == 2:                                   # P's mean per bin
-                counts = np.full(r1 - r0, float(rows))
-                if r1 * rows > tr.n:
-                    counts[-1] = tr.n - (r1 - 1) * rows
-                mean = lv["p_sum"][r0:r1] / counts
-                if as_strokes:
-                    line.setData(centres, mean)
-                else:
-                    line.setData(xs, band_y(mean))
-            else:
+            counts = np.full(r1 - r0, float(rows))
+            if r1 * rows > tr.n:
+                counts[-1] = tr.n - (r1 - 1) * rows
+            sums = lv.get(("v_sum", "i_sum", "p_sum")[idx])
+            mean = sums[r0:r1] / counts if sums is not None else None
+            if mean is None or not np.isfinite(mean).all():    # sessions from before V and I sums were kept
                 line.setData([], [])
+            elif as_strokes:
+                line.setData(centres, mean)                    # the mean per bin
+            else:
+                line.setData(xs, band_y(mean))
             if len(lo_v):
                 _fit_y(plot, float(np.min(lo_v)), float(np.max(hi_v)))
 

@@ -153,6 +153,9 @@ def test_rows_and_tail_row_agree_with_direct_sum():
     trace, summ = make_trace(np.full(n, 8.0), np.full(n, 0.5), dx=1e-6)
     assert len(summ.p_sum) == -(-n // ROW)
     assert summ.p_sum.sum() == pytest.approx(4.0 * n, rel=1e-12)
+    # V and I row sums (the review's mean lines): 8 V and 0.5 A on every sample, the short last row included
+    counts = np.diff(np.append(np.arange(0, n, ROW), n))
+    assert np.allclose(summ.v_sum, 8.0 * counts, rtol=1e-12) and np.allclose(summ.i_sum, 0.5 * counts, rtol=1e-12)
     assert interval_stats(trace, summ, 0.0, trace.t_last).energy_j == pytest.approx(4.0 * (n - 1) * 1e-6, rel=1e-9)
     # split over three threads at row boundaries: the same rows, the same energy
     summ3 = summarise(trace, workers=3)
@@ -215,7 +218,7 @@ def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
     compiled = summarise(trace, workers=2)
     monkeypatch.setattr(energy, "USE_KERNEL", False)
     reference = summarise(trace, workers=2)
-    for name in ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max"):
+    for name in ("p_sum", "p2_sum", "p_min", "p_max", "v_min", "v_max", "i_min", "i_max", "v_sum", "i_sum"):
         got, want = getattr(compiled, name), getattr(reference, name)
         scale = np.max(np.abs(want))
         assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * scale), name

@@ -303,3 +303,30 @@ def test_a_long_runs_windows_on_the_run_strip(make_window, tmp_path):
     assert shown is not None
     T, spans = shown
     assert T == 120.0 and spans == [(-0.25, 1.75), (40.0, 42.0), (80.0, 82.0)]
+
+
+def test_v_and_i_mean_lines_and_old_sessions_without_sums(make_window, tmp_path):
+    w = make_window()
+    path = spike_session(tmp_path / "spike.h5")
+    w.sessions.open_path(path)
+    plot = w.sessions.plot
+    plot.plots[0][0].setXRange(0.3, 1.3, padding=0)          # busy only: 20 V, 6 A on every sample but one
+    x, v = plot.plots[0][1].getData()
+    _, i = plot.plots[1][1].getData()
+    assert plot.mode == "band" and len(x) > 100
+    assert np.allclose(v, 20.0, rtol=1e-9)
+    # the 12 A spike raises its one bin's mean by 6 A / 512 samples; every other bin's mean is 6 A
+    assert np.allclose(i[i <= 6.0 + 1e-9], 6.0, rtol=1e-9)
+    assert set(np.round(i[i > 6.0 + 1e-9], 9)) == {round(6.0 + 6.0 / 512, 9)}
+    # a session written before V and I sums were kept: the bands as before, no made-up mean line
+    w.sessions.close_reader()
+    with h5py.File(path, "r+") as f:
+        for k in list(f["runs/001/windows/01/overview"].keys()):
+            ds = f[f"runs/001/windows/01/overview/{k}"]
+            old = ds[()]
+            keep = [n for n in old.dtype.names if n not in ("v_sum", "i_sum")]
+            del f[f"runs/001/windows/01/overview/{k}"]
+            f.create_dataset(f"runs/001/windows/01/overview/{k}", data=old[keep])
+    w.sessions.open_path(path)
+    plot.plots[0][0].setXRange(0.3, 1.3, padding=0)
+    assert len(plot.plots[0][1].getData()[0] or []) == 0 and np.nanmax(plot.visible_band(2)[2]) > 0
