@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import math
-
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from app.bench import (SCHEMA, BenchConfig, bench_problems, bench_to_dict, is_no_scope, parse_bench,
                        save_bench)
 from app.errors import BenchError
+from app.ui.units import format_si, parse_si
 
 TITLES = {"scope": "Oscilloscope", "voltage": "Voltage channel (board supply)",
           "current": "Current channel (shunt or current probe)", "acquisition": "Acquisition", "target": "Target board",
@@ -58,35 +57,16 @@ SI_UNITS = {"timeout_s": "s", "volts_per_div": "V/div", "offset_v": "V", "shunt_
             "deskew_s": "s", "window_s": "s", "sample_rate_hz": "Sa/s", "trigger_level_a": "A",
             "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V", "voltage_offset_error_v": "V",
             "current_offset_error_v": "V", "threshold_v": "V"}
-PREFIX = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 SIG_DIGITS = 6
 
 
 def format_quantity(value: float, unit: str) -> str:
     """6 significant digits with an SI prefix: 0.36089583333334385 A -> 360.896 mA; 0.01 Ω -> 10 mΩ."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    exp3 = max(-4, min(3, int(math.floor(math.log10(abs(value)) / 3))))
-    if unit == "Sa/s" and exp3 < 0:
-        exp3 = 0
-    shown = float(f"{value / 1000.0 ** exp3:.{SIG_DIGITS}g}")
-    if abs(shown) >= 1000 and exp3 < 3:
-        exp3 += 1
-        shown = float(f"{value / 1000.0 ** exp3:.{SIG_DIGITS}g}")
-    prefix = {-4: "p", -3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G"}[exp3]
-    return f"{shown:g} {prefix}{unit}"
+    return format_si(value, unit, SIG_DIGITS, smallest_exp3=0 if unit == "Sa/s" else -4)
 
 
 def parse_quantity(text: str, unit: str):
-    """'2.5 mV/div', '2.5m', '0.0025' -> 0.0025; text that is not a quantity is returned as it is, for the
-    validator to name the field and what is allowed."""
-    t = text.strip().replace(" ", "")
-    if unit and t.endswith(unit.replace(" ", "")):
-        t = t[: -len(unit.replace(" ", ""))]
-    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([pnuµmkMG]?)", t)
-    if not m:
-        return text
-    return float(f"{float(m.group(1)) * PREFIX[m.group(2)]:.12g}")      # no float noise from the prefix
+    return parse_si(text, unit)
 
 
 class _WheelOnlyWhenFocused(QObject):

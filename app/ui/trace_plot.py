@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from app.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary, channel_stats, interval_stats
 from app.errors import JoulebenchError
 from app.session_reader import WindowView
+from app.ui.units import format_si
 
 MAX_RAW_POINTS = 6000
 BINS_PER_PIXEL = 2
@@ -36,13 +37,6 @@ CHANNELS = (("Voltage", "V", (31, 119, 180), ("v_min", "v_max")), ("Current", "A
             ("Power", "W", (44, 160, 44), ("p_min", "p_max")))
 REGION_BRUSH = (44, 160, 44, 38)
 IDLE_BRUSH = (120, 120, 120, 40)
-
-
-def envelope(lo: np.ndarray, hi: np.ndarray, x0: float, dx_bin: float) -> tuple[np.ndarray, np.ndarray]:
-    """min/max pairs as one connected line: x repeated, y alternating min and max (used by the overview
-    strip's export and kept for scripts that draw a quick envelope)."""
-    xs = x0 + (np.arange(len(lo)) + 0.5) * dx_bin
-    return np.repeat(xs, 2), np.column_stack([lo, hi]).ravel()
 
 
 def band_x(r0: int, r1: int, rows: int, x0: float, dx: float) -> np.ndarray:
@@ -400,20 +394,9 @@ def _fit_y(plot: pg.PlotItem, lo: float, hi: float) -> None:
     plot.setYRange(lo - pad, hi + pad, padding=0)
 
 
-def si(value: float, unit: str) -> str:
-    """A value with an SI prefix and 4 significant digits: 1 s, 300 ms, 12.35 W (never 1e+03 ms)."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if value == 0:
-        return f"0 {unit}"
-    prefixes = {-4: "p", -3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G"}
-    exp3 = max(-4, min(3, int(math.floor(math.log10(abs(value)) / 3))))
-    scaled = value / 1000.0 ** exp3
-    shown = float(f"{scaled:.4g}")
-    if abs(shown) >= 1000 and exp3 < 3:                      # 999.99 ms shows as 1000: say 1 s
-        exp3 += 1
-        shown = float(f"{scaled / 1000.0:.4g}")
-    return f"{shown:g} {prefixes[exp3]}{unit}"
+def si(value: float | None, unit: str) -> str:
+    """4 significant digits with an SI prefix (app/ui/units.py)."""
+    return format_si(value, unit)
 
 
 def stats_box_text(st: IntervalStats | None, ch: tuple[ChannelStats, ChannelStats] | None) -> str:

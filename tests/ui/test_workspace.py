@@ -330,3 +330,13 @@ def test_v_and_i_mean_lines_and_old_sessions_without_sums(make_window, tmp_path)
     w.sessions.open_path(path)
     plot.plots[0][0].setXRange(0.3, 1.3, padding=0)
     assert len(plot.plots[0][1].getData()[0] or []) == 0 and np.nanmax(plot.visible_band(2)[2]) > 0
+
+
+def test_si_quantities_as_the_operator_reads_and_types_them():
+    from app.ui.units import format_si, parse_si
+    # worked by hand: 0.999 99 s at 4 digits rounds to 1000 ms, which is said as 1 s; 50 000 Sa/s is 50 kSa/s
+    assert format_si(0.99999, "s") == "1 s" and format_si(0.3, "s") == "300 ms"
+    assert format_si(50000.0, "Sa/s", 6, smallest_exp3=0) == "50 kSa/s" and format_si(0.0, "V") == "0 V"
+    assert format_si(-0.002, "A") == "-2 mA" and format_si(1234.5, "J") == "1.234 kJ"
+    assert parse_si("2.5 mV/div", "V/div") == 0.0025 and parse_si("10mΩ", "Ω") == 0.01
+    assert parse_si("1e-3", "s") == 0.001 and parse_si("ten", "Ω") == "ten"
