@@ -316,7 +316,7 @@ class Capture:
             marker = (bench.marker.high, bench.marker.low) if bench.marker is not None else None
 
             def work():
-                result_box["r"] = target.run(command, timeout_s=spec.timeout_s, on_line=self._on_line,
+                result_box["r"] = target.run(command, timeout_s=spec.timeout_s, on_line=live.tee(self._on_line),
                                              on_event=live.on_event, cancel=run_cancel, telemetry=telemetry,
                                              marker=marker)
             worker = threading.Thread(target=work, name=f"workload-run-{n}", daemon=True)
@@ -623,10 +623,13 @@ class Capture:
         self._last_details = result.details()
         return {"run": n, **result.record()}
 
-    def _settle_run(self, run, n: int, res: RunResult | None, outcome: CaptureOutcome):
-        """The run's attributes and telemetry stored; (attrs, samples) when the workload succeeded, else the
-        run is finished as incomplete or failed with its reason and None is returned."""
+    def _settle_run(self, run, n: int, res: RunResult | None, outcome: CaptureOutcome, live: RunLive | None = None):
+        """The run's attributes, output lines with their board times, and telemetry stored; (attrs, samples)
+        when the workload succeeded, else the run is finished as incomplete or failed with its reason and None
+        is returned."""
         attrs = self._run_attrs(res)
+        if live is not None:
+            attrs["log_lines"] = live.log_lines()
         if res is None:
             run.finish(attrs, status="incomplete", reason="the workload produced no result")
             outcome.fail(n, "the workload produced no result")
@@ -644,7 +647,7 @@ class Capture:
 
     def _finish_run(self, run, n: int, windows: list[WindowData], res: RunResult | None, outcome: CaptureOutcome,
                     live: RunLive, idle_window, label: str = ""):
-        settled = self._settle_run(run, n, res, outcome)
+        settled = self._settle_run(run, n, res, outcome, live)
         if settled is None:
             return None
         attrs, samples = settled

@@ -57,7 +57,7 @@ def run_without_scope(cap: "Capture", writer: "SessionWriter", n: int, item: "Pl
             target.run_setup(cap.req.bench.target.setup, cancel=cap.cancel)
 
         def work():
-            result_box["r"] = target.run(item.command, timeout_s=spec.timeout_s, on_line=cap._on_line,
+            result_box["r"] = target.run(item.command, timeout_s=spec.timeout_s, on_line=live.tee(cap._on_line),
                                          on_event=live.on_event, cancel=run_cancel, telemetry=telemetry)
         worker = threading.Thread(target=work, name=f"workload-run-{n}", daemon=True)
         worker.start()
@@ -85,7 +85,7 @@ def run_without_scope(cap: "Capture", writer: "SessionWriter", n: int, item: "Pl
 
 def _finish(cap: "Capture", run: "RunWriter", n: int, res: RunResult | None, outcome: "CaptureOutcome",
             live: RunLive, label: str) -> dict | None:
-    settled = cap._settle_run(run, n, res, outcome)
+    settled = cap._settle_run(run, n, res, outcome, live)
     if settled is None:
         return None
     attrs, samples = settled

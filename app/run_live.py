@@ -7,15 +7,18 @@ from the events themselves; desktop times are `time.monotonic()` at arrival.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass
 
 from app.region import ClockMap
+from workloads.protocol import PREFIX as PROTOCOL_PREFIX
 from workloads.protocol import Event
 from workloads.target import EXIT_EVENT, LAUNCH_EVENT
 
 WIDENING_MAX_WINDOWS = 12      # with no length known, windows at doubling gaps: at most this many
+LOG_KEEP_LINES = 200           # output lines kept with their times: this many from the start and from the end
 
 
 class RunLive:
@@ -27,6 +30,29 @@ class RunLive:
         self.expected_duration_s = expected_duration_s
         self.arrivals: list[tuple[float, Event]] = []      # (desktop arrival, event)
         self.changed = threading.Event()
+        self._head: list[tuple[float, str, str]] = []       # (desktop arrival, stream, line): the first lines
+        self._tail: collections.deque = collections.deque(maxlen=LOG_KEEP_LINES)   # and the last ones
+
+    def tee(self, on_line=None):
+        """An on_line callback that stamps each output line on arrival, then passes it on."""
+        def line(stream: str, text: str) -> None:
+            if not text.startswith(PROTOCOL_PREFIX.strip()):      # events are kept as events
+                with self._lock:
+                    item = (self._now(), stream, text)
+                    (self._head if len(self._head) < LOG_KEEP_LINES else self._tail).append(item)
+            if on_line is not None:
+                on_line(stream, text)
+        return line
+
+    def log_lines(self) -> list[list]:
+        """[board t, stream, line] of the kept output lines: arrival times mapped to the board clock through
+        the events (so a line is placed at most the link's latency after it was printed); [] without events."""
+        clock = self.clock()
+        if clock is None:
+            return []
+        with self._lock:
+            kept = self._head + list(self._tail)
+        return [[clock.board(d), stream, text] for d, stream, text in kept]
 
     def on_event(self, ev: Event) -> None:
         with self._lock:

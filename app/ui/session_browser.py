@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 import json
+import re
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
@@ -44,6 +45,31 @@ def run_window(run: RunView) -> int | None:
     return numbers[0] if numbers else None
 
 
+MAX_LOG_MARKS = 40
+
+
+def log_marks(raw) -> list[tuple[float, str]]:
+    """The workload's output lines worth marking on the trace, at their board times: a line that repeats
+    with only its numbers changed is marked once (its first), at most MAX_LOG_MARKS in all."""
+    try:
+        lines = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    except ValueError:
+        return []
+    marks, shapes = [], set()
+    for item in lines:
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], (int, float))):
+            continue
+        text = ("! " if item[1] == "stderr" else "") + str(item[2])
+        shape = re.sub(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", "#", text)
+        if shape in shapes or not text.strip():
+            continue
+        shapes.add(shape)
+        marks.append((float(item[0]), text[:60]))
+        if len(marks) >= MAX_LOG_MARKS:
+            break
+    return marks
+
+
 def window_context(run: RunView, window: int) -> dict:
     """What the session records about the measurement, for drawing on this window: the region [begin, end]
     and the idle span (on the triggered window's axis; the idle span on a dedicated idle window's own),
@@ -76,6 +102,7 @@ def window_context(run: RunView, window: int) -> dict:
             events = []
         ctx["phases"] = [(float(e["t"]), str(e.get("name", "phase"))) for e in events
                          if isinstance(e, dict) and e.get("event") == "phase" and isinstance(e.get("t"), (int, float))]
+        ctx["logs"] = log_marks(run.attrs.get("log_lines"))
     return ctx
 
 

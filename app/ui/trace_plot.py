@@ -203,6 +203,12 @@ class TracePlot(pg.GraphicsLayoutWidget):
         zero = context.get("board_at_zero_s")
         if zero is not None:
             p0 = self.plots[0][0]
+            for t_board, text in context.get("logs", []):       # the workload's output lines, in grey
+                line = pg.InfiniteLine(t_board - zero, angle=90, movable=False,
+                                       pen=pg.mkPen((150, 150, 150), style=Qt.DotLine), label=text,
+                                       labelOpts={"position": 0.12, "color": (110, 110, 110), "rotateAxis": (1, 0)})
+                p0.addItem(line, ignoreBounds=True)
+                self.context_items.append((p0, line))
             for t_board, name in context.get("phases", []):
                 line = pg.InfiniteLine(t_board - zero, angle=90, movable=False,
                                        pen=pg.mkPen((200, 120, 0), style=Qt.DotLine), label=name,

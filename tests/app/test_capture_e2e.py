@@ -414,3 +414,24 @@ def test_ext_marker_refused_with_advice_where_the_dialect_has_none(rig):
     bench = loads_bench(bench_text(f"sim:rigol:{profile}", extra=extra).replace("WORK", str(tmp / "work")))
     with pytest.raises(CaptureFailed, match="wire the marker GPIO to a free channel"):
         capture(bench, workload(tmp, script, control), tmp)
+
+
+def test_output_lines_are_kept_with_their_board_times(rig):
+    # the workload prints its own board clock in each line: the session must place each line within the
+    # pipe's latency of that instant (the line's arrival mapped through the events' clock offset)
+    tmp, control, profile, script = rig
+    talk = LOAD_SCRIPT.replace('time.sleep(warm_s)', 'print("loading %r" % time.monotonic(), flush=True)\n'
+                                                      'time.sleep(warm_s)')
+    talk = talk.replace('steps = max(progress, 1)', 'print("measuring %r" % time.monotonic(), flush=True)\n'
+                                                    'steps = max(progress, 1)')
+    script.write_text(talk)
+    out = capture(loads_bench(bench_text(f"sim:keysight:{profile}").replace("WORK", str(tmp / "work"))),
+                  workload(tmp, script, control, seconds=0.4), tmp)
+    with SessionReader(out.session_path) as s:
+        lines = json.loads(s.run(1).attrs["log_lines"])
+    said = {text.split()[0]: (t, float(text.split()[1])) for t, stream, text in lines}
+    assert set(said) == {"loading", "measuring"} and not any(t.startswith("@joulebench") for _, _, t in lines)
+    # the clock offset is the events' smallest latency, so a line may land a little before its printed
+    # instant (by the event's own formatting time) and after it by its latency
+    for placed, printed in said.values():
+        assert printed - 0.01 <= placed <= printed + 0.1

@@ -50,8 +50,9 @@ def spike_session(path):
         details.update({"region_s": [0.05, 1.55], "idle_span_s": [-0.2, -0.01],
                         "timing": {"begin_s": 100.05, "end_s": 101.55}})
         record = {"run": 1, **res.record(), "idle_source": "pretrigger"}
-        run.finish({"events": [{"event": "phase", "t": 100.8, "name": "reverse pass"}]}, record=record,
-                   details=details)
+        logs = [[100.2, "stdout", "trial 1 of 3"], [100.3, "stdout", "trial 2 of 3"], [100.9, "stderr", "slow"]]
+        run.finish({"events": [{"event": "phase", "t": 100.8, "name": "reverse pass"}], "log_lines": logs},
+                   record=record, details=details)
     return path
 
 
@@ -111,8 +112,10 @@ def test_region_idle_and_phase_drawn_at_the_session_times(make_window, tmp_path)
     regions = [tuple(round(v, 9) for v in span) for span in spans]
     assert regions == [(-0.2, -0.01), (0.05, 1.55)]                 # idle span, measured region
     lines = [round(v, 9) for v in lines]
-    # the trigger at 0, and the phase at board 100.8 s: begin (100.05 s on the board) sits at 0.05 s
-    assert lines == [0.0, pytest.approx(0.8)]
+    # the trigger at 0; begin (board 100.05 s) sits at 0.05 s, so board 100 s is the trigger: the phase at
+    # board 100.8 s is at 0.8 s, the first "trial" line (board 100.2 s) at 0.2 s (the second has the same
+    # shape: marked once), the stderr line (board 100.9 s) at 0.9 s
+    assert lines == [0.0, pytest.approx(0.2), pytest.approx(0.8), pytest.approx(0.9)]
 
 
 def test_marker_statistics_equal_the_core(make_window, tmp_path):
