@@ -162,6 +162,8 @@ class Capture:
         self._live: RunLive | None = None
         self.writer: SessionWriter | None = None
         self.last_windows: list[WindowData] = []    # the windows of the run just finished (a campaign's ranging)
+        self.last_details: dict | None = None       # and its analysis details and attributes (the app's review)
+        self.last_attrs: dict | None = None
         self._fraction = 0.0
 
     # -- progress ---------------------------------------------------------------
@@ -682,6 +684,8 @@ class Capture:
                 record["telemetry_counter_vs_shunt_pct"] = 100.0 * (e_counter - result.energy_j) / result.energy_j \
                     if result.energy_j else None
         run.finish(attrs, record=record, details=details)
+        self.last_details = details
+        self.last_attrs = attrs
         self._report("analysing", self._run_fraction(n, 1.0),
                      f"run {n}: {result.energy_j:.4g} J ({result.energy_method}, {timing.duration_s:.4g} s)", n)
         return record

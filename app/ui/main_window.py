@@ -527,6 +527,7 @@ class MainWindow(QMainWindow):
         worker.line.connect(self.capture_panel.add_line)
         worker.finished.connect(self._capture_finished)
         worker.failed.connect(self._capture_failed)
+        worker.run_analysed.connect(self.sessions.show_memory)
         self.capture_worker = worker
         self.capture_panel.set_running(True)
         self.tabs.setCurrentWidget(self.capture_panel)

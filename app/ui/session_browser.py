@@ -48,6 +48,19 @@ def run_window(run: RunView) -> int | None:
 MAX_LOG_MARKS = 40
 
 
+def result_text(record: dict) -> str:
+    """E ± U (rounded to its uncertainty), the method, T and J/GOp of a run record."""
+    from app.ui.results_panel import with_uncertainty
+    text = f"E = {with_uncertainty(record.get('energy_j'), record.get('uncertainty_j'))} J ({record.get('energy_method')})"
+    if record.get("duration_s"):
+        text += f", T = {si(record['duration_s'], 's')}"
+    if record.get("j_per_gop") is not None:
+        text += f", {record['j_per_gop']:.4g} J/GOp"
+    if record.get("measurand"):
+        text += f"; NO SCOPE: {record['measurand']}"
+    return text
+
+
 def log_marks(raw) -> list[tuple[float, str]]:
     """The workload's output lines worth marking on the trace, at their board times: a line that repeats
     with only its numbers changed is marked once (its first), at most MAX_LOG_MARKS in all."""
@@ -152,6 +165,9 @@ class SessionBrowser(QWidget):
                   self.export_svg_button):
             sel.addWidget(b)
         rl.addLayout(sel)
+        self.result_label = QLabel("")             # the run on show and its result
+        self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        rl.addWidget(self.result_label)
         self.plot = TracePlot()
         rl.addWidget(self.plot, 1)
         self.readout = QLabel(format_stats(None))
@@ -255,6 +271,8 @@ class SessionBrowser(QWidget):
             number = self.window_box.currentData()
             win = run.window(number)
             self.plot.show_window(win, window_context(run, number))
+            self.result_label.setText(f"{self.current.name} · run {run.number}: "
+                                      + (result_text(run.record) if run.record else f"no result ({run.status})"))
             self._show_annotations(run, number)
         except JoulebenchError as exc:
             self.error.emit(str(exc))
@@ -283,6 +301,27 @@ class SessionBrowser(QWidget):
         else:
             self._window_chosen()
         return True
+
+    def show_memory(self, run) -> None:
+        """A run just analysed, from memory, while its capture goes on (app/ui/memory_run.py); the file opens
+        here when the capture ends."""
+        self.close_reader()
+        self.current = None
+        for box in (self.run_box, self.window_box):
+            box.blockSignals(True)
+            box.clear()
+            box.blockSignals(False)
+        self.run_box.addItem(f"{run.number} (capturing)", run.number)
+        self.plot.show_window(run.window(1), window_context(run, 1))
+        self._show_annotations_none()
+        r = run.record
+        self.result_label.setText(f"run {run.number}: {result_text(r)}; saved when the capture ends")
+
+    def _show_annotations_none(self) -> None:
+        plot0 = self.plot.plots[0][0]
+        for item in self.annotation_items:
+            plot0.removeItem(item)
+        self.annotation_items = []
 
     # -- distribution and comparison ----------------------------------------------------
     def show_histogram(self) -> None:

@@ -65,10 +65,21 @@ class CaptureWorker(QObject):
     line = Signal(str, str)            # stream, text
     finished = Signal(object)          # CaptureOutcome
     failed = Signal(str, object, object)   # message, CaptureOutcome or None, the exception behind it
+    run_analysed = Signal(object)      # app.ui.memory_run.MemoryRun: a finished run, while the capture goes on
 
     def __init__(self, request):
         super().__init__()
         self.request = request
+        inner = request.after_run
+
+        def after_run(capture, n, item, record):
+            if inner is not None:
+                inner(capture, n, item, record)
+            if record is not None and capture.last_windows:
+                from app.ui.memory_run import MemoryRun
+                self.run_analysed.emit(MemoryRun(n, record, capture.last_windows[0], capture.last_details or {},
+                                                 capture.last_attrs or {}))
+        request.after_run = after_run
         self.cancel = threading.Event()
         self.thread = _Thread(self._run)
         self.started_at = 0.0

@@ -343,3 +343,25 @@ def test_si_quantities_as_the_operator_reads_and_types_them():
     assert format_si(-0.002, "A") == "-2 mA" and format_si(1234.5, "J") == "1.234 kJ"
     assert parse_si("2.5 mV/div", "V/div") == 0.0025 and parse_si("10mΩ", "Ω") == 0.01
     assert parse_si("1e-3", "s") == 0.001 and parse_si("ten", "Ω") == "ten"
+
+
+def test_each_run_is_shown_as_soon_as_it_is_analysed(make_window, qtbot):
+    # two runs: the first run's trace and result are on screen while the second is still being captured
+    w = make_window()
+    w.capture_panel.workload_box.setCurrentText("cpu-burn")
+    w.capture_panel.params.setText("seconds=1")
+    w.capture_panel.repeats.setValue(2)
+    shown = []
+    with qtbot.waitSignal(w.capture_done, timeout=120_000) as blocker:
+        w.capture_panel.capture_button.click()
+        qtbot.waitUntil(lambda: w.sessions.plot.trace is not None and "capturing" in w.sessions.run_box.currentText(),
+                        timeout=90_000)
+        shown.append((w.sessions.run_box.currentText(), w.capture_worker is not None,
+                      w.sessions.result_label.text()))
+    outcome = blocker.args[0]
+    label, running, result = shown[0]
+    assert label == "1 (capturing)" and running
+    r = outcome.runs[0]
+    value, u = (float(x) for x in result.split("E = ")[1].split(" J")[0].split(" ± "))
+    assert result.startswith("run 1: ") and value == pytest.approx(r["energy_j"], abs=u / 10)
+    assert w.sessions.plot.context.get("region_s") is not None
