@@ -96,6 +96,11 @@ class WindowView:
     def current(self) -> Waveform:
         return self._waveform("current")
 
+    @property
+    def marker(self) -> Waveform | None:
+        """The begin/end marker GPIO as the scope recorded it, when the bench had one on a channel."""
+        return self._waveform("marker") if "marker" in self.group else None
+
     def trace(self) -> PowerTrace:
         v, i = self.voltage, self.current
         va, ia = read_attrs(self.group["voltage"]), read_attrs(self.group["current"])

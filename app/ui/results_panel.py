@@ -100,6 +100,7 @@ class ResultsPanel(QWidget):
         lay.addLayout(row)
         self.budget_button.clicked.connect(self.show_budget)
         self.table.doubleClicked.connect(lambda index: self.activate_row(index.row()))
+        self.table.itemSelectionChanged.connect(self._selection_changed)
 
     def add_session(self, path: str) -> None:
         if path not in self.sessions:
@@ -161,6 +162,12 @@ class ResultsPanel(QWidget):
             self.chart.setLabel("left", "J/GOp (mean, 95 % CI)" if metric == "j_per_gop" else "energy (mean, 95 % CI)",
                                 units=None if metric == "j_per_gop" else "J")
         self.note.setText(f"{len(runs)} run(s) in {len(self.sessions)} session(s)")
+
+    def _selection_changed(self) -> None:
+        """The review follows the selected run (a click, or the arrow keys)."""
+        rows = self.table.selectionModel().selectedRows()
+        if len(rows) == 1:
+            self.activate_row(rows[0].row())
 
     def activate_row(self, row: int) -> None:
         if 0 <= row < len(self.run_rows):

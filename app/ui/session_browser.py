@@ -108,6 +108,8 @@ def window_context(run: RunView, window: int) -> dict:
                                "current": scope_windows.index(window) if window in scope_windows else None}
     if role == "run" and region and timing.get("begin_s") is not None:
         ctx["board_at_zero_s"] = float(timing["begin_s"]) - float(region[0])
+        if timing.get("launch_s") is not None and timing["launch_s"] < timing["begin_s"]:
+            ctx["startup_s"] = [float(timing["launch_s"]) - ctx["board_at_zero_s"], float(region[0])]
         events = run.attrs.get("events")
         try:
             events = json.loads(events) if isinstance(events, str) else (events or [])

@@ -37,6 +37,8 @@ CHANNELS = (("Voltage", "V", (31, 119, 180), ("v_min", "v_max")), ("Current", "A
             ("Power", "W", (44, 160, 44), ("p_min", "p_max")))
 REGION_BRUSH = (44, 160, 44, 38)
 IDLE_BRUSH = (120, 120, 120, 40)
+STARTUP_BRUSH = (255, 160, 0, 45)
+MARKER_MAX_POINTS = 4000
 
 
 def band_x(r0: int, r1: int, rows: int, x0: float, dx: float) -> np.ndarray:
@@ -109,6 +111,15 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.timeline.addItem(self.timeline_bars)
         self.timeline.addItem(self.timeline_windows)
         self.timeline.hide()
+        # the begin/end marker GPIO, when the bench recorded one on a scope channel
+        self.marker_plot = self.addPlot(row=len(CHANNELS) + 2, col=0)
+        self.marker_plot.setMaximumHeight(60)
+        self.marker_plot.getAxis("left").setWidth(AXIS_WIDTH_PX)
+        self.marker_plot.setLabel("left", "marker", units="V")
+        self.marker_plot.setMouseEnabled(x=False, y=False)
+        self.marker_plot.setXLink(self.plots[0][0])
+        self.marker_curve = self.marker_plot.plot(pen=pg.mkPen((120, 0, 160)))
+        self.marker_plot.hide()
         pp = self.plots[2][0]
         self.m0 = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((120, 0, 160), width=2), label="A",
                                   labelOpts={"position": 0.95, "color": (120, 0, 160)})
@@ -148,6 +159,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self._rows = window.overview_row_samples
         t0, t1 = self.trace.t_first, self.trace.t_last
         self._draw_strip()
+        self._draw_marker(window)
         for item in (self.m0, self.m1, self.strip_view):
             item.show()
         self.set_context(context or {})
@@ -187,7 +199,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         if not self._spans:
             for p, _ in self.plots:
                 for key, brush, tip in (("region_s", REGION_BRUSH, "measured [begin, end]"),
-                                        ("idle_span_s", IDLE_BRUSH, "idle")):
+                                        ("idle_span_s", IDLE_BRUSH, "idle"),
+                                        ("startup_s", STARTUP_BRUSH, "start-up tax: launch → begin (reported, "
+                                                                     "not counted)")):
                     item = _region((0.0, 1.0), brush, tip)
                     p.addItem(item, ignoreBounds=True)
                     self._spans.append((p, key, item))
@@ -215,6 +229,24 @@ class TracePlot(pg.GraphicsLayoutWidget):
                                        labelOpts={"position": 0.85, "color": (160, 90, 0)})
                 p0.addItem(line, ignoreBounds=True)
                 self.context_items.append((p0, line))
+
+    def _draw_marker(self, window) -> None:
+        wave = getattr(window, "marker", None)
+        if wave is None:
+            self.marker_plot.hide()
+            self.marker_curve.setData([], [])
+            return
+        n = len(wave)
+        step = max(1, n // MARKER_MAX_POINTS)
+        # a GPIO held high over [begin, end]: every step-th sample places its edges to 1/4000 of the window
+        try:
+            codes = np.asarray(wave.codes[0:n:step], dtype=np.float64)
+        except (JoulebenchError, OSError):
+            self.marker_plot.hide()
+            return
+        xs = wave.x_origin + np.arange(0, n, step)[:len(codes)] * wave.x_increment
+        self.marker_curve.setData(xs, codes * wave.gain_v + wave.offset_v)
+        self.marker_plot.show()
 
     def _show_timeline(self, tl: dict | None) -> None:
         """tl: duration_s (T), spans [[a, b], …] (s from begin) of the run's windows, current (index)."""

@@ -48,12 +48,35 @@ def spike_session(path):
         res = analyse_run(WindowData(trace, summary), 1.5, ops=1e9, unc=UncertaintyConfig())
         details = res.details()
         details.update({"region_s": [0.05, 1.55], "idle_span_s": [-0.2, -0.01],
-                        "timing": {"begin_s": 100.05, "end_s": 101.55}})
+                        "timing": {"begin_s": 100.05, "end_s": 101.55, "launch_s": 99.9}})
         record = {"run": 1, **res.record(), "idle_source": "pretrigger"}
         logs = [[100.2, "stdout", "trial 1 of 3"], [100.3, "stdout", "trial 2 of 3"], [100.9, "stderr", "slow"]]
         run.finish({"events": [{"event": "phase", "t": 100.8, "name": "reverse pass"}], "log_lines": logs},
                    record=record, details=details)
     return path
+
+
+def test_the_marker_gpio_is_drawn_under_the_trace(make_window, tmp_path):
+    # a 3.3 V GPIO high from 0.05 s to 1.55 s (the recorded region): the strip shows it, its edges where they are
+    path = spike_session(tmp_path / "m.h5")
+    t = -PRE * DX + np.arange(N) * DX
+    codes = np.where((t >= 0.05) & (t < 1.55), 33, 0).astype(np.int8)        # 0.1 V a code
+    marker = Waveform(codes=codes, y_increment=0.1, y_origin=0.0, y_reference=0.0, x_increment=DX,
+                      x_origin=-PRE * DX, code_min=-128, code_max=127, channel=3)
+    with h5py.File(path, "r+") as f:
+        ds = f.create_dataset("runs/001/windows/01/marker", data=codes)
+        for k, v in {"y_increment": 0.1, "y_origin": 0.0, "y_reference": 0.0, "x_increment": DX,
+                     "x_origin": -PRE * DX, "code_min": -128, "code_max": 127, "channel": 3, "units": "V"}.items():
+            ds.attrs[k] = v
+    w = make_window()
+    w.sessions.open_path(path)
+    plot = w.sessions.plot
+    assert plot.marker_plot.isVisible()
+    x, y = plot.marker_curve.getData()
+    high = x[y > 1.65]
+    step = N // 4000 * DX
+    assert high.min() == pytest.approx(0.05, abs=step) and high.max() == pytest.approx(1.55, abs=step)
+    assert y.max() == pytest.approx(3.3) and len(marker.codes) == N
 
 
 def raw_digest(path):
@@ -110,7 +133,8 @@ def test_region_idle_and_phase_drawn_at_the_session_times(make_window, tmp_path)
     plot = w.sessions.plot
     spans, lines = plot.shown_context()
     regions = [tuple(round(v, 9) for v in span) for span in spans]
-    assert regions == [(-0.2, -0.01), (0.05, 1.55)]                 # idle span, measured region
+    # idle span; the start-up tax from the launch (board 99.9 s, so −0.1 s) to begin; the measured region
+    assert regions == [(-0.2, -0.01), (-0.1, 0.05), (0.05, 1.55)]
     lines = [round(v, 9) for v in lines]
     # the trigger at 0; begin (board 100.05 s) sits at 0.05 s, so board 100 s is the trigger: the phase at
     # board 100.8 s is at 0.8 s, the first "trial" line (board 100.2 s) at 0.2 s (the second has the same
@@ -169,6 +193,9 @@ def test_double_clicking_a_result_row_opens_that_run(make_window, tmp_path, qtbo
     qtbot.waitUntil(lambda: w.sessions.plot.trace is not None and w.sessions.plot.window.run == 2, timeout=5000)
     x, y = w.sessions.plot.plots[2][1].getData()
     assert max(y) == pytest.approx(16.0)                              # run 2's busy power, not run 1's 10 W
+    w.results.table.selectRow(0)                                      # a plain click: the review follows too
+    qtbot.waitUntil(lambda: w.sessions.plot.window is not None and w.sessions.plot.window.run == 1, timeout=5000)
+    assert max(w.sessions.plot.plots[2][1].getData()[1]) == pytest.approx(10.0)
 
 
 def test_wheel_over_an_unfocused_bench_field_changes_nothing(make_window, qtbot):
