@@ -409,12 +409,16 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.stats_box.setText(stats_box_text(self.last_stats, self.last_channels))
         (x_lo, x_hi), (_, y_hi) = self.plots[2][0].viewRange()
         a, b = self.marker_times()
-        if b < x_lo + 0.55 * (x_hi - x_lo):        # beside marker B, on the side with room
+        span = x_hi - x_lo
+        if b < x_lo + 0.55 * span:                 # right of marker B when there is room
             self.stats_box.setAnchor((0, 0))
             self.stats_box.setPos(max(x_lo, b), y_hi)
-        else:
+        elif a > x_lo + 0.45 * span:               # else left of marker A
             self.stats_box.setAnchor((1, 0))
-            self.stats_box.setPos(max(x_lo, min(a, x_hi)), y_hi)
+            self.stats_box.setPos(min(a, x_hi), y_hi)
+        else:                                      # markers far apart: the box in the plot's top-right corner
+            self.stats_box.setAnchor((1, 0))
+            self.stats_box.setPos(x_hi, y_hi)
         self.markers_moved.emit(self.last_stats)
 
 
