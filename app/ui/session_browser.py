@@ -195,6 +195,7 @@ class SessionBrowser(QWidget):
         self.histogram_button.clicked.connect(self.show_histogram)
         self.compare_button.clicked.connect(self.show_compare)
         self.annotation_items: list = []
+        self._memory_run: int | None = None        # the run shown from a capture's memory, until its file opens
         self.refresh()
 
     def set_folder(self, folder: str | Path) -> None:
@@ -234,7 +235,8 @@ class SessionBrowser(QWidget):
                 self.open_path(Path(path))
 
     def open_path(self, path: Path, draw: bool = True) -> bool:
-        self.plot.forget_window()
+        if self.plot.window is not None and self.plot.window.__class__.__name__ != "MemoryWindow":
+            self.plot.forget_window()               # it reads from the file about to be closed
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -298,6 +300,14 @@ class SessionBrowser(QWidget):
         self.window_box.blockSignals(True)
         self.window_box.setCurrentIndex(max(widx, 0))
         self.window_box.blockSignals(False)
+        shown = self.plot.window
+        if self._memory_run == run and shown is not None and getattr(shown, "run", None) == run:
+            # the capture's own copy of this run is on screen already: keep it, now backed by the file
+            self._memory_run = None
+            record = self.reader.run(run).record
+            self.result_label.setText(f"{self.current.name} · run {run}: "
+                                      + (result_text(record) if record else "no result"))
+            return True
         if defer_draw:                   # opened on this turn of the event loop, drawn on a later one
             QTimer.singleShot(10, self._window_chosen)
         else:
@@ -314,6 +324,7 @@ class SessionBrowser(QWidget):
             box.clear()
             box.blockSignals(False)
         self.run_box.addItem(f"{run.number} (capturing)", run.number)
+        self._memory_run = run.number
         self.plot.show_window(run.window(1), window_context(run, 1))
         self._show_annotations_none()
         r = run.record

@@ -75,7 +75,9 @@ class CaptureWorker(QObject):
         def after_run(capture, n, item, record):
             if inner is not None:
                 inner(capture, n, item, record)
-            if record is not None and capture.last_windows:
+            # a run with more to come is shown from memory; the last one opens from its file when the capture
+            # ends (drawing it twice would stall the window twice)
+            if record is not None and capture.last_windows and n < len(capture._plan or []):
                 from app.ui.memory_run import MemoryRun
                 self.run_analysed.emit(MemoryRun(n, record, capture.last_windows[0], capture.last_details or {},
                                                  capture.last_attrs or {}))
