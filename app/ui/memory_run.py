@@ -16,6 +16,8 @@ from app.session_format import OVERVIEW_FACTOR
 class MemoryWindow:
     """A captured window as the review reads a saved one."""
 
+    in_memory = True          # no file behind it: closing a session file does not touch it
+
     def __init__(self, run: int, data: WindowData):
         self.run = run
         self.number = 1

@@ -235,7 +235,7 @@ class SessionBrowser(QWidget):
                 self.open_path(Path(path))
 
     def open_path(self, path: Path, draw: bool = True) -> bool:
-        if self.plot.window is not None and self.plot.window.__class__.__name__ != "MemoryWindow":
+        if self.plot.window is not None and not getattr(self.plot.window, "in_memory", False):
             self.plot.forget_window()               # it reads from the file about to be closed
         if self.reader is not None:
             self.reader.close()
