@@ -66,6 +66,10 @@ class CompareDialog(QDialog):
         side.addWidget(self.runs, 1)
         add = QPushButton("Add a session…")
         side.addWidget(add)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020;")
+        side.addWidget(self.problem)
         lay.addLayout(side)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("left", "Power (mean per bin)", units="W")
@@ -96,8 +100,9 @@ class CompareDialog(QDialog):
         try:
             self._add_reader(SessionReader(path), own=True)
         except JoulebenchError as exc:
-            QLabel(str(exc), self).show()
+            self.problem.setText(str(exc))
             return False
+        self.problem.setText("")
         self.redraw()
         return True
 

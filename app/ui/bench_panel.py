@@ -65,10 +65,6 @@ def format_quantity(value: float, unit: str) -> str:
     return format_si(value, unit, SIG_DIGITS, smallest_exp3=0 if unit == "Sa/s" else -4)
 
 
-def parse_quantity(text: str, unit: str):
-    return parse_si(text, unit)
-
-
 class _WheelOnlyWhenFocused(QObject):
     """Scrolling over the panel never changes a choice: a combo box takes the wheel only with the focus."""
 
@@ -233,7 +229,7 @@ class BenchPanel(QWidget):
             if spec.kind == "strlist":
                 out[section][key] = [p.strip() for p in text.split(";") if p.strip()]
             elif key in SI_UNITS and spec.kind == "float":
-                out[section][key] = parse_quantity(text, SI_UNITS[key])
+                out[section][key] = parse_si(text, SI_UNITS[key])
             elif spec.kind in ("float", "int", "channel"):
                 out[section][key] = _number(text)
             else:

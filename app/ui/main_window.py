@@ -654,15 +654,16 @@ def make_main_window(bench_path: str | None, *, demo: bool = False, sessions_dir
     with the file's values in the Bench panel and every problem flagged at its field."""
     from app.bench import load_bench
     from app.cli import DEMO_BENCH
-    if not bench_path:
-        return MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
-    try:
-        bench = load_bench(bench_path)
-    except JoulebenchError as exc:
-        window = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
-        window.show_bench_file_problems(bench_path, exc)
-        return window
-    return MainWindow(bench, demo=demo, sessions_dir=sessions_dir, settings=settings)
+    problem = None
+    if bench_path:
+        try:
+            return MainWindow(load_bench(bench_path), demo=demo, sessions_dir=sessions_dir, settings=settings)
+        except JoulebenchError as exc:
+            problem = exc
+    window = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
+    if problem is not None:
+        window.show_bench_file_problems(bench_path, problem)
+    return window
 
 
 def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str = "sessions") -> int:

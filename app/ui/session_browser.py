@@ -275,8 +275,7 @@ class SessionBrowser(QWidget):
             number = self.window_box.currentData()
             win = run.window(number)
             self.plot.show_window(win, window_context(run, number))
-            self.result_label.setText(f"{self.current.name} · run {run.number}: "
-                                      + (result_text(run.record) if run.record else f"no result ({run.status})"))
+            self._show_result(run)
             self._show_annotations(run, number)
         except JoulebenchError as exc:
             self.error.emit(str(exc))
@@ -304,9 +303,7 @@ class SessionBrowser(QWidget):
         if self._memory_run == run and shown is not None and getattr(shown, "run", None) == run:
             # the capture's own copy of this run is on screen already: keep it, now backed by the file
             self._memory_run = None
-            record = self.reader.run(run).record
-            self.result_label.setText(f"{self.current.name} · run {run}: "
-                                      + (result_text(record) if record else "no result"))
+            self._show_result(self.reader.run(run))
             return True
         if defer_draw:                   # opened on this turn of the event loop, drawn on a later one
             QTimer.singleShot(10, self._window_chosen)
@@ -326,11 +323,15 @@ class SessionBrowser(QWidget):
         self.run_box.addItem(f"{run.number} (capturing)", run.number)
         self._memory_run = run.number
         self.plot.show_window(run.window(1), window_context(run, 1))
-        self._show_annotations_none()
+        self._clear_annotations()
         r = run.record
         self.result_label.setText(f"run {run.number}: {result_text(r)}; saved when the capture ends")
 
-    def _show_annotations_none(self) -> None:
+    def _show_result(self, run: RunView) -> None:
+        self.result_label.setText(f"{self.current.name} · run {run.number}: "
+                                  + (result_text(run.record) if run.record else f"no result ({run.status})"))
+
+    def _clear_annotations(self) -> None:
         plot0 = self.plot.plots[0][0]
         for item in self.annotation_items:
             plot0.removeItem(item)
@@ -361,9 +362,7 @@ class SessionBrowser(QWidget):
     # -- annotations --------------------------------------------------------------------
     def _show_annotations(self, run: RunView, window: int) -> None:
         plot0 = self.plot.plots[0][0]
-        for item in self.annotation_items:
-            plot0.removeItem(item)
-        self.annotation_items = []
+        self._clear_annotations()
         for a in read_annotations(run.group):
             if a.window != window:
                 continue

@@ -347,6 +347,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self._as_strokes = as_strokes
         xs = band_x(r0, r1, rows, tr.x0, tr.dx)
         centres = tr.x0 + (np.arange(r0, r1) + 0.5) * rows * tr.dx
+        counts = np.full(r1 - r0, float(rows))           # samples in each bin (the last may be short)
+        if r1 * rows > tr.n:
+            counts[-1] = tr.n - (r1 - 1) * rows
         for idx, ((plot, line), (lo, hi, _), strokes, (_, _, _, (lo_name, hi_name))) in enumerate(
                 zip(self.plots, self.bands, self.strokes, CHANNELS)):
             lo_v, hi_v = lv[lo_name][r0:r1], lv[hi_name][r0:r1]
@@ -358,9 +361,6 @@ class TracePlot(pg.GraphicsLayoutWidget):
                 strokes.setData([], [])
                 lo.setData(xs, band_y(lo_v))
                 hi.setData(xs, band_y(hi_v))
-            counts = np.full(r1 - r0, float(rows))
-            if r1 * rows > tr.n:
-                counts[-1] = tr.n - (r1 - 1) * rows
             sums = lv.get(("v_sum", "i_sum", "p_sum")[idx])
             mean = sums[r0:r1] / counts if sums is not None else None
             if mean is None or not np.isfinite(mean).all():    # sessions from before V and I sums were kept
