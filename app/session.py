@@ -26,11 +26,12 @@ from typing import Any
 import h5py
 import numpy as np
 
-from app import scan_kernel
+from app import scan_kernel, writeback
 from app.energy import ROW, TraceSummary
 from app.errors import SessionError
+from app.overview import overview_rows, overview_tables
 from app.session_format import (APP_VERSION, CHANNEL_UNITS, FORMAT, FORMAT_VERSION, OVERVIEW_DTYPE, OVERVIEW_FACTOR,
-                                OVERVIEW_MIN_ROWS, PARTIAL_SUFFIX, RAW_CHUNK_SAMPLES, SUMMARY_COLUMNS,
+                                PARTIAL_SUFFIX, RAW_CHUNK_SAMPLES, SUMMARY_COLUMNS,
                                 SUMMARY_UNITS, X_FORMULA_ATTR, run_name, set_attrs, window_name)
 from instruments.waveform import X_FORMULA, Y_FORMULA, Waveform
 
@@ -41,28 +42,6 @@ DIRECT_CHUNKS = True       # tests switch it to compare with HDF5's own filter
 
 def utc_now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def overview_levels(summary: TraceSummary) -> list[dict[str, np.ndarray]]:
-    """Level 0 is the summary itself (ROW samples a row); each next level merges OVERVIEW_FACTOR rows."""
-    level = {name: getattr(summary, name) for name in SUMMARY_COLUMNS}
-    levels = [level]
-    while len(level["p_sum"]) > OVERVIEW_MIN_ROWS:
-        rows = len(level["p_sum"])
-        pad = (-rows) % OVERVIEW_FACTOR
-        nxt = {}
-        for name, arr in level.items():
-            if name.endswith("_sum"):
-                fill, reduce = 0.0, np.sum
-            elif name.endswith("_min"):
-                fill, reduce = np.inf, np.min
-            else:
-                fill, reduce = -np.inf, np.max
-            padded = np.concatenate([arr, np.full(pad, fill)]) if pad else arr
-            nxt[name] = reduce(padded.reshape(-1, OVERVIEW_FACTOR), axis=1)
-        levels.append(nxt)
-        level = nxt
-    return levels
 
 
 class RunWriter:
@@ -164,6 +143,7 @@ class WindowWriter:
             write_chunks_direct(ds, start, np.ascontiguousarray(codes))
         elif len(codes):
             ds[start:start + len(codes)] = codes
+        self._session.start_writeback()
 
     def set_scaling(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
         self._session._channel_attrs(self.group[name], wave, extra)
@@ -178,28 +158,34 @@ class WindowWriter:
         set_attrs(self.group, {"clip_fraction_voltage": summary.clip_voltage,
                                "clip_fraction_current": summary.clip_current, "status": "complete", "reason": "",
                                **(attrs or {})})
-        ov = self.group.create_group("overview")
-        levels = overview_levels(summary)
-        set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(levels))],
-                       "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": summary.n,
-                       "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
-        for k, level in enumerate(levels):
-            # one table per level, a named column per aggregate (HDFView and h5dump show it as a table): sums
-            # stay float64 (markers integrate from them), extremes are for drawing: float32
-            table = np.empty(len(level["p_sum"]), dtype=OVERVIEW_DTYPE)
-            for name in SUMMARY_COLUMNS:
-                table[name] = level[name]
-                if table.dtype[name] == np.float32:       # extremes rounded outward, so the band holds them
-                    narrow = table[name]
-                    wide = np.asarray(level[name], dtype=np.float64)
-                    out = narrow > wide if name.endswith("_min") else narrow < wide
-                    toward = -np.inf if name.endswith("_min") else np.inf
-                    narrow[out] = np.nextafter(narrow[out], np.float32(toward))
-            ov.create_dataset(f"level{k}", data=table)
+        tables = overview_tables(summary)
+        ov = self.group.get("overview")
+        if ov is None or [ov[f"level{k}"].shape[0] for k in range(len(ov))] != [len(t) for t in tables]:
+            ov = self.prepare_overview(summary.n)
+        for k, table in enumerate(tables):
+            ov[f"level{k}"].write_direct(table)
         self._session.flush()
 
+    def prepare_overview(self, power_samples: int) -> h5py.Group:
+        """The overview group and its empty tables, whose shapes the record's length fixes (done while the record
+        arrives, so that `finish` only fills them): one table per level, a named column per aggregate (HDFView
+        and h5dump show it as a table)."""
+        if "overview" in self.group:
+            del self.group["overview"]
+        rows = overview_rows(power_samples)
+        ov = self.group.create_group("overview")
+        set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(rows))],
+                       "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": power_samples,
+                       "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
+        unfilled = np.full((), np.nan, dtype=[(name, "f8") for name in SUMMARY_COLUMNS]).astype(OVERVIEW_DTYPE)
+        for k, count in enumerate(rows):            # NaN until filled: a crash before `finish` leaves no fake zeros
+            ov.create_dataset(f"level{k}", shape=(count,), dtype=OVERVIEW_DTYPE, fillvalue=unfilled)
+        return ov
+
     def abandon(self, reason: str, arrived: dict[str, int]) -> None:
-        """The download stopped: keep what arrived, and say how much."""
+        """The download stopped: keep what arrived, and say how much (and no overview: it was never computed)."""
+        if "overview" in self.group:
+            del self.group["overview"]
         set_attrs(self.group, {"status": "incomplete", "reason": reason, "samples_arrived": arrived})
         self._session.flush()
 
@@ -246,6 +232,10 @@ class SessionWriter:
             set_attrs(f.create_group("campaign"), campaign)
         f.create_group("runs")
         self.flush()
+        try:
+            self._fd: int | None = int(f.id.get_vfd_handle())
+        except (ValueError, TypeError, RuntimeError):       # a driver without one file descriptor
+            self._fd = None
 
     def add_campaign_attrs(self, attrs: dict[str, Any]) -> None:
         set_attrs(self.file.require_group("campaign"), attrs)
@@ -294,6 +284,12 @@ class SessionWriter:
             self.file.flush()
         except (OSError, RuntimeError) as exc:
             raise SessionError(f"cannot write {self.partial_path}: {exc}. Check the free disk space.") from None
+
+    def start_writeback(self) -> None:
+        """Have the disk start on the raw codes written so far (app/writeback.py), so the fsync at close waits
+        only for what came last."""
+        if self._fd is not None and self.file is not None:
+            writeback.start_writeback(self._fd)
 
     def close(self) -> Path:
         """Close, sync to disk and rename to the final name. Returns the final path."""

@@ -18,7 +18,7 @@ from instruments.replies import boolean, fmt, number, set_checked, ten_field_pre
 from instruments.scope import (AcquisitionApplied, AcquisitionSetup, Applied, ChannelApplied, ChannelSetup,
                                Scope)
 from instruments.transport import ProgressFn
-from instruments.waveform import Waveform
+from instruments.waveform import Waveform, count_code
 
 RUN_BIT = 8
 LIVE_POINTS = 1000
@@ -137,7 +137,7 @@ class KeysightInfiniiVision(Scope):
             codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
             wave = preamble_waveform(pre, codes, channel, self.t.name)
         if raw:
-            holes = int(np.count_nonzero(codes == self.caps.hole_code))
+            holes = count_code(codes, self.caps.hole_code)
             if holes:
                 # InfiniiVision guide, :WAVeform:FORMat BYTE: 0x00 is a hole (no data), 0x01 clipped low
                 raise InstrumentError(f"{self.t.name}: {holes} of the {len(codes)} samples of CH{channel} are holes "

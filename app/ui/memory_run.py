@@ -9,7 +9,7 @@ import numpy as np
 
 from app.analysis import WindowData
 from app.energy import ROW, PowerTrace, TraceSummary
-from app.session import overview_levels
+from app.overview import overview_levels
 from app.session_format import OVERVIEW_FACTOR
 
 

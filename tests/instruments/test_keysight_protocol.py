@@ -148,6 +148,12 @@ def test_holes_in_a_raw_record_are_an_error_not_the_lower_rail():
         KeysightInfiniiVision(t).fetch(1)
 
 
+def test_counting_a_code():
+    from instruments.waveform import count_code
+    codes = np.array([0, 1, 0, 255, 7, 0], dtype=np.uint8)        # by hand: three 0s, one 7, no 9
+    assert (count_code(codes, 0), count_code(codes, 7), count_code(codes, 9)) == (3, 1, 0)
+
+
 def test_conversion_against_a_published_preamble():
     # a preamble from a real InfiniiVision, quoted in a public driver's docstring:
     # +0,+0,+1000,+1,+2.00000000E-010,-1.00000000E-007,+0,+3.12500000E-002,+1.25000000E-002,+128
