@@ -157,6 +157,7 @@ class Capture:
         self.target: Target | None = None
         self.applied: Applied | None = None
         self._forced_at: dict[int, float] = {}       # id(WindowData) -> desktop instant its trigger was forced
+        self._launch_edges: dict[int, tuple] = {}     # id(WindowData) -> its launch edge, found while it arrived
         self._marker_wave: Waveform | None = None
         self._last_details: dict | None = None
         self._live: RunLive | None = None
@@ -435,7 +436,12 @@ class Capture:
         label = f"window {k}" if k else "idle window"
         window = run.begin_window()
         stream = WindowStream(window, shunt_ohm=c.shunt_ohm, amps_per_volt=c.amps_per_volt,
-                              measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0)
+                              measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0,
+                              find_launch_edge=k == 1 and bench.marker is None,
+                              scaling_extra={"voltage": {"measured_at": v.measured_at},
+                                             "current": {"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
+                                                         "deskew_s": c.deskew_s,
+                                                         "zero_offset_v": c.zero_offset_v or 0.0}})
         self.scope.on_waveform = stream.announce
         self.scope.t.chunk_sink = stream.chunk
         try:
@@ -461,14 +467,13 @@ class Capture:
                  "self_check": checks, **(attrs or {})}
         if forced_at is not None:
             extra["forced_at_desktop_s"] = forced_at
-        window.set_scaling("voltage", waves["voltage"], {"measured_at": v.measured_at})
-        window.set_scaling("current", waves["current"], {"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
-                                                         "deskew_s": c.deskew_s, "zero_offset_v": c.zero_offset_v or 0.0})
         if "marker" in waves:
             window.write_channel("marker", waves["marker"], {"role": "begin/end marker GPIO"})
             self._marker_wave = waves["marker"]
         window.finish(summary, extra)
         data = WindowData(trace, summary)
+        if stream.launch_edge is not None:
+            self._launch_edges[id(data)] = stream.launch_edge
         if forced_at is not None:
             self._forced_at[id(data)] = forced_at
         return data
@@ -598,7 +603,8 @@ class Capture:
         """The launch edge of the first window (one search, however often it is asked for)."""
         key = (id(first), launch_s)
         if getattr(self, "_placement_cache", (None,))[0] != key:
-            self._placement_cache = (key, place_by_launch(first.trace, launch_s))
+            edge = self._launch_edges.get(id(first))
+            self._placement_cache = (key, place_by_launch(first.trace, launch_s, edge))
         return self._placement_cache[1]
 
     def _marker_region(self, first: WindowData) -> tuple[float | None, float | None]:

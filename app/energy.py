@@ -108,11 +108,25 @@ class PowerTrace:
         self._fill(j0, j1, v, i, p)
         return v, i, p
 
+    def currents(self, j0: int, j1: int) -> np.ndarray:
+        """I as float64 for trace samples [j0, j1), without V and P (the launch-edge search needs only I)."""
+        i = np.empty(j1 - j0)
+        self._fill_current(j0, j1, i)
+        return i
+
     def _fill(self, j0: int, j1: int, v: np.ndarray, i: np.ndarray, p: np.ndarray) -> None:
-        vw, cw = self.voltage, self.current
+        vw = self.voltage
         k0, k1 = j0 + self._k0, j1 + self._k0
         np.multiply(vw.code_slice(k0, k1), vw.gain_v, out=v, casting="unsafe")
         v += vw.offset_v
+        self._fill_current(j0, j1, i)
+        if self.supply_ohm:
+            v -= self.supply_ohm * i
+        np.multiply(v, i, out=p)
+
+    def _fill_current(self, j0: int, j1: int, i: np.ndarray) -> None:
+        cw = self.current
+        k0, k1 = j0 + self._k0, j1 + self._k0
         c0 = k0 + self._shift_int
         gain_a = cw.gain_v * self.a_per_v
         off_a = (cw.offset_v - self.current_zero_v) * self.a_per_v
@@ -124,9 +138,6 @@ class PowerTrace:
         else:
             np.multiply(cw.code_slice(c0, k1 + self._shift_int), gain_a, out=i, casting="unsafe")
         i += off_a
-        if self.supply_ohm:
-            v -= self.supply_ohm * i
-        np.multiply(v, i, out=p)
 
     def mean_vi(self, starts: np.ndarray, block: int) -> tuple[float, float]:
         """Mean V and I over the trace samples [s, s + block) for s in starts. V and I are affine in the

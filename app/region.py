@@ -53,6 +53,19 @@ def _smoothed(values: np.ndarray, k: int) -> np.ndarray:
     return (c[k:] - c[:-k]) / k
 
 
+def _edge_stop_s(trace: PowerTrace, t_stop_s: float | None) -> float:
+    if t_stop_s is None:
+        t_stop_s = max(10 * trace.dx, 2 * SMOOTH_S)
+    return min(t_stop_s, trace.t_last)
+
+
+def edge_search_samples(trace: PowerTrace) -> int:
+    """How many trace samples from the start `idle_band_exit_s` reads (with its default stop): once these have
+    arrived, the launch edge can be found while the rest of the record is still downloading."""
+    j_stop = int(math.floor((_edge_stop_s(trace, None) - trace.x0) / trace.dx))
+    return min(max(j_stop + 1, 0), trace.n)
+
+
 def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[float | None, str]:
     """The instant before the trigger at which the current last left its idle band (looking a few samples
     past the trigger, t_stop_s, since the trigger's own sample may still sit below the level).
@@ -63,9 +76,7 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     only the stretch between the edge and the trigger. Returns (time, note); time is None when the record does
     not show the board at rest first.
     """
-    if t_stop_s is None:
-        t_stop_s = max(10 * trace.dx, 2 * SMOOTH_S)
-    t_stop_s = min(t_stop_s, trace.t_last)
+    t_stop_s = _edge_stop_s(trace, t_stop_s)
     if t_stop_s - trace.t_first < 20 * trace.dx:
         return None, "the record holds too little before the trigger to see the current leave idle"
     j_stop = int(math.floor((t_stop_s - trace.x0) / trace.dx))
@@ -73,14 +84,14 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     # the idle band, from the first half of what lies before the trigger
     j_half = max(k + 1, (j_stop + 1) // 2)
     if j_half <= EDGE_REF_SAMPLES:
-        ref = _smoothed(trace.arrays(0, j_half)[1], k)
+        ref = _smoothed(trace.currents(0, j_half), k)
     else:                                         # evenly spread blocks of the first half
         block = max(4 * k, 4096)
         starts = np.linspace(0, j_half - block, max(1, EDGE_REF_SAMPLES // block)).astype(np.int64)
-        ref = np.concatenate([_smoothed(trace.arrays(int(j), int(j) + block)[1], k) for j in starts])
+        ref = np.concatenate([_smoothed(trace.currents(int(j), int(j) + block), k) for j in starts])
     med = float(np.median(ref))
     sigma = 1.4826 * float(np.median(np.abs(ref - med)))
-    _, tail, _ = trace.arrays(max(0, j_stop + 1 - k), j_stop + 1)
+    tail = trace.currents(max(0, j_stop + 1 - k), j_stop + 1)
     at_trigger = float(tail.mean())
     level = med + max(6.0 * sigma, 0.05 * (at_trigger - med))
     if at_trigger <= level:
@@ -89,7 +100,7 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     hi = j_stop + 1
     while hi > k:
         lo = max(0, hi - EDGE_BLOCK_SAMPLES)
-        _, amps, _ = trace.arrays(lo, hi)
+        amps = trace.currents(lo, hi)
         sm = _smoothed(amps, k)                   # sm[m] averages amps[lo + m : lo + m + k]
         quiet = np.nonzero(sm <= level)[0]
         if quiet.size:
@@ -103,9 +114,11 @@ def idle_band_exit_s(trace: PowerTrace, t_stop_s: float | None = None) -> tuple[
     return None, "the current was above its idle band for the whole pre-trigger record"
 
 
-def place_by_launch(trace: PowerTrace, launch_board_s: float) -> Placement:
-    """No marker: the launch stamp sits where the current left idle before the trigger."""
-    edge, note = idle_band_exit_s(trace)
+def place_by_launch(trace: PowerTrace, launch_board_s: float,
+                    edge: tuple[float | None, str] | None = None) -> Placement:
+    """No marker: the launch stamp sits where the current left idle before the trigger. `edge` is
+    `idle_band_exit_s(trace)` when it was already found (while the record arrived, app/stream.py)."""
+    edge, note = edge if edge is not None else idle_band_exit_s(trace)
     resolution = max(2 * trace.dx, SMOOTH_S)
     if edge is None:
         # the launch is not visible: take the trigger itself, with the whole pre-trigger span as uncertainty

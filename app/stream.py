@@ -5,10 +5,13 @@ A driver announces each channel's scaling and its still-empty code array before 
 thread this module then, chunk by chunk:
 
 * writes the raw codes into the session in whole HDF5 chunks (so each chunk's checksum is written once),
+  after each channel's scaling and the empty overview tables, which are known before the data,
 * sums the codes and counts the ones at the rails (the self-check's mean and the clip fraction, with no
   second pass),
 * scans the power rows (app/energy.py) as soon as both channels hold them: the voltage channel arrives first,
-  so the rows follow the current channel's download.
+  so the rows follow the current channel's download;
+* for a run's first window, finds where the current left idle before the trigger (app/region.py, the launch
+  edge) as soon as the pre-trigger record is in, so placing the run costs nothing after the last byte.
 
 When the last byte lands only the last chunk's rows, the last HDF5 chunk and the overview are left, so the
 result is ready about when the transfer ends, whatever the record's length. A download that fails midway
@@ -17,6 +20,7 @@ leaves what arrived in the session, marked incomplete.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -26,9 +30,12 @@ import numpy as np
 from app import scan_kernel
 from app.energy import ROW, SUMMARY_FIELDS, PowerTrace, TraceSummary, _rail_count, _scan
 from app.errors import AnalysisError
+from app.region import edge_search_samples, idle_band_exit_s
 from app.session import SessionWriter, WindowWriter
 from instruments.errors import InstrumentError
 from instruments.waveform import Waveform
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +47,7 @@ class _Channel:
     counted: int = 0          # samples summed and rail-counted
     code_sum: int = 0
     at_rails: int = 0
+    scaled: bool = False      # its scaling attributes are in the session
 
 
 class WindowStream:
@@ -48,8 +56,13 @@ class WindowStream:
     rest of both jobs runs on two cores at once."""
 
     def __init__(self, window: WindowWriter, *, shunt_ohm: float | None, amps_per_volt: float | None,
-                 measured_at: str, deskew_s: float, current_zero_v: float):
+                 measured_at: str, deskew_s: float, current_zero_v: float, find_launch_edge: bool = False,
+                 scaling_extra: dict[str, dict] | None = None):
         self.window = window
+        self._scaling_extra = scaling_extra or {}     # per channel: the attributes stored beside its scaling
+        self._overview_ready = False
+        self._find_edge = find_launch_edge
+        self.launch_edge: tuple[float | None, str] | None = None   # idle_band_exit_s(trace), once found
         self._trace_kwargs = dict(shunt_ohm=shunt_ohm, amps_per_volt_=amps_per_volt, measured_at=measured_at,
                                   deskew_s=deskew_s, current_zero_v=current_zero_v)
         self.current: str | None = None            # the channel being downloaded now ("voltage" | "current")
@@ -114,6 +127,13 @@ class WindowStream:
         self.channels[name] = _Channel(wave, codes)     # last: the workers see a channel only when it is ready
 
     def _write(self, ch: _Channel, name: str, final: bool) -> None:
+        # what is known before the data (the scaling, the overview's shape) is stored while the data arrives
+        if not ch.scaled and name in self._scaling_extra:
+            self.window.set_scaling(name, ch.wave, self._scaling_extra[name])
+            ch.scaled = True
+        if not self._overview_ready and self.trace is not None:
+            self.window.prepare_overview(self.trace.n)
+            self._overview_ready = True
         step = SessionWriter.raw_chunk_samples(len(ch.codes)) or 1
         upto = ch.arrived if final else (ch.arrived // step) * step
         if upto > ch.written:
@@ -145,6 +165,12 @@ class WindowStream:
         if stop > self._scanned:
             _scan(t, self._scanned, stop, self._rows)
             self._scanned = stop
+        if self._find_edge and self.launch_edge is None and self._scanned >= edge_search_samples(t):
+            self._find_edge = False
+            try:
+                self.launch_edge = idle_band_exit_s(t)
+            except (AnalysisError, ValueError, FloatingPointError) as exc:    # found again, and reported, later
+                log.debug("launch edge not found while streaming: %s", exc)
 
     def _stop_worker(self) -> None:
         for q in self._queues.values():

@@ -72,3 +72,63 @@ def test_a_download_that_stops_midway_keeps_what_arrived(tmp_path):
         assert window.attrs["status"] == "incomplete" and "connection dropped" in window.attrs["reason"]
         assert '"voltage": 100000' in window.attrs["samples_arrived"]
         assert np.array_equal(window.group["voltage"][:100_000], vw.codes[:100_000])
+
+
+def test_the_launch_edge_is_found_while_the_record_still_arrives(tmp_path):
+    # 1 µs a sample, trigger at t = 0 with 20 ms before it; the board idles at 0.2 A and its current steps to
+    # 0.9 A at t = -3 ms (sample 17 000), the workload's launch. The search averages over SMOOTH_S = 200 samples,
+    # so the edge lies within one averaging window after the step: [-3.000 ms, -2.800 ms].
+    import time
+    from app.region import idle_band_exit_s
+    n, pre = 100_000, 20_000
+    rng = np.random.default_rng(11)
+    t = (np.arange(n) - pre) * 1e-6
+    i = np.where(t >= -3e-3, 0.9, 0.2) + rng.normal(0, 0.003, n)
+    vw = wave_from_volts(19.0 + rng.normal(0, 0.002, n), gain_v=1e-3, x_increment=1e-6, x_origin=-pre * 1e-6)
+    iw = wave_from_volts(i * 0.01, gain_v=5e-6, x_increment=1e-6, x_origin=-pre * 1e-6, channel=2)
+    with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
+        window = w.begin_run().begin_window()
+        st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=0.0,
+                          current_zero_v=0.0, find_launch_edge=True)
+        for name, wave in (("voltage", vw), ("current", iw)):
+            st.current = name
+            st.announce(wave)
+            upto = wave.codes.nbytes if name == "voltage" else 2 * 30_000     # the current: 30 % of it so far
+            for b in range(0, upto, 8_192):
+                st.chunk(b, min(upto, b + 8_192))
+        deadline = time.monotonic() + 10
+        while st.launch_edge is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        found = st.launch_edge                    # before the rest of the current channel has arrived
+        for b in range(2 * 30_000, iw.codes.nbytes, 8_192):
+            st.chunk(b, min(iw.codes.nbytes, b + 8_192))
+        trace, _, _ = st.finish()
+        window.abandon("test", {})
+    assert found is not None and found == idle_band_exit_s(trace)
+    assert -3.0e-3 <= found[0] <= -2.8e-3
+
+
+def test_a_download_that_stops_in_the_current_channel_keeps_the_scaling_and_no_overview(tmp_path):
+    # the scaling of both channels is stored while they arrive, so what arrived can still be read in volts;
+    # the overview tables, prepared empty while the record arrived, are removed: they were never computed
+    vw, iw = waves()
+    with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
+        run = w.begin_run()
+        window = run.begin_window()
+        st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=0.0,
+                          current_zero_v=0.0, scaling_extra={"voltage": {"measured_at": "board"},
+                                                             "current": {"shunt_ohm": 0.01}})
+        st.current = "voltage"
+        st.announce(vw)
+        st.chunk(0, vw.codes.nbytes)
+        st.current = "current"
+        st.announce(iw)
+        st.chunk(0, 2 * 150_000)                          # half of the current channel, then the link dropped
+        st.abandon("the download stopped: connection dropped")
+        run.finish({}, status="incomplete", reason="connection dropped")
+    with SessionReader(tmp_path / "s.h5") as s:
+        window = s.run(1).window(1)
+        assert "overview" not in window.group
+        assert window.group["current"].attrs["shunt_ohm"] == 0.01
+        assert window.group["current"].attrs["y_increment"] == 5e-6        # wave_from_volts' gain, as given
+        assert np.array_equal(window.group["current"][:150_000], iw.codes[:150_000])
