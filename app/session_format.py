@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from app.hdf5_attrs import write_attr
+
 FORMAT = "joulebench-session"
 FORMAT_VERSION = 1
 APP_VERSION = "0.1.0"
@@ -52,7 +54,7 @@ def set_attrs(node, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if value is None:
             continue
-        node.attrs[key] = attr_value(value)
+        write_attr(node, key, attr_value(value))
 
 
 def read_attrs(node) -> dict[str, Any]:
