@@ -149,6 +149,8 @@ class PowerTrace:
         def code_mean(wave: Waveform, offset: int, length: int) -> float:
             first = np.asarray(starts, dtype=np.int64) + offset
             if isinstance(wave.codes, np.ndarray):
+                if scan_kernel.AVAILABLE and USE_KERNEL:
+                    return int(scan_kernel.block_code_sum(wave.codes, first, length)) / (len(first) * length)
                 return float(wave.codes[(first[:, None] + np.arange(length)).ravel()].mean(dtype=np.float64))
             total = math.fsum(float(wave.code_slice(int(j), int(j) + length).sum(dtype=np.float64)) for j in first)
             return total / (len(first) * length)

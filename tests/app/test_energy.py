@@ -224,10 +224,14 @@ def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
         assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * scale), name
 
 
-def test_channel_means_from_code_means_equal_the_float_arrays():
-    # mean V and I over blocks, from the codes' means (app/energy.py PowerTrace.mean_vi), against the mean of
-    # the float arrays of the same samples, with a fractional deskew and the supply-side I·R correction
+@pytest.mark.parametrize("kernel", [True, False])
+def test_channel_means_from_code_means_equal_the_float_arrays(kernel, monkeypatch):
+    # mean V and I over blocks, from the codes' means (app/energy.py PowerTrace.mean_vi; compiled block sums or
+    # numpy's gather), against the mean of the float arrays of the same samples, with a fractional deskew and
+    # the supply-side I·R correction
     import numpy as np
+    from app import energy
+    monkeypatch.setattr(energy, "USE_KERNEL", kernel)
     from app.energy import PowerTrace
     from instruments.waveform import Waveform
     rng = np.random.default_rng(3)
