@@ -36,7 +36,7 @@ from app.region import Placement, marker_edges_s, place_by_launch
 from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
 from app.stream import WindowStream
-from instruments.errors import CancelledError, TriggerTimeoutError
+from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.scope import Applied, Scope
 from instruments.waveform import Waveform
 from workloads import telemetry as tele
@@ -442,6 +442,9 @@ class Capture:
                                              "current": {"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
                                                          "deskew_s": c.deskew_s,
                                                          "zero_offset_v": c.zero_offset_v or 0.0}})
+        # the scope's own means of this acquisition, asked before the download so that nothing but local work
+        # is left when its last byte lands (a failed question is raised by the self-check, after the download)
+        scope_means = self._scope_means()
         self.scope.on_waveform = stream.announce
         self.scope.t.chunk_sink = stream.chunk
         try:
@@ -461,7 +464,7 @@ class Capture:
             self.scope.on_waveform = None
             self.scope.t.chunk_sink = None
         trace, summary, means = stream.finish()
-        checks = self._self_check(waves, means)
+        checks = self._self_check(waves, means, scope_means)
         self._report("analysing", self._run_fraction(n, base + 0.15), f"run {n} {label}: analysing", n)
         extra = {"captured_at_monotonic_s": time.monotonic(), "role": "run" if k == 1 else "sampled",
                  "self_check": checks, **(attrs or {})}
@@ -478,15 +481,29 @@ class Capture:
             self._forced_at[id(data)] = forced_at
         return data
 
-    def _self_check(self, waves: dict[str, Waveform], means: dict[str, float]) -> dict:
+    def _scope_means(self) -> dict[str, float | InstrumentError]:
+        a = self.applied
+        out: dict[str, float | InstrumentError] = {}
+        for name, applied in (("voltage", a.voltage), ("current", a.current)):
+            try:
+                out[name] = self.scope.measured_mean_v(applied.channel)
+            except InstrumentError as exc:
+                out[name] = exc
+        return out
+
+    def _self_check(self, waves: dict[str, Waveform], means: dict[str, float],
+                    scope_means: dict[str, float | InstrumentError]) -> dict:
         """The downloaded records against the scope's own account of the same acquisition (docs/method.md,
         "Check against the instrument itself"); a disagreement stops the capture with both values named."""
         a = self.applied
         out = {}
         for name, applied in (("voltage", a.voltage), ("current", a.current)):
             full_scale = self.scope.vertical_divisions * applied.volts_per_div
+            scope_mean = scope_means[name]
+            if isinstance(scope_mean, InstrumentError):
+                raise scope_mean
             out[name] = self.scope.self_check(applied.channel, waves[name], a.acquisition.window_s, full_scale,
-                                              mean_downloaded_v=means[name])
+                                              mean_downloaded_v=means[name], mean_scope_v=scope_mean)
         return out
 
     def _sample_windows(self, run, n: int, windows: list[WindowData], worker: threading.Thread,

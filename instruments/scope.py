@@ -165,11 +165,13 @@ class Scope(ABC):
         raise InstrumentError(f"the {self.driver_name} driver has no mean measurement for the self-check")
 
     def self_check(self, channel: int, wave: Waveform, window_s: float, full_scale_v: float,
-                   tolerance: float = SELF_CHECK_FRACTION, mean_downloaded_v: float | None = None) -> dict:
+                   tolerance: float = SELF_CHECK_FRACTION, mean_downloaded_v: float | None = None,
+                   mean_scope_v: float | None = None) -> dict:
         """docs/method.md "Check against the instrument itself": the downloaded record against what the scope
         says of the same acquisition. Its length against the depth read back, its span against the window, its
-        mean against the scope's own mean measurement (within `tolerance` of full scale). A disagreement is an
-        InstrumentError that names both values; the checks are returned for the session."""
+        mean against the scope's own mean measurement (within `tolerance` of full scale; `mean_scope_v` when it
+        was asked before the download, else asked now). A disagreement is an InstrumentError that names both
+        values; the checks are returned for the session."""
         src = self.t.name
         n = len(wave)
         span_s = n * wave.x_increment
@@ -184,7 +186,7 @@ class Scope(ABC):
         if mean_downloaded_v is None:
             mean_downloaded_v = float(np.asarray(wave.codes).mean(dtype=np.float64)) * wave.gain_v + wave.offset_v
         mean_dl = mean_downloaded_v
-        mean_scope = self.measured_mean_v(channel)
+        mean_scope = self.measured_mean_v(channel) if mean_scope_v is None else mean_scope_v
         out.update(mean_downloaded_v=mean_dl, mean_scope_v=mean_scope, tolerance_v=tolerance * full_scale_v)
         if abs(mean_dl - mean_scope) > tolerance * full_scale_v:
             raise InstrumentError(f"{src}: CH{channel}'s downloaded record averages {mean_dl:.6g} V but the scope "
