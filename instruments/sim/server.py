@@ -95,19 +95,17 @@ class _Handler(socketserver.BaseRequestHandler):
     @staticmethod
     def _send(sock: socket.socket, data, faults: Faults) -> None:
         if faults.link_mbps:
-            # paced like a link of that rate: 64 KiB at a time, each no earlier than the rate allows
+            # paced like a link of that rate: 64 KiB at a time, each sent once its last byte would have crossed
+            # the link (so the last byte of a reply lands when the link allows it, not one piece early)
             view = memoryview(data)
             bytes_per_s = faults.link_mbps * 1e6 / 8
             start = time.perf_counter()
             for k in range(0, len(view), 1 << 16):
-                due = start + k / bytes_per_s
-                wait = due - time.perf_counter()
+                piece = view[k:k + (1 << 16)]
+                wait = start + (k + len(piece)) / bytes_per_s - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
-                sock.sendall(view[k:k + (1 << 16)])
-            wait = start + len(view) / bytes_per_s - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
+                sock.sendall(piece)
             return
         if faults.split_bytes:
             view = memoryview(data)

@@ -292,3 +292,27 @@ def test_auto_range_fills_the_screen_and_proposes_a_trigger(tmp_path):
     assert r.current.offset_v == pytest.approx(0.005, abs=0.0003)
     # a third of the way up from idle: 2.5 mV + 5 mV / 3
     assert r.trigger_level_v == pytest.approx(0.0025 + 0.005 / 3, abs=0.0003)
+
+
+def test_a_paced_link_delivers_the_last_byte_no_sooner_than_the_link_allows(tmp_path):
+    # `link_mbps`: a reply crosses a link of that rate, so the last byte of a B-byte record cannot land sooner
+    # than B / rate after the block began, itself after the fetch began (benchmarks/pipeline.py measures
+    # after_last_byte_s from that byte). about 129 000 one-byte codes (two 64 KiB pieces) at 8 Mbit/s (1 MB/s):
+    # at least 0.129 s, where sending each piece at the start of its slot would land the last at about 0.066 s.
+    with SimScope(persona="keysight", source=profile(tmp_path, QUIET), link_mbps=8.0) as sim:
+        sim.engine.eager = True            # the record exists when the acquisition completes, as on a real scope
+        scope = open_scope(sim.resource, timeout_s=10)
+        try:
+            scope.configure(V, I, AcquisitionSetup(window_s=0.2, sample_rate_hz=655_360, pretrigger=0.25))
+            scope.arm_single(2, 0.004)
+            time.sleep(0.05)
+            scope.force_trigger()
+            scope.wait_complete(5)
+            t0 = time.perf_counter()
+            landed = []
+            wave = scope.fetch(1, progress=lambda done, total: landed.append((time.perf_counter(), done, total)))
+        finally:
+            scope.close()
+    last_t, done, total = landed[-1]
+    assert done == total == len(wave) and len(wave) > 120_000          # two 64 KiB pieces, the last nearly full
+    assert last_t - t0 >= len(wave) / (8e6 / 8), f"the last byte landed after {last_t - t0:.4f} s"
