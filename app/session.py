@@ -25,6 +25,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+from h5py import h5s
 
 from app import scan_kernel, writeback
 from app.energy import ROW, TraceSummary
@@ -133,12 +134,15 @@ class WindowWriter:
         self._session = session
         self.group = group
         self.number = number
+        self._channels: dict[str, h5py.Dataset] = {}          # opened once: a lookup by name costs ~0.1 ms
+        self._overview_levels: list[h5py.Dataset] | None = None
 
     def create_channel(self, name: str, dtype, n: int) -> h5py.Dataset:
-        return self._session._create_codes(self.group, name, np.dtype(dtype), n)
+        self._channels[name] = self._session._create_codes(self.group, name, np.dtype(dtype), n)
+        return self._channels[name]
 
     def write_codes(self, name: str, start: int, codes: np.ndarray) -> None:
-        ds = self.group[name]
+        ds = self._channels.get(name) or self.group[name]
         if self._session.direct_chunks and ds.fletcher32 and ds.compression is None:
             write_chunks_direct(ds, start, np.ascontiguousarray(codes))
         elif len(codes):
@@ -146,7 +150,7 @@ class WindowWriter:
         self._session.start_writeback()
 
     def set_scaling(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
-        self._session._channel_attrs(self.group[name], wave, extra)
+        self._session._channel_attrs(self._channels.get(name) or self.group[name], wave, extra)
 
     def write_channel(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
         codes = np.asarray(wave.codes)
@@ -159,33 +163,36 @@ class WindowWriter:
                                "clip_fraction_current": summary.clip_current, "status": "complete", "reason": "",
                                **(attrs or {})})
         tables = overview_tables(summary)
-        ov = self.group.get("overview")
-        if ov is None or [ov[f"level{k}"].shape[0] for k in range(len(ov))] != [len(t) for t in tables]:
-            ov = self.prepare_overview(summary.n)
-        for k, table in enumerate(tables):
-            ov[f"level{k}"].write_direct(table)
+        levels = self._overview_levels
+        if levels is None or [ds.shape[0] for ds in levels] != [len(t) for t in tables]:
+            levels = self.prepare_overview(summary.n)
+        for ds, table in zip(levels, tables):
+            ds.id.write(h5s.ALL, h5s.ALL, table)          # the whole table, as it is in the file
         self._session.flush()
 
-    def prepare_overview(self, power_samples: int) -> h5py.Group:
+    def prepare_overview(self, power_samples: int) -> list[h5py.Dataset]:
         """The overview group and its empty tables, whose shapes the record's length fixes (done while the record
         arrives, so that `finish` only fills them): one table per level, a named column per aggregate (HDFView
         and h5dump show it as a table)."""
         if "overview" in self.group:
             del self.group["overview"]
+        self._overview_levels = None
         rows = overview_rows(power_samples)
         ov = self.group.create_group("overview")
         set_attrs(ov, {"row_samples": [ROW * OVERVIEW_FACTOR ** k for k in range(len(rows))],
                        "columns": list(SUMMARY_COLUMNS), "units": SUMMARY_UNITS, "power_samples": power_samples,
                        "description": "per-row aggregates of P = V*I; level k covers row_samples[k] samples a row"})
         unfilled = np.full((), np.nan, dtype=[(name, "f8") for name in SUMMARY_COLUMNS]).astype(OVERVIEW_DTYPE)
-        for k, count in enumerate(rows):            # NaN until filled: a crash before `finish` leaves no fake zeros
-            ov.create_dataset(f"level{k}", shape=(count,), dtype=OVERVIEW_DTYPE, fillvalue=unfilled)
-        return ov
+        # NaN until filled: a crash before `finish` leaves no fake zeros
+        self._overview_levels = [ov.create_dataset(f"level{k}", shape=(count,), dtype=OVERVIEW_DTYPE,
+                                                   fillvalue=unfilled) for k, count in enumerate(rows)]
+        return self._overview_levels
 
     def abandon(self, reason: str, arrived: dict[str, int]) -> None:
         """The download stopped: keep what arrived, and say how much (and no overview: it was never computed)."""
         if "overview" in self.group:
             del self.group["overview"]
+        self._overview_levels = None
         set_attrs(self.group, {"status": "incomplete", "reason": reason, "samples_arrived": arrived})
         self._session.flush()
 

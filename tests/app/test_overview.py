@@ -41,6 +41,8 @@ def test_compiled_tables_equal_the_numpy_ones(monkeypatch):
     rng = np.random.default_rng(7)
     rows = 5003
     lo = rng.normal(0, 5, rows)
+    # the edges of float32: signed zeros, values that round to zero, beyond float32's range, infinities, NaN
+    lo[:9] = [0.0, -0.0, 1e-50, -1e-50, 1e300, -1e300, np.inf, -np.inf, np.nan]
     s = TraceSummary(n=rows * 512, clip_voltage=0.0, clip_current=0.0, p_sum=rng.normal(10, 1, rows),
                      p2_sum=rng.normal(100, 1, rows), p_min=lo, p_max=lo + rng.random(rows),
                      v_min=lo * 2, v_max=lo * 2 + 1, i_min=lo / 3, i_max=lo / 3 + 0.1,
@@ -55,6 +57,8 @@ def test_compiled_tables_equal_the_numpy_ones(monkeypatch):
                 np.testing.assert_allclose(a[name], b[name], rtol=1e-14)
             else:                          # extremes: bit for bit
                 assert a[name].tobytes() == b[name].tobytes(), name
+    below = np.float32(-1e-45)                       # the float32 just below zero: what -1e-50 rounds down to
+    assert compiled[0]["p_min"][3] == below and compiled[0]["p_min"][4] == np.finfo(np.float32).max
 
 
 @pytest.mark.parametrize("samples", [1, 512, 513, 512 * 256, 512 * 257, 10_000_000])
