@@ -132,12 +132,19 @@ class KeysightInfiniiVision(Scope):
             codes = np.empty(max(points, 0), dtype=np.uint8)
             wave = preamble_waveform(pre, codes, channel, self.t.name)
             self._announce(wave)
-            self.t.read_block_into(":WAVeform:DATA?", codes, progress=progress, cancel=cancel)
+            counted = [0, 0]         # holes so far, and up to which sample: counted as the chunks land
+
+            def landed(done: int, total: int) -> None:
+                counted[0] += count_code(codes[counted[1]:done], self.caps.hole_code)
+                counted[1] = done
+                if progress is not None:
+                    progress(done, total)
+            self.t.read_block_into(":WAVeform:DATA?", codes, progress=landed, cancel=cancel)
         else:
             codes = self.t.read_block(":WAVeform:DATA?", np.uint8, progress=progress, cancel=cancel)
             wave = preamble_waveform(pre, codes, channel, self.t.name)
         if raw:
-            holes = count_code(codes, self.caps.hole_code)
+            holes = counted[0] + count_code(codes[counted[1]:], self.caps.hole_code)
             if holes:
                 # InfiniiVision guide, :WAVeform:FORMat BYTE: 0x00 is a hole (no data), 0x01 clipped low
                 raise InstrumentError(f"{self.t.name}: {holes} of the {len(codes)} samples of CH{channel} are holes "

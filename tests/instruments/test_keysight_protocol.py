@@ -148,6 +148,17 @@ def test_holes_in_a_raw_record_are_an_error_not_the_lower_rail():
         KeysightInfiniiVision(t).fetch(1)
 
 
+def test_holes_are_counted_across_the_chunks_of_a_long_record():
+    # the holes are counted chunk by chunk as the record lands; by hand: one in each MiB and the last byte
+    payload = bytearray((bytes(range(1, 256)) * 8300)[:2 << 20])
+    for at in (5, (1 << 20) + 7, (2 << 20) - 1):
+        payload[at] = 0
+    pre = PRE.replace("+4,", f"+{len(payload)},", 1)
+    t = ScriptedTransport(fetch_script(block(bytes(payload), digits=8), pre=pre))
+    with pytest.raises(InstrumentError, match="3 of the 2097152 samples of CH1 are holes"):
+        KeysightInfiniiVision(t).fetch(1)
+
+
 def test_counting_a_code():
     from instruments.waveform import count_code
     codes = np.array([0, 1, 0, 255, 7, 0], dtype=np.uint8)        # by hand: three 0s, one 7, no 9
