@@ -169,6 +169,7 @@ class WindowWriter:
         for ds, table in zip(levels, tables):
             ds.id.write(h5s.ALL, h5s.ALL, table)          # the whole table, as it is in the file
         self._session.flush()
+        self._session.start_writeback()       # the disk takes the window's last pieces while the run is analysed
 
     def prepare_overview(self, power_samples: int) -> list[h5py.Dataset]:
         """The overview group and its empty tables, whose shapes the record's length fixes (done while the record
