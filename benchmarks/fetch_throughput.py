@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from instruments.detect import open_scope  # noqa: E402
-from instruments.scope import AcquisitionSetup, ChannelSetup  # noqa: E402
-from instruments.sim.server import SimScope  # noqa: E402
+from sim_window import acquired  # noqa: E402
 
 SETUP = ":WAVeform:SOURce CHANnel{n};:WAVeform:FORMat BYTE;:WAVeform:UNSigned 1;:WAVeform:POINts MAX;" \
         ":WAVeform:POINts:MODE RAW\n"
@@ -65,15 +63,7 @@ def main() -> int:
     args = ap.parse_args()
     n = args.points
     window_s = 0.2
-    sim = SimScope(persona="keysight", source="demo", max_points=n)
-    scope = open_scope(sim.resource, timeout_s=60)
-    try:
-        scope.configure(ChannelSetup(1, 10.0, 2.0, 19.0), ChannelSetup(2, 1.0, 0.002, 0.004),
-                        AcquisitionSetup(window_s=window_s, sample_rate_hz=n / window_s, pretrigger=0.1))
-        scope.arm_single(2, 1.0)
-        time.sleep(0.05)
-        scope.force_trigger()
-        scope.wait_complete(30)
+    with acquired(n, window_s) as (sim, scope):
         socket_fetch(sim.host, sim.port)                 # generates and caches both records
         driver_s = socket_s = float("inf")
         nbytes = 0
@@ -87,9 +77,6 @@ def main() -> int:
             socket_bytes = socket_fetch(sim.host, sim.port)
             socket_s = min(socket_s, time.perf_counter() - t)
             assert socket_bytes == nbytes, (socket_bytes, nbytes)
-    finally:
-        scope.close()
-        sim.close()
     out = {"points": n, "bytes": nbytes, "driver_s": driver_s, "socket_s": socket_s,
            "driver_mb_s": nbytes / driver_s / 1e6, "socket_mb_s": nbytes / socket_s / 1e6,
            "ratio_vs_socket": socket_s / driver_s, "machine": {"cpus": os.cpu_count(),

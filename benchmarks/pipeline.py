@@ -36,10 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.bench import loads_bench  # noqa: E402
 from app.capture import Capture, CaptureRequest  # noqa: E402
-from instruments.detect import open_scope  # noqa: E402
-from instruments.scope import AcquisitionSetup, ChannelSetup  # noqa: E402
 from instruments.sim.server import SimScope  # noqa: E402
 from instruments.sim.sources import ProfileSource, load_profile  # noqa: E402
+from sim_window import acquired  # noqa: E402
 from workloads.spec import parse_workload  # noqa: E402
 
 
@@ -100,26 +99,13 @@ current_offset_error_v = 0.00002
 
 def download_only_s(n: int, repeats: int = 3) -> float:
     """Median time to download both channels of one window through the driver, into fresh arrays, nothing else."""
-    window_s = 0.5
-    sim = SimScope(persona="keysight", source="demo", max_points=n)
-    sim.engine.eager = True
-    scope = open_scope(sim.resource, timeout_s=600)
-    try:
-        scope.configure(ChannelSetup(1, 10.0, 2.0, 19.0), ChannelSetup(2, 1.0, 0.002, 0.004),
-                        AcquisitionSetup(window_s=window_s, sample_rate_hz=n / window_s, pretrigger=0.1))
-        scope.arm_single(2, 1.0)
-        time.sleep(0.05)
-        scope.force_trigger()
-        scope.wait_complete(60)
-        times = []
+    times = []
+    with acquired(n, 0.5, eager=True) as (_, scope):
         for _ in range(repeats):
             t = time.perf_counter()
             waves = [scope.fetch(1), scope.fetch(2)]
             times.append(time.perf_counter() - t)
             del waves
-    finally:
-        scope.close()
-        sim.close()
     return statistics.median(times)
 
 

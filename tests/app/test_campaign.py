@@ -13,7 +13,7 @@ from app.campaign import document, plan_runs, records_of_session, run_campaign
 from app.capture import CaptureFailed
 from app.errors import BenchError
 from app.session_reader import SessionReader
-from app.suite import load_suite, parse_suite
+from app.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE_A = 0.25

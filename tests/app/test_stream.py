@@ -21,9 +21,14 @@ def waves(n=300_000, deskew_samples=0.0):
     return vw, iw
 
 
+def new_stream(window, deskew_s=0.0, **kwargs):
+    """A stream for a 0.01 ohm shunt, the voltage measured at the board."""
+    return WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=deskew_s,
+                        current_zero_v=0.0, **kwargs)
+
+
 def stream_through(window, vw, iw, chunk_bytes, deskew_s=0.0):
-    st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=deskew_s,
-                      current_zero_v=0.0)
+    st = new_stream(window, deskew_s)
     for name, w in (("voltage", vw), ("current", iw)):
         st.current = name
         st.announce(w)
@@ -60,8 +65,7 @@ def test_a_download_that_stops_midway_keeps_what_arrived(tmp_path):
     with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
         run = w.begin_run()
         window = run.begin_window()
-        st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=0.0,
-                          current_zero_v=0.0)
+        st = new_stream(window)
         st.current = "voltage"
         st.announce(vw)
         st.chunk(0, 200_000)                              # 100 000 int16 samples, then the connection dropped
@@ -88,8 +92,7 @@ def test_the_launch_edge_is_found_while_the_record_still_arrives(tmp_path):
     iw = wave_from_volts(i * 0.01, gain_v=5e-6, x_increment=1e-6, x_origin=-pre * 1e-6, channel=2)
     with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
         window = w.begin_run().begin_window()
-        st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=0.0,
-                          current_zero_v=0.0, find_launch_edge=True)
+        st = new_stream(window, find_launch_edge=True)
         for name, wave in (("voltage", vw), ("current", iw)):
             st.current = name
             st.announce(wave)
@@ -115,9 +118,7 @@ def test_a_download_that_stops_in_the_current_channel_keeps_the_scaling_and_no_o
     with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
         run = w.begin_run()
         window = run.begin_window()
-        st = WindowStream(window, shunt_ohm=0.01, amps_per_volt=None, measured_at="board", deskew_s=0.0,
-                          current_zero_v=0.0, scaling_extra={"voltage": {"measured_at": "board"},
-                                                             "current": {"shunt_ohm": 0.01}})
+        st = new_stream(window, scaling_extra={"voltage": {"measured_at": "board"}, "current": {"shunt_ohm": 0.01}})
         st.current = "voltage"
         st.announce(vw)
         st.chunk(0, vw.codes.nbytes)

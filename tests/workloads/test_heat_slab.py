@@ -122,7 +122,6 @@ def test_cuda_asked_without_a_gpu_is_a_clear_message():
 def test_gemm_torch_counts_2n3_and_computes_what_numpy_computes(dtype):
     # on the CPU here (the GPU run is recorded in the closing note): ops = 2 n^3 reps; the first row of the
     # product, rounded to the dtype, against NumPy's float64 product of the same rounded inputs
-    import numpy as np
     import torch
     n, reps = 64, 3
     out = subprocess.run([sys.executable, str(SCRIPTS / "gemm_torch.py"), "--dtype", dtype, "--n", str(n),
