@@ -437,11 +437,7 @@ class Capture:
         window = run.begin_window()
         stream = WindowStream(window, shunt_ohm=c.shunt_ohm, amps_per_volt=c.amps_per_volt,
                               measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0,
-                              find_launch_edge=k == 1 and bench.marker is None,
-                              scaling_extra={"voltage": {"measured_at": v.measured_at},
-                                             "current": {"shunt_ohm": c.shunt_ohm, "amps_per_volt": c.amps_per_volt,
-                                                         "deskew_s": c.deskew_s,
-                                                         "zero_offset_v": c.zero_offset_v or 0.0}})
+                              find_launch_edge=k == 1 and bench.marker is None)
         # the scope's own means of this acquisition, asked before the download so that nothing but local work
         # is left when its last byte lands (a failed question is raised by the self-check, after the download)
         scope_means = self._scope_means()

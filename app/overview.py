@@ -76,13 +76,9 @@ def overview_tables(summary: TraceSummary) -> list[np.ndarray]:
 
 def _table_numpy(level: dict[str, np.ndarray]) -> np.ndarray:
     table = np.empty(len(level["p_sum"]), dtype=OVERVIEW_DTYPE)
-    with np.errstate(over="ignore"):          # beyond float32's range is ±inf, then stepped back outward
-        return _fill_numpy(level, table)
-
-
-def _fill_numpy(level: dict[str, np.ndarray], table: np.ndarray) -> np.ndarray:
     for name in SUMMARY_COLUMNS:
-        table[name] = level[name]
+        with np.errstate(over="ignore"):      # beyond float32's range is ±inf, then stepped back outward
+            table[name] = level[name]
         kind = _kind(name)
         if kind != "sum":
             narrow = table[name]

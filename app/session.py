@@ -141,8 +141,11 @@ class WindowWriter:
         self._channels[name] = self._session._create_codes(self.group, name, np.dtype(dtype), n)
         return self._channels[name]
 
+    def _channel(self, name: str) -> h5py.Dataset:
+        return self._channels[name] if name in self._channels else self.group[name]
+
     def write_codes(self, name: str, start: int, codes: np.ndarray) -> None:
-        ds = self._channels.get(name) or self.group[name]
+        ds = self._channel(name)
         if self._session.direct_chunks and ds.fletcher32 and ds.compression is None:
             write_chunks_direct(ds, start, np.ascontiguousarray(codes))
         elif len(codes):
@@ -150,7 +153,7 @@ class WindowWriter:
         self._session.start_writeback()
 
     def set_scaling(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
-        self._session._channel_attrs(self._channels.get(name) or self.group[name], wave, extra)
+        self._session._channel_attrs(self._channel(name), wave, extra)
 
     def write_channel(self, name: str, wave: Waveform, extra: dict[str, Any]) -> None:
         codes = np.asarray(wave.codes)

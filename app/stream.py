@@ -56,10 +56,12 @@ class WindowStream:
     rest of both jobs runs on two cores at once."""
 
     def __init__(self, window: WindowWriter, *, shunt_ohm: float | None, amps_per_volt: float | None,
-                 measured_at: str, deskew_s: float, current_zero_v: float, find_launch_edge: bool = False,
-                 scaling_extra: dict[str, dict] | None = None):
+                 measured_at: str, deskew_s: float, current_zero_v: float, find_launch_edge: bool = False):
         self.window = window
-        self._scaling_extra = scaling_extra or {}     # per channel: the attributes stored beside its scaling
+        # per channel: what the session stores beside its scaling (docs/sessions.md), from the same settings
+        self._scaling_extra = {"voltage": {"measured_at": measured_at},
+                               "current": {"shunt_ohm": shunt_ohm, "amps_per_volt": amps_per_volt,
+                                           "deskew_s": deskew_s, "zero_offset_v": current_zero_v}}
         self._overview_ready = False
         self._find_edge = find_launch_edge
         self.launch_edge: tuple[float | None, str] | None = None   # idle_band_exit_s(trace), once found

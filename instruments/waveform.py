@@ -79,7 +79,7 @@ class Waveform:
 
 def count_code(codes: np.ndarray, code: int) -> int:
     """How many samples hold `code`. For code 0 (Keysight's hole) this counts the non-zero bytes instead, which
-    needs no temporary array: about three times faster on a 10 Mpt record, and it runs after the last byte."""
+    needs no temporary array: about three times faster than comparing."""
     codes = np.asarray(codes)
     if code == 0:
         return int(codes.size - np.count_nonzero(codes))

@@ -46,8 +46,6 @@ def test_streamed_rows_equal_a_scan_of_the_whole_record(tmp_path, chunk_bytes, d
         window = run.begin_window()
         st = stream_through(window, vw, iw, chunk_bytes, deskew_s)
         trace, summary, means = st.finish()
-        window.set_scaling("voltage", vw, {})
-        window.set_scaling("current", iw, {"shunt_ohm": 0.01})
         window.finish(summary)
         run.finish({})
     reference = summarise(PowerTrace(vw, iw, shunt_ohm=0.01, deskew_s=deskew_s))
@@ -118,7 +116,7 @@ def test_a_download_that_stops_in_the_current_channel_keeps_the_scaling_and_no_o
     with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
         run = w.begin_run()
         window = run.begin_window()
-        st = new_stream(window, scaling_extra={"voltage": {"measured_at": "board"}, "current": {"shunt_ohm": 0.01}})
+        st = new_stream(window)
         st.current = "voltage"
         st.announce(vw)
         st.chunk(0, vw.codes.nbytes)
