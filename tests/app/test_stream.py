@@ -58,17 +58,23 @@ def test_streamed_rows_equal_a_scan_of_the_whole_record(tmp_path, chunk_bytes, d
         assert stored.attrs["status"] == "complete"
 
 
-def test_a_download_that_stops_midway_keeps_what_arrived(tmp_path):
-    vw, iw = waves()
-    with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
+def drop_download(path, landed):
+    """A session whose window's download stopped: `landed` is [(channel name, wave, bytes that arrived)], in
+    download order; then the connection dropped."""
+    with SessionWriter(path, bench_toml="", resource="sim") as w:
         run = w.begin_run()
-        window = run.begin_window()
-        st = new_stream(window)
-        st.current = "voltage"
-        st.announce(vw)
-        st.chunk(0, 200_000)                              # 100 000 int16 samples, then the connection dropped
+        st = new_stream(run.begin_window())
+        for name, wave, nbytes in landed:
+            st.current = name
+            st.announce(wave)
+            st.chunk(0, nbytes)
         st.abandon("the download stopped: connection dropped")
         run.finish({}, status="incomplete", reason="connection dropped")
+
+
+def test_a_download_that_stops_midway_keeps_what_arrived(tmp_path):
+    vw, iw = waves()
+    drop_download(tmp_path / "s.h5", [("voltage", vw, 200_000)])   # 100 000 int16 samples, then it dropped
     with SessionReader(tmp_path / "s.h5") as s:
         window = s.run(1).window(1)
         assert window.attrs["status"] == "incomplete" and "connection dropped" in window.attrs["reason"]
@@ -113,18 +119,8 @@ def test_a_download_that_stops_in_the_current_channel_keeps_the_scaling_and_no_o
     # the scaling of both channels is stored while they arrive, so what arrived can still be read in volts;
     # the overview tables, prepared empty while the record arrived, are removed: they were never computed
     vw, iw = waves()
-    with SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim") as w:
-        run = w.begin_run()
-        window = run.begin_window()
-        st = new_stream(window)
-        st.current = "voltage"
-        st.announce(vw)
-        st.chunk(0, vw.codes.nbytes)
-        st.current = "current"
-        st.announce(iw)
-        st.chunk(0, 2 * 150_000)                          # half of the current channel, then the link dropped
-        st.abandon("the download stopped: connection dropped")
-        run.finish({}, status="incomplete", reason="connection dropped")
+    # all of the voltage, half of the current channel, then the link dropped
+    drop_download(tmp_path / "s.h5", [("voltage", vw, vw.codes.nbytes), ("current", iw, 2 * 150_000)])
     with SessionReader(tmp_path / "s.h5") as s:
         window = s.run(1).window(1)
         assert "overview" not in window.group
