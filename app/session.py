@@ -74,16 +74,19 @@ class RunWriter:
         return WindowWriter(self._session, g, self.windows)
 
     def set_telemetry(self, samples: list[dict[str, Any]]) -> None:
-        """On-board sensor samples: time_s (board clock), rail, volts, amps, watts, counter_j (NaN: not given)."""
+        """On-board sensor samples: time_s (board clock), rail, volts, amps, watts, counter_j, time_span_s
+        (NaN: not given)."""
         if not samples:
             return
         dt = np.dtype([("time_s", "f8"), ("rail", h5py.string_dtype()), ("volts", "f8"),
-                       ("amps", "f8"), ("watts", "f8"), ("counter_j", "f8")])
-        arr = np.array([(s["time_s"], s["rail"], s["volts"], s["amps"], s["watts"], s.get("counter_j", np.nan))
-                        for s in samples], dtype=dt)
+                       ("amps", "f8"), ("watts", "f8"), ("counter_j", "f8"), ("time_span_s", "f8")])
+        arr = np.array([(s["time_s"], s["rail"], s["volts"], s["amps"], s["watts"], s.get("counter_j", np.nan),
+                         s.get("time_span_s", np.nan)) for s in samples], dtype=dt)
         ds = self.group.create_dataset("telemetry", data=arr)
         ds.attrs["units"] = ('{"time_s": "s (board monotonic)", "volts": "V", "amps": "A", "watts": "W", '
-                             '"counter_j": "J (cumulative energy counter, NVML)"}')
+                             '"counter_j": "J (cumulative energy counter, NVML)", '
+                             '"time_span_s": "s (width of the timed bracket around the reading; time_s is its '
+                             'middle)"}')
         if any(str(s["rail"]).startswith("NVML_") for s in samples):
             ds.attrs["nvml_note"] = ("NVML power is the driver's running average (about 1 s on recent GPUs), "
                                      "sampled every launcher interval; the energy counter has mJ resolution. "

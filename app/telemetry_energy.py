@@ -134,11 +134,24 @@ def source_of(samples: list[dict[str, Any]]) -> str | None:
 
 
 def _rail_series(samples: list[dict[str, Any]], rail: str) -> np.ndarray:
-    """(time_s, watts, volts, amps, counter_j) rows of one rail, in time order."""
-    rows = np.array([(s["time_s"], s["watts"], s["volts"], s["amps"], s.get("counter_j", math.nan))
+    """(time_s, watts, volts, amps, counter_j, time_span_s) rows of one rail, in time order."""
+    rows = np.array([(s["time_s"], s["watts"], s["volts"], s["amps"], s.get("counter_j", math.nan),
+                      s.get("time_span_s", math.nan))
                      for s in samples if s["rail"] == rail and math.isfinite(s["watts"])],
-                    dtype=np.float64).reshape(-1, 5)
+                    dtype=np.float64).reshape(-1, 6)
     return rows[np.argsort(rows[:, 0], kind="stable")]
+
+
+def _stamp_bound_j(series: np.ndarray, t: float) -> float:
+    """P·h at t: h is the larger half-span of the two readings around t (each reading's instant is known to
+    ± half its timed bracket), P the larger of their powers; 0 where the readings carry no bracket."""
+    ts = series[:, 0]
+    k = int(np.searchsorted(ts, t))
+    around = series[max(k - 1, 0):k + 1]
+    spans = around[:, 5][np.isfinite(around[:, 5])]
+    if not len(spans):
+        return 0.0
+    return float(np.max(np.abs(around[:, 1]))) * float(spans.max()) / 2
 
 
 def _edge_bound_j(series: np.ndarray, t: float) -> float:
@@ -216,6 +229,9 @@ def estimate(samples: list[dict[str, Any]], begin_s: float, end_s: float, *, lau
             dof=len(powers) - 1)
     edge = math.fsum(math.hypot(_edge_bound_j(s, begin_s), _edge_bound_j(s, end_s)) for s in series.values())
     add("edges of [begin, end] between readings", edge / SQRT3)
+    stamps = math.fsum(math.hypot(_stamp_bound_j(s, begin_s), _stamp_bound_j(s, end_s)) for s in series.values())
+    if stamps > 0:
+        add("time stamps of the readings (± half each read's timed bracket)", stamps / SQRT3)
     u, k, dof = expanded(items)
     measurand = (f"GPU {', '.join(r.removeprefix('NVML_GPU') for r in rails)} (NVML)" if source == "nvml"
                  else f"{rails[0]} ({source})")

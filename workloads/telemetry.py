@@ -31,8 +31,9 @@ def parse_tegrastats(line: str) -> dict[str, float]:
 
 
 def samples_from_launcher(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flatten launcher telemetry messages to samples: time_s, rail, volts, amps, watts, counter_j (NaN where
-    unknown)."""
+    """Flatten launcher telemetry messages to samples: time_s, rail, volts, amps, watts, counter_j, time_span_s
+    (NaN where unknown). A rail read inside a timed bracket (NVML) carries its own `t` (the bracket's middle)
+    and `t_span_s` (its width: the reading's instant is known to ± half of it)."""
     out = []
     for msg in messages:
         t = msg.get("t")
@@ -46,7 +47,7 @@ def samples_from_launcher(messages: list[dict[str, Any]]) -> list[dict[str, Any]
         elif msg.get("event") == "tegrastats":
             for rail, watts in parse_tegrastats(str(msg.get("line", ""))).items():
                 out.append({"time_s": float(t), "rail": rail, "volts": math.nan, "amps": math.nan, "watts": watts,
-                            "counter_j": math.nan})
+                            "counter_j": math.nan, "time_span_s": math.nan})
     return out
 
 
@@ -62,12 +63,15 @@ def _rail_sample(t: float, r: Any) -> dict[str, Any] | None:
     """One rail of a launcher sample: volts and amps (INA3221), or watts and maybe counter_j (NVML)."""
     if not isinstance(r, dict):
         return None
-    v, a, w, c = (_number(r, k) for k in ("volts", "amps", "watts", "counter_j"))
+    v, a, w, c, own_t, span = (_number(r, k) for k in ("volts", "amps", "watts", "counter_j", "t", "t_span_s"))
     if math.isnan(w):
         w = v * a
     if math.isnan(w):
         return None
-    return {"time_s": t, "rail": str(r.get("rail", "?")), "volts": v, "amps": a, "watts": w, "counter_j": c}
+    if math.isnan(own_t) or not span >= 0:          # no bracket of its own (or a nonsensical one): the message's t
+        own_t, span = t, math.nan
+    return {"time_s": own_t, "rail": str(r.get("rail", "?")), "volts": v, "amps": a, "watts": w, "counter_j": c,
+            "time_span_s": span}
 
 
 def input_rail(samples: list[dict[str, Any]]) -> str | None:

@@ -13,6 +13,7 @@ machine's monotonic clock (the board clock of the local target):
 import json
 import time
 
+import numpy as np
 import pytest
 
 from app.bench import loads_bench
@@ -28,9 +29,11 @@ A_W, B_W_PER_S = 150.0, 40.0
 FAKE_PYNVML = FAKE_PYNVML_BASE + '''
 T_REF = %r
 A, B = %r, %r
+POWER_CALL_S = %r
 def _t():
     return time.monotonic() - T_REF
 def nvmlDeviceGetPowerUsage(h):
+    time.sleep(POWER_CALL_S)                                       # a slow driver, or a busy board
     return int(round((A + B * _t()) * 1000.0))                     # mW
 def nvmlDeviceGetTotalEnergyConsumption(h):
     t = _t()
@@ -82,25 +85,40 @@ def capture(tmp, telemetry, spec):
     return Capture(req).run()
 
 
-def test_nvml_only_capture_matches_the_analytic_integral(tmp_path, monkeypatch):
+def nvml_capture(tmp_path, monkeypatch, power_call_s=0.0):
+    """A capture on the fake NVML ramp; returns (result, run record, timing, telemetry rows, t_ref)."""
     fake = tmp_path / "fake_nvml"
     fake.mkdir()
     t_ref = time.monotonic()
-    (fake / "pynvml.py").write_text(FAKE_PYNVML % (t_ref, A_W, B_W_PER_S))
+    (fake / "pynvml.py").write_text(FAKE_PYNVML % (t_ref, A_W, B_W_PER_S, power_call_s))
     monkeypatch.setenv("PYTHONPATH", str(fake))
     out = capture(tmp_path, "nvml", workload(tmp_path))
     assert out.complete
-    r = out.runs[0]
     with SessionReader(out.session_path) as s:
         timing = s.run(1).details["timing"]
         assert s.group_attrs("bench")["resource"] == "none" and s.run(1).window_numbers() == []
-        assert len(s.run(1).telemetry()) >= 20
+        rows = s.run(1).telemetry()
+    return out, out.runs[0], timing, rows, t_ref
+
+
+def counter_slack_j(rows, end_s):
+    """How far the counter energy may be from the analytic integral, each part worked out from the fake:
+    the counter is read every 50 ms and interpolated linearly at begin and end; under a ramp it is quadratic,
+    so each end may be off by up to B·Δ²/8 (Δ = 0.05 s); whole mJ at both ends; and each reading's instant is
+    known to ± half its recorded bracket, which moves the counter by at most P·h (P ≤ A + B·end)."""
+    half_span_s = float(rows["time_span_s"].max()) / 2
+    return 2 * B_W_PER_S * 0.05 ** 2 / 8 + 3e-3 + 2 * (A_W + B_W_PER_S * end_s) * half_span_s
+
+
+def test_nvml_only_capture_matches_the_analytic_integral(tmp_path, monkeypatch):
+    out, r, timing, rows, t_ref = nvml_capture(tmp_path, monkeypatch)
+    assert len(rows) >= 20
+    # each reading carries its bracket, which is short on an idle fake (a busy CI machine can stretch it)
+    assert np.all(rows["time_span_s"] >= 0) and np.median(rows["time_span_s"]) < 0.005
     b, e = timing["begin_s"] - t_ref, timing["end_s"] - t_ref
     truth = A_W * (e - b) + B_W_PER_S * (e * e - b * b) / 2
     assert r["energy_method"] == "telemetry: NVML energy counter" and r["energy_source"] == "telemetry (nvml)"
-    # the counter is read every 50 ms and interpolated linearly at begin and end; under a ramp the counter is
-    # quadratic, so each end may be off by up to B·Δ²/8 (Δ = 0.05 s), plus whole mJ at both ends
-    slack_j = 2 * B_W_PER_S * 0.05 ** 2 / 8 + 3e-3
+    slack_j = counter_slack_j(rows, e)
     assert r["energy_j"] == pytest.approx(truth, abs=slack_j)
     assert r["telemetry_energy_j"] == pytest.approx(truth, rel=1e-4)      # the trapezoid is exact on a ramp
     assert r["duration_s"] == pytest.approx(1.2, abs=0.1)
@@ -116,6 +134,20 @@ def test_nvml_only_capture_matches_the_analytic_integral(tmp_path, monkeypatch):
     assert any(w.startswith("no scope was used") for w in r["warnings"])
     runs, _ = build_report([out.session_path])
     assert runs[0]["energy_source"] == "telemetry (nvml)" and runs[0]["scope_idn"] == ""
+
+
+def test_a_slow_driver_call_does_not_move_the_counter_readings(tmp_path, monkeypatch):
+    # each power reading takes 30 ms before the counter is read: stamped before both calls, every counter
+    # reading would be 30 ms late, and the energy off by about P·30 ms ≈ 6 J at ~200 W
+    out, r, timing, rows, t_ref = nvml_capture(tmp_path, monkeypatch, power_call_s=0.030)
+    b, e = timing["begin_s"] - t_ref, timing["end_s"] - t_ref
+    truth = A_W * (e - b) + B_W_PER_S * (e * e - b * b) / 2
+    slack_j = counter_slack_j(rows, e)
+    assert slack_j < 0.5                      # the counter's brackets do not hold the slow power call
+    assert r["energy_j"] == pytest.approx(truth, abs=slack_j)
+    with SessionReader(out.session_path) as s:
+        budget = {b["name"] for b in s.run(1).details["budget"]}
+    assert "time stamps of the readings (± half each read's timed bracket)" in budget
 
 
 def test_ina3221_only_capture_follows_the_load(tmp_path):
@@ -169,7 +201,7 @@ def test_reports_say_no_scope_was_used(tmp_path, monkeypatch):
     from app.html_report import write_html_report
     fake = tmp_path / "fake_nvml"
     fake.mkdir()
-    (fake / "pynvml.py").write_text(FAKE_PYNVML % (time.monotonic(), 60.0, 0.0))
+    (fake / "pynvml.py").write_text(FAKE_PYNVML % (time.monotonic(), 60.0, 0.0, 0.0))
     monkeypatch.setenv("PYTHONPATH", str(fake))
     out = capture(tmp_path, "nvml", workload(tmp_path, warm_s=0.1, busy_s=0.5))
     page = write_html_report([out.session_path], tmp_path / "r.html").read_text(encoding="utf-8")

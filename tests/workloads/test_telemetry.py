@@ -1,5 +1,7 @@
 """Telemetry: a fake INA3221 hwmon tree read by the launcher over SSH, and recorded tegrastats lines."""
 
+import math
+
 import pytest
 
 from tests.helpers import FAKE_PYNVML_BASE, write_hwmon
@@ -29,6 +31,20 @@ def test_energy_by_trapezoid_on_board_time():
     assert energy_j(samples, "VDD_IN", 10.0, 20.0) == pytest.approx(100.0)
     assert energy_j(samples, "VDD_IN", 12.0, 14.0) == pytest.approx(16.0)
     assert input_rail(samples) == "VDD_IN"
+
+
+def test_a_rail_with_its_own_bracket_keeps_its_own_time():
+    # the message's t is when the sampler woke; a rail read inside a timed bracket carries the bracket's middle
+    # and width; a negative width is nonsense and falls back to the message's t, with no width
+    msgs = [{"event": "telemetry", "t": 100.0, "rails": [
+        {"rail": "NVML_GPU0", "watts": 200.0, "counter_j": 5.0, "t": 100.004, "t_span_s": 0.002},
+        {"rail": "NVML_GPU1", "watts": 100.0, "t": 100.009, "t_span_s": -0.001},
+        {"rail": "VDD_IN", "volts": 19.0, "amps": 0.5}]}]
+    got = {s["rail"]: s for s in samples_from_launcher(msgs)}
+    assert (got["NVML_GPU0"]["time_s"], got["NVML_GPU0"]["time_span_s"]) == (100.004, 0.002)
+    assert got["NVML_GPU1"]["time_s"] == 100.0 and math.isnan(got["NVML_GPU1"]["time_span_s"])
+    assert got["VDD_IN"]["time_s"] == 100.0 and math.isnan(got["VDD_IN"]["time_span_s"])
+    assert got["VDD_IN"]["watts"] == pytest.approx(9.5)
 
 
 def fake_hwmon(root):

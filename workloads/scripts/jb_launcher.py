@@ -238,15 +238,25 @@ def sample_nvml(interval, proc, stop):
             rails = []
             for i, h in enumerate(handles):
                 rail = {"rail": "NVML_GPU%d" % i}
+                # each reading is stamped with the middle of a timed bracket around its own driver call, and the
+                # bracket's width is sent: on a busy board this thread can wait milliseconds (for the GIL, for a
+                # core) between a clock reading and the call, which would move a counter reading by P·wait. The
+                # counter is what the energy comes from, so its bracket holds its call alone.
                 try:
+                    bracket = time.monotonic()
                     rail["watts"] = pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0
+                    bracket = (bracket, time.monotonic())
                 except Exception:
                     continue
                 if counters.get(i, True):
                     try:
+                        before = time.monotonic()
                         rail["counter_j"] = pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0
+                        bracket = (before, time.monotonic())
                     except Exception:
                         counters[i] = False            # not supported on this GPU: stop asking
+                rail["t"] = (bracket[0] + bracket[1]) / 2
+                rail["t_span_s"] = bracket[1] - bracket[0]
                 rails.append(rail)
             if rails:
                 say({"event": "telemetry", "source": "nvml", "t": t, "rails": rails})
