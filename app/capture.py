@@ -32,6 +32,7 @@ from app.capture_telemetry import no_telemetry_advice, run_without_scope
 from app.connections import acquisition_setup, channel_setup, marker_setup, make_target, open_bench_scope, trigger_level_v
 from app.energy import amps_per_volt
 from app.errors import AnalysisError, JoulebenchError, SessionError
+from app.heap import release_free_memory
 from app.region import Placement, marker_edges_s, place_by_launch
 from app.run_live import RunLive, plan_window
 from app.session import SessionWriter
@@ -252,6 +253,7 @@ class Capture:
             raise CaptureFailed(message, outcome) from exc
         finally:
             self._disconnect()
+            release_free_memory()        # what the capture's threads freed goes back to the system (app/heap.py)
 
     def _disconnect(self) -> None:
         if self.scope is not None:

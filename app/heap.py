@@ -1,0 +1,46 @@
+"""Give the heap's free memory back to the operating system after a capture (glibc's `malloc_trim`).
+
+A capture runs a handful of threads (the stream's two workers, the target's readers, the simulator's server),
+and glibc gives threads their own malloc arenas. What they free stays in those arenas, so a process that
+captures again and again (a campaign, the app left open, `capture --repeats`) grows by tens of kilobytes a
+capture although nothing is leaked: 6.5 MB over 150 demo captures, still growing in the second half. Calling
+`malloc_trim(0)` once a capture has ended returns the arenas' free pages (it walks all arenas since glibc
+2.8) and takes about 0.3 ms. Elsewhere (macOS, Windows, musl) it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def _load():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        fn = libc.malloc_trim               # glibc only; musl has none
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_malloc_trim = _load()
+AVAILABLE = _malloc_trim is not None
+
+
+def release_free_memory() -> bool:
+    """Return free heap pages to the operating system; True when some were released. Never raises."""
+    if _malloc_trim is None:
+        return False
+    try:
+        return bool(_malloc_trim(0))
+    except OSError as exc:                 # pragma: no cover - ctypes reports a failed call this way
+        log.debug("malloc_trim failed: %s", exc)
+        return False
