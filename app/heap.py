@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import sys
-
-log = logging.getLogger(__name__)
 
 
 def _load():
@@ -36,11 +33,6 @@ AVAILABLE = _malloc_trim is not None
 
 
 def release_free_memory() -> bool:
-    """Return free heap pages to the operating system; True when some were released. Never raises."""
-    if _malloc_trim is None:
-        return False
-    try:
-        return bool(_malloc_trim(0))
-    except OSError as exc:                 # pragma: no cover - ctypes reports a failed call this way
-        log.debug("malloc_trim failed: %s", exc)
-        return False
+    """Return free heap pages to the operating system; True when some were released (glibc returns 1),
+    False when none were or the call does not exist here."""
+    return _malloc_trim is not None and bool(_malloc_trim(0))

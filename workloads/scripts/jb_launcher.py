@@ -243,20 +243,20 @@ def sample_nvml(interval, proc, stop):
                 # core) between a clock reading and the call, which would move a counter reading by P·wait. The
                 # counter is what the energy comes from, so its bracket holds its call alone.
                 try:
-                    bracket = time.monotonic()
+                    t0 = time.monotonic()
                     rail["watts"] = pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0
-                    bracket = (bracket, time.monotonic())
+                    t1 = time.monotonic()
                 except Exception:
                     continue
                 if counters.get(i, True):
                     try:
-                        before = time.monotonic()
+                        c0 = time.monotonic()
                         rail["counter_j"] = pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0
-                        bracket = (before, time.monotonic())
+                        t0, t1 = c0, time.monotonic()
                     except Exception:
                         counters[i] = False            # not supported on this GPU: stop asking
-                rail["t"] = (bracket[0] + bracket[1]) / 2
-                rail["t_span_s"] = bracket[1] - bracket[0]
+                rail["t"] = (t0 + t1) / 2
+                rail["t_span_s"] = t1 - t0
                 rails.append(rail)
             if rails:
                 say({"event": "telemetry", "source": "nvml", "t": t, "rails": rails})
