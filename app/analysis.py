@@ -345,6 +345,11 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         idle, idle_source = st_idle.mean_w, f"window ({where} the run)"
         idle_span = [iw.trace.t_first, iw.trace.t_last]
         idle_u_j = T * st_idle.std_w / math.sqrt(max(iw.trace.n, 1))
+    elif timing.launch_s is not None and placement.method == "launch-stamp":
+        # the record does not show the current leaving idle, so the launch may lie anywhere before the trigger
+        # (or before the record): its pre-trigger part may hold the start-up, and is not taken as idle
+        warnings.append(f"the launch is not visible in the record ({placement.note}), so its pre-trigger part "
+                        "may hold the start-up and is not taken as idle")
     elif timing.launch_s is not None:
         launch_scope = placement.scope_time(timing.launch_s)
         startup = (timing.launch_s - timing.launcher_started_s) if timing.launcher_started_s is not None else 0.0

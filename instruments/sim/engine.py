@@ -161,8 +161,15 @@ class Engine:
 
     def _tick(self, now: float) -> None:
         horizon = now - TRIGGER_LAG_S
+        step = max(self.window_s / self.points, TRIGGER_GRID_S)
+        news = self.source.late_news_s()
+        if self.state == "ARMED" and news is not None and news < self._scan_from:
+            # a change dated before what the comparator has already judged (news later than TRIGGER_LAG_S, as
+            # on a busy machine): judge again from just before it, as a real comparator saw it when it happened;
+            # never before the pre-trigger part has filled, when a real scope ignores triggers
+            self._scan_from = max(news - step, self._armed_at + self.pretrigger * self.window_s)
+            self._last_trig_value = float(self.clean_volts(self.trigger_channel, np.array([self._scan_from]))[0])
         if self.state == "ARMED" and horizon > self._scan_from:
-            step = max(self.window_s / self.points, TRIGGER_GRID_S)
             n = int((horizon - self._scan_from) / step)
             if n > 0:
                 t = self._scan_from + np.arange(1, n + 1) * step

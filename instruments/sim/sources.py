@@ -77,6 +77,12 @@ class Source:
         v = self.e.supply_v - i * (self.e.source_ohm + self.e.shunt_ohm)
         return v, i
 
+    def late_news_s(self) -> float | None:
+        """The earliest instant at which the signal changed, among the changes learned since the last call
+        (a control-file line is written after the moment it dates, possibly after the trigger comparator has
+        looked past it); None when nothing was learned."""
+        return None
+
     def close(self) -> None:
         pass
 
@@ -105,11 +111,19 @@ class _History:
         self._t = [-math.inf]
         self._v = [initial]
         self._keep_s = keep_s
+        self._news = math.inf             # the earliest step set since take_news()
+
+    def take_news(self) -> float | None:
+        """The earliest time of the steps set since the last call, or None."""
+        with self._lock:
+            news, self._news = self._news, math.inf
+        return None if news == math.inf else news
 
     def set(self, t: float, value: float) -> None:
         """The value from time t on (until a later step); steps may arrive out of order, and a step dated in
         the future takes effect then."""
         with self._lock:
+            self._news = min(self._news, t)
             k = bisect.bisect_right(self._t, t)
             if k > 0 and self._t[k - 1] == t:
                 self._v[k - 1] = value
@@ -331,6 +345,10 @@ class ProfileSource(Source):
 
     def marker_v(self, t: np.ndarray) -> np.ndarray:
         return self._marker.values(np.asarray(t, dtype=np.float64))
+
+    def late_news_s(self) -> float | None:
+        news = [n for n in (self._control.take_news(), self._marker.take_news()) if n is not None]
+        return min(news) if news else None
 
     def current_a(self, t: np.ndarray) -> np.ndarray:
         spec = self.spec

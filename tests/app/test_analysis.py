@@ -191,6 +191,24 @@ def test_no_pretrigger_means_no_idle_and_a_warning():
     assert any("pretrigger" in m for m in res.warnings)
 
 
+def test_a_pre_trigger_record_without_the_launch_gives_no_idle():
+    # the record holds 0.3 s at 9.5 W before the trigger and 15 W after: the board's warm-up, not its idle,
+    # when the launch fell before the record (the current never left an idle band inside it). Placed by the
+    # launch stamp at the trigger, that span must not be reported as idle; placed by a visible edge 50 ms
+    # before the trigger, the span before it (less the 50 ms guard) is idle: 9.5 W by construction.
+    w = window(9.5, 15.0, volts=19.0, pre=300)
+    timing = RunTiming(duration_s=0.5, begin_s=10.0, end_s=10.5, launch_s=10.0)
+    stamp = Placement(10.0, "launch-stamp", 0.3 / math.sqrt(3), None,
+                      "the current at the trigger is within its idle band; the launch is placed at the trigger")
+    res = analyse_run(w, timing, ops=None, unc=UNC, placement=stamp)
+    assert res.idle_power_w is None and res.dynamic_energy_j is None
+    assert any(m.startswith("the launch is not visible in the record (the current at the trigger is within")
+               for m in res.warnings)
+    edge = Placement(10.05, "launch-edge", 1e-3, 0.05)
+    res = analyse_run(w, timing, ops=None, unc=UNC, placement=edge)
+    assert res.idle_power_w == pytest.approx(9.5, rel=1e-9)
+
+
 def test_bad_duration_refused():
     with pytest.raises(AnalysisError, match="duration"):
         analyse_run(window(1.0, 2.0), float("nan"), ops=None, unc=UNC)

@@ -85,6 +85,32 @@ def test_single_waits_for_the_edge_and_keeps_pretrigger_history(tmp_path):
     assert abs(first_busy) < 2e-5                                        # the edge sits at t = 0
 
 
+def test_a_step_learned_late_triggers_where_it_happened(tmp_path):
+    # a control-file line is written after the instant it dates (a test workload backdates its warm-up to the
+    # exec; on a busy machine the line can come 0.3 s late, long after the comparator's 50 ms lag). A real
+    # scope saw the current rise when it rose: the trigger belongs at the dated instant, with idle before it.
+    control = tmp_path / "control.txt"
+    src = profile(tmp_path, QUIET + f'control_file = "{control}"\n')
+    with SimScope(persona="keysight", source=src) as sim:
+        scope = open_scope(sim.resource, timeout_s=5)
+        try:
+            scope.configure(V, I_WIDE, AcquisitionSetup(window_s=0.2, sample_rate_hz=1e5, pretrigger=0.5))
+            armed = time.monotonic()
+            scope.arm_single(2, 0.005)                   # 0.5 A; the pre-trigger part fills 0.1 s after arming
+            time.sleep(0.5)
+            step_at = armed + 0.2                        # after the pre-trigger part filled, 0.3 s in the past
+            control.write_text(f"{step_at!r} 0.75\n")
+            scope.wait_complete(5)
+            wi = scope.fetch(2)
+        finally:
+            scope.close()
+    amps = wi.volts() / 0.01
+    t = wi.times()
+    assert amps[t < -0.001].mean() == pytest.approx(0.25, abs=0.01)     # idle before the dated step
+    assert amps[t > 0.001].mean() == pytest.approx(0.75, abs=0.01)
+    assert abs(t[np.argmax(amps > 0.5)]) < 2e-5                          # the edge sits at t = 0
+
+
 def test_trigger_never_comes_times_out_with_advice(tmp_path):
     with SimScope(persona="rigol", source=profile(tmp_path, QUIET)) as sim:
         scope = open_scope(sim.resource, timeout_s=5)
