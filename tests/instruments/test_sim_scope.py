@@ -77,12 +77,16 @@ def test_single_waits_for_the_edge_and_keeps_pretrigger_history(tmp_path):
             wi = scope.fetch(2)
         finally:
             scope.close()
+    assert_idle_then_busy_from_zero(wi)
+
+
+def assert_idle_then_busy_from_zero(wi):
+    """0.25 A before the trigger, 0.75 A after it (0.01 ohm shunt), the rise within one 10 µs sample of t = 0."""
     amps = wi.volts() / 0.01
     t = wi.times()
     assert amps[t < -0.001].mean() == pytest.approx(0.25, abs=0.01)     # pre-trigger: idle
     assert amps[t > 0.001].mean() == pytest.approx(0.75, abs=0.01)      # after: busy
-    first_busy = t[np.argmax(amps > 0.5)]
-    assert abs(first_busy) < 2e-5                                        # the edge sits at t = 0
+    assert abs(t[np.argmax(amps > 0.5)]) < 2e-5                          # the edge sits at t = 0
 
 
 def test_a_step_learned_late_triggers_where_it_happened(tmp_path):
@@ -104,11 +108,7 @@ def test_a_step_learned_late_triggers_where_it_happened(tmp_path):
             wi = scope.fetch(2)
         finally:
             scope.close()
-    amps = wi.volts() / 0.01
-    t = wi.times()
-    assert amps[t < -0.001].mean() == pytest.approx(0.25, abs=0.01)     # idle before the dated step
-    assert amps[t > 0.001].mean() == pytest.approx(0.75, abs=0.01)
-    assert abs(t[np.argmax(amps > 0.5)]) < 2e-5                          # the edge sits at t = 0
+    assert_idle_then_busy_from_zero(wi)                   # idle before the dated step, the trigger at it
 
 
 def test_trigger_never_comes_times_out_with_advice(tmp_path):
