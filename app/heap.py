@@ -11,24 +11,10 @@ capture although nothing is leaked: 6.5 MB over 150 demo captures, still growing
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import sys
 
+from app.libc import linux_libc_function
 
-def _load():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
-        fn = libc.malloc_trim               # glibc only; musl has none
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_malloc_trim = _load()
+_malloc_trim = linux_libc_function("malloc_trim", [ctypes.c_size_t], ctypes.c_int)     # glibc only
 AVAILABLE = _malloc_trim is not None
 
 

@@ -11,28 +11,14 @@ close is still what makes the file safe. Where the call does not exist (macOS, W
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
-import sys
+
+from app.libc import linux_libc_function
 
 log = logging.getLogger(__name__)
 _SYNC_FILE_RANGE_WRITE = 2        # <linux/fs.h>: initiate write-out of dirty pages not already under write-out
-
-
-def _load():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        fn = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_sync_file_range = _load()
+_sync_file_range = linux_libc_function("sync_file_range",
+                                       [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint], ctypes.c_int)
 AVAILABLE = _sync_file_range is not None
 
 
