@@ -24,7 +24,7 @@ def sentence(text: str) -> str:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from app.report import build_report, check_sessions, write_report_csv
+    from app.report.tables import build_report, check_sessions, write_report_csv
     good, bad = check_sessions(args.sessions)
     for path, why in bad.items():
         print(f"left out {path}: {why}", file=sys.stderr)
@@ -33,12 +33,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     n_runs, n_workloads = write_report_csv(good, args.csv)
     print(f"wrote {args.csv}: {n_runs} run rows, {n_workloads} workload summary rows", file=sys.stderr)
     if args.plot:
-        from app.ui.figures import comparison_png
+        from app.report.figures import comparison_png
         _, summaries = build_report(good)
         metric = comparison_png(summaries, args.plot)
         print(f"wrote {args.plot}: {metric} by workload", file=sys.stderr)
     for path in good:
-        from app.campaign import campaign_summary, format_table, records_of_session
+        from app.capture.campaign import (
+            campaign_summary,
+            format_table,
+            records_of_session,
+        )
         records, campaign = records_of_session(path)
         if campaign:                        # a campaign session: the comparison table, as `campaign` printed it
             import json as _json
@@ -47,7 +51,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print(f"session: {path}")
             print(format_table(campaign_summary(records, campaign.get("suite", ""), order)))
     if args.html:
-        from app.html_report import write_html_report
+        from app.report.html import write_html_report
         write_html_report(good, args.html)
         print(f"wrote {args.html}", file=sys.stderr)
     if bad:
@@ -58,7 +62,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from app.report import export_trace
+    from app.report.tables import export_trace
     result = export_trace(args.session, args.run, args.window, args.csv, start_s=args.start, stop_s=args.stop,
                           every=args.every)
     print(f"wrote {args.csv}: {result.rows} samples from {result.t_first_s:.9g} s to {result.t_last_s:.9g} s",
@@ -88,11 +92,8 @@ def _cmd_sim_scope(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_BENCH = Path(__file__).resolve().parent.parent / "resources" / "demo_bench.toml"
-
-
 def _bench_from_args(args: argparse.Namespace):
-    from app.bench import load_bench
+    from app.bench.config import DEMO_BENCH, load_bench
     if getattr(args, "demo", False):
         return load_bench(DEMO_BENCH)
     if not args.bench:
@@ -122,7 +123,7 @@ def _password(args: argparse.Namespace, bench) -> str | None:
 def _cmd_capture(args: argparse.Namespace) -> int:
     import json
 
-    from app.capture import Capture, CaptureFailed, CaptureRequest
+    from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
     from workloads.spec import find_workload
     bench = _bench_from_args(args)
     spec = find_workload(args.workload)
@@ -220,7 +221,7 @@ def _cancel_on_ctrl_c(what):
 
 def _trust_host_key(bench, fingerprint: str) -> None:
     """Trust the board's host key only if it is the one whose fingerprint the operator read on the board."""
-    from app.connections import make_target
+    from app.bench.connections import make_target
     from workloads.errors import HostKeyError
     target = make_target(bench)
     try:
@@ -237,11 +238,11 @@ def _trust_host_key(bench, fingerprint: str) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from app.connections import probe_bench
+    from app.bench.connections import probe_bench
     bench = _bench_from_args(args)
     print(f"bench: {bench.source_path}: valid")
     if args.conformance:
-        from app.conformance import conformance_report
+        from app.bench.conformance import conformance_report
         lines, ok = conformance_report(bench)
         print("\n".join(lines))
         return 0 if ok else EXIT_FAILURE
@@ -259,9 +260,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_campaign(args: argparse.Namespace) -> int:
     import json
 
-    from app.campaign import document, format_table, plan_runs, run_campaign
-    from app.capture import CaptureFailed
-    from app.suite import load_suite
+    from app.bench.suite import load_suite
+    from app.capture.campaign import document, format_table, plan_runs, run_campaign
+    from app.capture.procedure import CaptureFailed
     bench = _bench_from_args(args)
     suite = load_suite(args.suite)
     if args.trust_host_key and bench.target.kind == "ssh":
@@ -296,13 +297,12 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
 
 
 def _cmd_zero(args: argparse.Namespace) -> int:
-    from app.energy import amps_per_volt
-    from app.zero import measure_zero, write_zero
+    from app.bench.zero import measure_zero, write_zero
     bench = _bench_from_args(args)
     print("measuring the current channel's offset: no current may flow (board unpowered or the probe's inputs "
           "shorted)", file=sys.stderr)
     reading = measure_zero(bench)
-    print(reading.describe(amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt)))
+    print(reading.describe(bench.current.a_per_v))
     if abs(reading.offset_v) > 2 * reading.volts_per_div:
         print(f"warning: {reading.offset_v * 1e3:+.4g} mV is more than two divisions: is current still flowing?",
               file=sys.stderr)
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        from app.ui.main_window import run_gui
+        from app.ui.startup import run_gui
         return run_gui(args.gui_bench, demo=args.gui_demo, sessions_dir=args.gui_sessions)
     try:
         return args.func(args)

@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.analysis import WindowData, analyse_run  # noqa: E402
-from app.bench import UncertaintyConfig  # noqa: E402
-from app.energy import PowerTrace, summarise  # noqa: E402
-from app.session import SessionWriter  # noqa: E402
+from app.bench.config import UncertaintyConfig  # noqa: E402
+from app.measure.analysis import WindowData, analyse_run  # noqa: E402
+from app.measure.energy import PowerTrace, summarise  # noqa: E402
+from app.session.writer import SessionWriter  # noqa: E402
 from instruments.waveform import Waveform  # noqa: E402
 
 

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def write_big_session(path: Path, n: int) -> None:
     from analysis import make_codes
-    from app.energy import PowerTrace, summarise
-    from app.session import SessionWriter
+
+    from app.measure.energy import PowerTrace, summarise
+    from app.session.writer import SessionWriter
     from instruments.waveform import Waveform
     v, i = make_codes(n)
     dx = 1e-7
@@ -49,8 +50,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
+    from app.bench.config import DEMO_BENCH, load_bench
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)

@@ -24,8 +24,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
+    from app.bench.config import DEMO_BENCH, load_bench
     from app.ui.live_view import LiveView
     from app.ui.workers import LiveWorker
 

@@ -5,7 +5,7 @@ byte lands?
 
 A simulated scope (Keysight persona, in this process) captures one window of N points per channel and sends
 its replies paced like a link of R Mbit/s (125: gigabit Ethernet). The capture procedure downloads both
-channels through the driver while the window is written and scanned as it arrives (app/stream.py), analyses
+channels through the driver while the window is written and scanned as it arrives (app/capture/stream.py), analyses
 the run and saves the session (fsynced). Printed:
 
 * link_s: the bytes of both channels ÷ the link rate;
@@ -34,11 +34,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.bench import loads_bench  # noqa: E402
-from app.capture import Capture, CaptureRequest  # noqa: E402
+from sim_window import acquired  # noqa: E402
+
+from app.bench.config import loads_bench  # noqa: E402
+from app.capture.procedure import Capture, CaptureRequest  # noqa: E402
 from instruments.sim.server import SimScope  # noqa: E402
 from instruments.sim.sources import ProfileSource, load_profile  # noqa: E402
-from sim_window import acquired  # noqa: E402
 from workloads.spec import parse_workload  # noqa: E402
 
 

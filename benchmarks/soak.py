@@ -38,15 +38,14 @@ def usage() -> dict:
 
 
 def soak_bench():
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
+    from app.bench.config import DEMO_BENCH, load_bench
     bench = load_bench(DEMO_BENCH)
     return dataclasses.replace(bench, acquisition=dataclasses.replace(bench.acquisition, window_s=0.5, pretrigger=0.4,
                                                                       settle_s=0.2))
 
 
 def request(bench, out_dir: Path):
-    from app.capture import CaptureRequest
+    from app.capture.procedure import CaptureRequest
     from workloads.spec import find_workload
     return CaptureRequest(bench=bench, workload=find_workload("idle"), params={"seconds": "0.2"}, out_dir=out_dir,
                           windows=0)
@@ -70,7 +69,7 @@ def soak_loop(name: str, n: int, capture_once) -> tuple[dict, dict, int]:
 
 
 def run_cli_path(n: int, out_dir: Path) -> tuple[dict, dict, int]:
-    from app.capture import Capture, CaptureFailed
+    from app.capture.procedure import Capture, CaptureFailed
     bench = soak_bench()
 
     def once() -> bool:
@@ -110,8 +109,8 @@ def growth(start: dict, end: dict) -> dict:
 
 def kill_test(n: int, out_dir: Path, seed: int = 1) -> dict:
     """kill -9 a CLI capture of 3 runs at a random moment, n times; every file must open and report."""
-    from app.report import session_run_rows
-    from app.session_reader import SessionReader
+    from app.report.tables import session_run_rows
+    from app.session.reader import SessionReader
     rng = random.Random(seed)
     unreadable, runs_seen = [], 0
     for k in range(n):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis import WindowData, analyse_run
-from app.bench import UncertaintyConfig
-from app.energy import PowerTrace, summarise
-from app.session import SessionWriter
+from app.bench.config import UncertaintyConfig
+from app.measure.analysis import WindowData, analyse_run
+from app.measure.energy import PowerTrace, summarise
+from app.session.writer import SessionWriter
 from instruments.waveform import Waveform
 
 SHUNT = 0.01

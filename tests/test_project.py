@@ -33,7 +33,8 @@ def test_help_lists_the_commands():
 def test_no_qt_outside_app_ui():
     for path in list((ROOT / "app").rglob("*.py")) + list((ROOT / "instruments").rglob("*.py")) \
             + list((ROOT / "workloads").rglob("*.py")):
-        if "ui" in path.relative_to(ROOT).parts:
+        # figures are drawn with pyqtgraph offscreen (docs/architecture.md): the one module outside app/ui
+        if "ui" in path.relative_to(ROOT).parts or path == ROOT / "app" / "report" / "figures.py":
             continue
         text = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+(PySide6|pyqtgraph)", text, flags=re.M), path

@@ -22,8 +22,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
+    from app.bench.config import DEMO_BENCH, load_bench
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)

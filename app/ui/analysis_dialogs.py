@@ -8,12 +8,20 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+)
 
-from app.energy import PowerTrace, TraceSummary, power_histogram
 from app.errors import JoulebenchError
-from app.session_reader import SessionReader
+from app.measure.energy import PowerTrace, TraceSummary, power_histogram
+from app.session.reader import SessionReader
 from app.ui.trace_plot import si
 
 COMPARE_MAX_BINS = 4000
@@ -112,7 +120,7 @@ class CompareDialog(QDialog):
             self.add_session(path)
 
     def redraw(self) -> None:
-        from app.ui.session_browser import run_window
+        from app.session.reader import run_window
         self.plot.clear()
         self.curves = {}
         k = 0

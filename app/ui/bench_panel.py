@@ -1,5 +1,5 @@
 """Bench setup: every key of the bench file as a field labelled in words with its unit, validated by
-app/bench.py.
+app/bench/config.py.
 
 Every problem is shown beside the field it names, all at once. Quantities are shown with SI prefixes and
 no float noise (2.5 mV/div, 10 mΩ, 50 kSa/s) and typed the same way (or as plain numbers). The mouse wheel
@@ -14,11 +14,30 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.bench import (SCHEMA, BenchConfig, bench_problems, bench_to_dict, is_no_scope, parse_bench,
-                       save_bench)
+from app.bench.config import (
+    SCHEMA,
+    BenchConfig,
+    bench_problems,
+    bench_to_dict,
+    is_no_scope,
+    parse_bench,
+    save_bench,
+)
 from app.errors import BenchError
 from app.ui.units import format_si, parse_si
 
@@ -303,7 +322,7 @@ class BenchPanel(QWidget):
             self.load_file(path)
 
     def load_file(self, path: str) -> BenchConfig | None:
-        from app.bench import load_bench
+        from app.bench.config import load_bench
         try:
             bench = load_bench(path)
         except BenchError as exc:

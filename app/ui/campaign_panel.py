@@ -6,11 +6,24 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.suite import ORDERS, Suite, load_suite, parse_suite
+from app.bench.suite import ORDERS, Suite, load_suite, parse_suite
 from workloads.spec import BUILTIN_DIR, builtin_workloads
 
 TABLE_COLUMNS = ("entry", "n", "E (J)", "± 95 %", "J/GOp", "± 95 %", "P (W)", "T (s)", "× best", "± 95 %", "p vs best")

@@ -11,10 +11,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.bench import BenchConfig
+from app.bench.config import BenchConfig
 from app.errors import JoulebenchError
 from app.ui.bench_panel import BenchPanel
 from app.ui.campaign_panel import CampaignPanel
@@ -22,6 +31,7 @@ from app.ui.capture_panel import CapturePanel
 from app.ui.live_view import LiveView
 from app.ui.results_panel import ResultsPanel
 from app.ui.session_browser import SessionBrowser
+from app.ui.warmup import preload, warm_kernels
 from app.ui.workers import CaptureWorker, LiveWorker, TaskWorker
 
 log = logging.getLogger(__name__)
@@ -138,7 +148,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
         self.bench_panel.set_bench(bench)
         self.live.bench = bench
-        _preload()
+        preload()
         QTimer.singleShot(300, lambda: threading.Thread(target=warm_kernels, name="warm-kernels",
                                                         daemon=True).start())
         self._wire()
@@ -194,7 +204,7 @@ class MainWindow(QMainWindow):
         """A bench file that does not load: its values in the panel, each problem at its field."""
         import tomllib
 
-        from app.bench import bench_problems
+        from app.bench.config import bench_problems
         problems = [error]
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -236,7 +246,7 @@ class MainWindow(QMainWindow):
         import pyqtgraph
         import PySide6
 
-        from app.session_format import APP_VERSION
+        from app.session.format import APP_VERSION
         try:
             import pyvisa
             visa = pyvisa.__version__
@@ -330,7 +340,7 @@ class MainWindow(QMainWindow):
             return
 
         def probe():
-            from app.connections import probe_bench
+            from app.bench.connections import probe_bench
             idn, driver, facts, _ = probe_bench(bench)
             return idn, driver, facts
 
@@ -351,7 +361,11 @@ class MainWindow(QMainWindow):
         self._stop_live()
 
         def work():
-            from app.connections import acquisition_setup, channel_setup, open_bench_scope
+            from app.bench.connections import (
+                acquisition_setup,
+                channel_setup,
+                open_bench_scope,
+            )
             from instruments.ranging import auto_range
             scope = open_bench_scope(bench)
             try:
@@ -362,11 +376,11 @@ class MainWindow(QMainWindow):
 
         def done(r):
             import dataclasses
-            from app.energy import amps_per_volt
+
             c = bench.current
             level_a = None
             if r.trigger_level_v is not None:
-                level_a = r.trigger_level_v * amps_per_volt(c.shunt_ohm, c.amps_per_volt)
+                level_a = r.trigger_level_v * c.a_per_v
             new = dataclasses.replace(
                 bench, voltage=dataclasses.replace(bench.voltage, volts_per_div=r.voltage.volts_per_div,
                                                    offset_v=r.voltage.offset_v),
@@ -392,17 +406,17 @@ class MainWindow(QMainWindow):
             return
 
         def work():
-            from app.zero import measure_zero
+            from app.bench.zero import measure_zero
             return measure_zero(bench)
 
         def done(reading):
             import dataclasses
-            from app.energy import amps_per_volt
+
             new = dataclasses.replace(bench, current=dataclasses.replace(bench.current,
                                                                          zero_offset_v=reading.offset_v))
             self.bench_panel.set_bench(new)
             self._bench_changed(new)
-            self.show_info(reading.describe(amps_per_volt(bench.current.shunt_ohm, bench.current.amps_per_volt))
+            self.show_info(reading.describe(bench.current.a_per_v)
                            + "; stored as zero_offset_v (Save bench to keep it)")
         self._task(work, done, "Zero")
 
@@ -462,7 +476,7 @@ class MainWindow(QMainWindow):
             typed = box.typed.text().strip()
 
             def trust_it():
-                from app.connections import make_target
+                from app.bench.connections import make_target
                 target = make_target(bench)
                 try:
                     return target.trust_host_key(typed)
@@ -518,7 +532,7 @@ class MainWindow(QMainWindow):
             return
         self._stop_live()
         self.message.clear()
-        from app.capture import CaptureRequest
+        from app.capture.procedure import CaptureRequest
         req = CaptureRequest(bench=bench, workload=spec, params=params, repeats=self.capture_panel.repeats.value(),
                              windows=self.capture_panel.windows.value(), out_dir=self.sessions_dir,
                              label=self.capture_panel.label.text())
@@ -602,87 +616,3 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("tab", self.tabs.currentIndex())
         event.accept()
-
-
-_WARMED = threading.Event()
-
-
-def warm_kernels() -> None:
-    """Load the compiled scan kernels (numba's cache, and its type registries: ~0.4 s holding the interpreter
-    lock, seconds on a fresh install where they are compiled). Run on a thread soon after the window opens,
-    so this happens while the operator looks at the window, not during the first capture."""
-    if _WARMED.is_set():
-        return
-    _WARMED.set()
-    try:
-        import numpy as np
-
-        from app import scan_kernel
-        if not scan_kernel.AVAILABLE:
-            return
-        cv = np.zeros(4, np.int8)
-        rows = [np.empty(1) for _ in range(10)]
-        scan_kernel.rows_affine(cv, cv, 512, 1.0, 0.0, 0.0, 0.0, 0, *rows)
-        scan_kernel.code_sum_rails(cv, -128, 127)
-        scan_kernel.fletcher32(np.zeros(8, np.uint8))
-    except Exception as exc:  # noqa: BLE001 - a failed warm-up only means the first capture loads them itself
-        log.info("the scan kernels were not warmed up: %s", exc)
-
-
-def _preload() -> None:
-    """Import the instrument, SSH and capture modules now: importing them later on a worker thread holds
-    the interpreter lock for ~0.1 s and would stall the window at the start of the first capture."""
-    import pyvisa_py.tcpip  # noqa: F401
-    import scipy.stats  # noqa: F401
-
-    import app.capture  # noqa: F401
-    import app.cli  # noqa: F401
-    import instruments.sim.server  # noqa: F401
-    import workloads.facts  # noqa: F401
-    import instruments.detect  # noqa: F401
-    import instruments.visa  # noqa: F401
-    import workloads.ssh_target  # noqa: F401
-    try:
-        import asyncssh  # noqa: F401
-    except ImportError:
-        pass
-
-
-def make_main_window(bench_path: str | None, *, demo: bool = False, sessions_dir: str | Path = "sessions",
-                     settings: QSettings | None = None) -> MainWindow:
-    """The main window on a bench file; a bench file with problems still opens the app (on the demo bench),
-    with the file's values in the Bench panel and every problem flagged at its field."""
-    from app.bench import load_bench
-    from app.cli import DEMO_BENCH
-    problem = None
-    if bench_path:
-        try:
-            return MainWindow(load_bench(bench_path), demo=demo, sessions_dir=sessions_dir, settings=settings)
-        except JoulebenchError as exc:
-            problem = exc
-    window = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=sessions_dir, settings=settings)
-    if problem is not None:
-        window.show_bench_file_problems(bench_path, problem)
-    return window
-
-
-def run_gui(bench_path: str | None = None, demo: bool = False, sessions_dir: str = "sessions") -> int:
-    import os
-    import sys
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and "QT_QPA_PLATFORM" not in os.environ:
-        print("no display found: set DISPLAY, or QT_QPA_PLATFORM=offscreen to run without one", file=sys.stderr)
-        return 2
-    from PySide6.QtWidgets import QApplication
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("Joulebench")
-    window = make_main_window(bench_path, demo=demo, sessions_dir=sessions_dir)
-    window.show()
-    code = app.exec()
-    window.deleteLater()
-    app.processEvents()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # PySide6 6.12 can crash while the interpreter tears down Qt objects of finished worker threads;
-    # the window has saved everything by now, so leave without that teardown
-    os._exit(code)

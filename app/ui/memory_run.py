@@ -1,5 +1,5 @@
 """A run just analysed, held in memory while its capture goes on (its session file is still being written):
-the same reading interface as a saved run and window (app/session_reader.py), so the review draws it."""
+the same reading interface as a saved run and window (app/session/reader.py), so the review draws it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from app.analysis import WindowData
-from app.energy import ROW, PowerTrace, TraceSummary
-from app.overview import overview_levels
-from app.session_format import OVERVIEW_FACTOR
+from app.measure.analysis import WindowData
+from app.measure.energy import ROW, PowerTrace, TraceSummary
+from app.session.format import OVERVIEW_FACTOR
+from app.session.overview import overview_levels
 
 
 class MemoryWindow:

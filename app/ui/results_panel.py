@@ -7,14 +7,23 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.errors import JoulebenchError
-from app.report import build_report
-from app.ui.figures import comparison_metric
-from app.session_reader import SessionReader
+from app.report.figures import comparison_metric
+from app.report.tables import build_report
+from app.session.reader import SessionReader
 
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
                "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings", "Parameters")

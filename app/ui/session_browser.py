@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from PySide6.QtCore import Qt, QTimer, Signal
 import json
 import re
+from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.annotations import add_annotation, read_annotations
 from app.errors import JoulebenchError
-from app.report import export_trace, write_report_csv
-from app.session_reader import RunView, SessionReader
+from app.report.tables import export_trace, write_report_csv
+from app.session.annotations import add_annotation, read_annotations
+from app.session.reader import RunView, SessionReader, run_window
 from app.ui.trace_plot import TracePlot, format_stats, si, stats_box_text
 
 CSV_BYTES_PER_ROW = 80          # "time_s,voltage_v,current_a,power_w" at full precision: about 80 bytes a row
@@ -34,15 +45,6 @@ def session_row(path: Path) -> tuple:
                     s.status, path.name)
     except JoulebenchError as exc:
         return ("", "", "", "", "", f"unreadable: {exc}", path.name)
-
-
-def run_window(run: RunView) -> int | None:
-    """The run's triggered window (role "run"), else its first."""
-    numbers = run.window_numbers()
-    for k in numbers:
-        if str(run.window(k).attrs.get("role", "run")) == "run":
-            return k
-    return numbers[0] if numbers else None
 
 
 MAX_LOG_MARKS = 40

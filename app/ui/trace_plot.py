@@ -12,7 +12,7 @@ Context. The session's measured region [begin, end], the idle span, the trigger 
 axis; phases through the run's board ↔ scope placement).
 
 Markers. Two markers; the box beside them gives Δt, mean/min/max/p2p of V and I, mean/min/max/p2p/std of P,
-energy and charge: app.energy.interval_stats and channel_stats on the same trace and summary, so the GUI and
+energy and charge: app.measure.energy.interval_stats and channel_stats on the same trace and summary, so the GUI and
 the core give the same numbers.
 """
 
@@ -24,9 +24,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
-from app.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary, channel_stats, interval_stats
 from app.errors import JoulebenchError
-from app.session_reader import WindowView
+from app.measure.energy import (
+    ChannelStats,
+    IntervalStats,
+    PowerTrace,
+    TraceSummary,
+    channel_stats,
+    interval_stats,
+)
+from app.session.reader import WindowView
 from app.ui.units import format_si
 
 MAX_RAW_POINTS = 6000

@@ -59,9 +59,9 @@ class TaskWorker(QObject):
 
 
 class CaptureWorker(QObject):
-    """Runs app.capture.Capture on a thread."""
+    """Runs app.capture.procedure.Capture on a thread."""
 
-    progress = Signal(object)          # app.capture.Progress
+    progress = Signal(object)          # app.capture.procedure.Progress
     line = Signal(str, str)            # stream, text
     finished = Signal(object)          # CaptureOutcome
     failed = Signal(str, object, object)   # message, CaptureOutcome or None, the exception behind it
@@ -77,7 +77,7 @@ class CaptureWorker(QObject):
                 inner(capture, n, item, record)
             # a run with more to come is shown from memory; the last one opens from its file when the capture
             # ends (drawing it twice would stall the window twice)
-            if record is not None and capture.last_windows and n < len(capture._plan or []):
+            if record is not None and capture.last_windows and n < len(capture.plan):
                 from app.ui.memory_run import MemoryRun
                 self.run_analysed.emit(MemoryRun(n, record, capture.last_windows[0], capture.last_details or {},
                                                  capture.last_attrs or {}))
@@ -87,7 +87,7 @@ class CaptureWorker(QObject):
         self.started_at = 0.0
 
     def _run(self) -> None:
-        from app.capture import Capture, CaptureFailed
+        from app.capture.procedure import Capture, CaptureFailed
         self.started_at = time.monotonic()
         try:
             outcome = Capture(self.request, progress=self.progress.emit, on_line=self.line.emit,
@@ -105,7 +105,7 @@ class CaptureWorker(QObject):
 
 
 class CampaignWorker(QObject):
-    """Runs app.campaign.run_campaign on a thread; `table` carries the comparison after every finished run."""
+    """Runs app.capture.campaign.run_campaign on a thread; `table` carries the comparison after every finished run."""
 
     progress = Signal(object)
     table = Signal(object)             # the campaign document so far
@@ -119,8 +119,8 @@ class CampaignWorker(QObject):
         self.thread = _Thread(self._run)
 
     def _run(self) -> None:
-        from app.campaign import document, plan_runs, run_campaign
-        from app.capture import CaptureFailed
+        from app.capture.campaign import document, plan_runs, run_campaign
+        from app.capture.procedure import CaptureFailed
         order = [p.label for p in plan_runs(self.suite) if p.scored]
 
         def on_run(outcome):
@@ -154,7 +154,11 @@ class LiveWorker(QObject):
         self.thread = _Thread(self._run)
 
     def _run(self) -> None:
-        from app.connections import acquisition_setup, channel_setup, open_bench_scope
+        from app.bench.connections import (
+            acquisition_setup,
+            channel_setup,
+            open_bench_scope,
+        )
         scope = None
         try:
             scope = open_bench_scope(self.bench)

@@ -5,11 +5,18 @@ import math
 import numpy as np
 import pytest
 
-from app.analysis import RunTiming, WindowData, analyse_run, idle_power_w, j_per_gop, mean_ci95
-from app.region import Placement
-from app.bench import UncertaintyConfig
-from app.energy import PowerTrace, summarise
+from app.bench.config import UncertaintyConfig
 from app.errors import AnalysisError
+from app.measure.analysis import (
+    RunTiming,
+    WindowData,
+    analyse_run,
+    idle_power_w,
+    j_per_gop,
+    mean_ci95,
+)
+from app.measure.energy import PowerTrace, summarise
+from app.measure.region import Placement
 from tests.helpers import wave_from_volts
 
 SHUNT = 0.01

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.bench import load_bench, loads_bench, save_bench
+from app.bench.config import load_bench, loads_bench, save_bench
 from app.errors import BenchError
 
 GOOD = """

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from app.bench import loads_bench
-from app.campaign import document, plan_runs, records_of_session, run_campaign
-from app.capture import CaptureFailed
+from app.bench.config import loads_bench
+from app.bench.suite import load_suite
+from app.capture.campaign import document, plan_runs, records_of_session, run_campaign
+from app.capture.procedure import CaptureFailed
 from app.errors import BenchError
-from app.session_reader import SessionReader
-from app.suite import load_suite
+from app.session.reader import SessionReader
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE_A = 0.25

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bench import loads_bench
-from app.capture import Capture, CaptureFailed, CaptureRequest
-from app.session_reader import SessionReader
+from app.bench.config import loads_bench
+from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
+from app.session.reader import SessionReader
 from instruments.sim.server import SimScope
 from instruments.sim.sources import ProfileSource, load_profile
 from tests.helpers import write_hwmon
@@ -273,7 +273,7 @@ def test_short_run_over_loopback_sshd(rig, sshd):
     # on a busy machine it takes long enough to push `end` past a 1 s window (0.8 s after the trigger), which
     # would rightly make the energy extrapolated, not integrated
     bench = loads_bench(bench_text(f"sim:keysight:{profile}", target=target, window_s=2.0))
-    import app.connections as conn
+    import app.bench.connections as conn
     from workloads.ssh_target import SshTarget
     real = conn.make_target
 

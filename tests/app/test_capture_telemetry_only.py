@@ -16,11 +16,11 @@ import time
 import numpy as np
 import pytest
 
-from app.bench import loads_bench
-from app.capture import Capture, CaptureFailed, CaptureRequest
+from app.bench.config import loads_bench
+from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
 from app.errors import BenchError
-from app.report import build_report
-from app.session_reader import SessionReader
+from app.report.tables import build_report
+from app.session.reader import SessionReader
 from tests.helpers import FAKE_PYNVML_BASE, write_hwmon
 from workloads.spec import parse_workload
 
@@ -190,7 +190,7 @@ def test_bench_without_scope_is_validated():
 
 
 def test_scope_commands_refuse_a_bench_without_scope(tmp_path):
-    from app.zero import measure_zero
+    from app.bench.zero import measure_zero
     bench = loads_bench(BENCH.format(work=tmp_path, telemetry="auto"))
     with pytest.raises(BenchError, match="needs a scope"):
         measure_zero(bench)
@@ -198,7 +198,7 @@ def test_scope_commands_refuse_a_bench_without_scope(tmp_path):
 
 
 def test_reports_say_no_scope_was_used(tmp_path, monkeypatch):
-    from app.html_report import write_html_report
+    from app.report.html import write_html_report
     fake = tmp_path / "fake_nvml"
     fake.mkdir()
     (fake / "pynvml.py").write_text(FAKE_PYNVML % (time.monotonic(), 60.0, 0.0, 0.0))

@@ -70,7 +70,7 @@ def test_ctrl_c_saves_what_was_captured(tmp_path):
     import signal
     import time
 
-    from app.session_reader import SessionReader
+    from app.session.reader import SessionReader
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "capture", "--demo", "--workload", "idle",
                              "--param", "seconds=30", "--out", str(tmp_path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.errors import SessionError
-from app.session_reader import SessionReader
+from app.session.reader import SessionReader
 from tests.session_factory import write_session as _write
 
 
@@ -72,7 +72,7 @@ def test_report_over_many_files_leaves_the_damaged_ones_out_and_carries_on(tmp_p
 
 
 def test_an_older_session_without_checksums_still_opens(tmp_path, monkeypatch):
-    import app.session as session_module
+    import app.session.writer as session_module
 
     def without_checksums(self, group, name, dtype, n):      # what files written before checksums hold
         return group.create_dataset(name, shape=(n,), dtype=dtype, chunks=True)
@@ -90,8 +90,8 @@ def test_chunks_written_directly_carry_the_checksum_hdf5_computes(tmp_path, monk
     # the session writes raw chunks itself with a compiled Fletcher-32 when it can: the bytes on disk must be
     # exactly those HDF5's own filter writes (same chunking, padding of the last chunk, checksum), so h5py,
     # h5dump and HDFView read and verify them
-    import app.session as session_module
-    from app import scan_kernel
+    import app.session.writer as session_module
+    from app.measure import scan_kernel
     from instruments.waveform import Waveform
     if not scan_kernel.AVAILABLE:
         pytest.skip("numba is not installed: the session goes through HDF5's filter only")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.energy import ROW, PowerTrace, interval_stats, summarise
 from app.errors import AnalysisError
+from app.measure.energy import ROW, PowerTrace, interval_stats, summarise
 from instruments.waveform import Waveform
 from tests.helpers import wave_from_volts
 
@@ -202,7 +202,7 @@ def test_float64_accumulation_on_long_record():
 def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
     # the compiled pass takes sum(P) from exact integer sums of the codes; the numpy path from float64 samples:
     # both must give the same rows (to rounding), on any code type, with a short last row
-    from app import energy, scan_kernel
+    from app.measure import energy, scan_kernel
     if not scan_kernel.AVAILABLE:
         pytest.skip("numba is not installed: only the numpy scan exists here")
     info = np.iinfo(dtype)
@@ -226,13 +226,14 @@ def test_the_compiled_scan_equals_the_numpy_scan(dtype, monkeypatch):
 
 @pytest.mark.parametrize("kernel", [True, False])
 def test_channel_means_from_code_means_equal_the_float_arrays(kernel, monkeypatch):
-    # mean V and I over blocks, from the codes' means (app/energy.py PowerTrace.mean_vi; compiled block sums or
+    # mean V and I over blocks, from the codes' means (app/measure/energy.py PowerTrace.mean_vi; compiled block sums or
     # numpy's gather), against the mean of the float arrays of the same samples, with a fractional deskew and
     # the supply-side I·R correction
     import numpy as np
-    from app import energy
+
+    from app.measure import energy
     monkeypatch.setattr(energy, "USE_KERNEL", kernel)
-    from app.energy import PowerTrace
+    from app.measure.energy import PowerTrace
     from instruments.waveform import Waveform
     rng = np.random.default_rng(3)
     v = rng.integers(-100, 100, 50000).astype(np.int8)

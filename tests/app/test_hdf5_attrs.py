@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from app.hdf5_attrs import write_attr
+from app.session.attrs import write_attr
 
 VALUES = {"text": "hello wörld ✓", "empty": "", "json": '{"a": [1, 2]}', "float": 1.25, "nan": float("nan"),
           "int": -7, "big_int": 1 << 62, "bool": True, "np_float": np.float32(0.5),

@@ -1,11 +1,11 @@
-"""app/heap.py: free heap memory is handed back after a capture, where the C library can."""
+"""app/system/heap.py: free heap memory is handed back after a capture, where the C library can."""
 
 import sys
 import threading
 
 import pytest
 
-from app import heap
+from app.system import heap
 
 
 @pytest.mark.skipif(not (sys.platform.startswith("linux") and heap.AVAILABLE),

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.report import session_run_rows
-from app.session_reader import SessionReader
+from app.report.tables import session_run_rows
+from app.session.reader import SessionReader
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,9 @@ compiled builder equal to the numpy one."""
 import numpy as np
 import pytest
 
-from app import overview, scan_kernel
-from app.energy import TraceSummary
+from app.measure import scan_kernel
+from app.measure.energy import TraceSummary
+from app.session import overview
 
 
 def _summary(rows: int) -> TraceSummary:

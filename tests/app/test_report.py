@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import ReportError
-from app.report import COLUMNS, cell, export_trace
+from app.report.tables import COLUMNS, cell, export_trace
 from tests.session_factory import write_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ def test_trace_every_and_whole_window(tmp_path):
 
 def test_trace_times_carry_no_float_noise(tmp_path):
     # x0 = -0.1 s, dx = 1 ms: sample 100 is at 0 s and 101 at 0.001 s exactly as written, not 0.0010000000000000009
-    from app.report import export_trace
+    from app.report.tables import export_trace
     from tests.session_factory import write_session
     path = tmp_path / "s.h5"
     write_session(path, [(4.75, 11.4, 0.6)])

@@ -7,10 +7,10 @@ import h5py
 import numpy as np
 import pytest
 
-from app.energy import interval_stats
 from app.errors import SessionError
-from app.session import SessionWriter
-from app.session_reader import SessionReader
+from app.measure.energy import interval_stats
+from app.session.reader import SessionReader
+from app.session.writer import SessionWriter
 from tests.session_factory import int8_window, write_session
 
 
@@ -77,7 +77,7 @@ def test_partial_file_exists_while_writing(tmp_path):
 def test_deflate_compression_option_uses_standard_filters(tmp_path):
     path = tmp_path / "s.h5"
     vw, iw = int8_window(4.0, 10.0)
-    from app.energy import PowerTrace, summarise
+    from app.measure.energy import PowerTrace, summarise
     with SessionWriter(path, bench_toml="", resource="sim", compression="deflate") as w:
         run = w.begin_run()
         run.add_window(vw, iw, summarise(PowerTrace(vw, iw, shunt_ohm=0.01)), current_scaling={"shunt_ohm": 0.01})
@@ -150,7 +150,7 @@ def test_overview_pyramid_levels_agree_with_level0(tmp_path):
     codes_v = np.full(n, 100, dtype=np.int8)
     codes_i = np.arange(n, dtype=np.int64) % 50
     codes_i = codes_i.astype(np.int8)
-    from app.energy import PowerTrace, summarise
+    from app.measure.energy import PowerTrace, summarise
     from instruments.waveform import Waveform
     vw = Waveform(codes=codes_v, y_increment=0.2, y_origin=0, y_reference=0, x_increment=1e-6, x_origin=0,
                   code_min=-128, code_max=127)

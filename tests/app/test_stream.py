@@ -4,10 +4,10 @@ that stops midway leaves what arrived in the session."""
 import numpy as np
 import pytest
 
-from app.energy import PowerTrace, summarise, SUMMARY_FIELDS
-from app.session import SessionWriter
-from app.session_reader import SessionReader
-from app.stream import WindowStream
+from app.capture.stream import WindowStream
+from app.measure.energy import SUMMARY_FIELDS, PowerTrace, summarise
+from app.session.reader import SessionReader
+from app.session.writer import SessionWriter
 from tests.helpers import wave_from_volts
 
 
@@ -87,7 +87,8 @@ def test_the_launch_edge_is_found_while_the_record_still_arrives(tmp_path):
     # 0.9 A at t = -3 ms (sample 17 000), the workload's launch. The search averages over SMOOTH_S = 200 samples,
     # so the edge lies within one averaging window after the step: [-3.000 ms, -2.800 ms].
     import time
-    from app.region import idle_band_exit_s
+
+    from app.measure.region import idle_band_exit_s
     n, pre = 100_000, 20_000
     rng = np.random.default_rng(11)
     t = (np.arange(n) - pre) * 1e-6

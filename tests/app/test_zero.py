@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.bench import load_bench
-from app.zero import write_zero
+from app.bench.config import load_bench
+from app.bench.zero import write_zero
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFSET_V = 0.0004          # the simulated channel's offset: 0.4 mV, i.e. 40 mA through 0.01 ohm
@@ -77,11 +77,12 @@ def test_write_zero_refuses_a_file_without_a_current_section(tmp_path):
 
 
 def test_the_zero_offset_is_subtracted_from_the_current(tmp_path):
-    from app.analysis import WindowData, analyse_run
-    from app.energy import PowerTrace, summarise
-    from app.bench import UncertaintyConfig
-    from tests.helpers import wave_from_volts
     import numpy as np
+
+    from app.bench.config import UncertaintyConfig
+    from app.measure.analysis import WindowData, analyse_run
+    from app.measure.energy import PowerTrace, summarise
+    from tests.helpers import wave_from_volts
     # 0.5 A through 0.01 ohm at 19 V, read with a 0.4 mV offset: uncorrected the energy is 19 * 0.54 * T
     n = 2000
     vw = wave_from_volts(np.full(n, 19.0), gain_v=1e-3, x_increment=1e-3)

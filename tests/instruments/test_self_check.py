@@ -4,9 +4,9 @@ the capture must stop with an error that names both values, never a result."""
 
 import pytest
 
-from app.bench import loads_bench
-from app.capture import Capture, CaptureFailed, CaptureRequest
-from app.session_reader import SessionReader
+from app.bench.config import loads_bench
+from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
+from app.session.reader import SessionReader
 from instruments.sim.server import SimScope
 from instruments.sim.sources import ProfileSource, load_profile
 from workloads.spec import parse_workload

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.energy import PowerTrace, interval_stats, summarise
+from app.measure.energy import PowerTrace, interval_stats, summarise
 from instruments.detect import open_scope
 from instruments.errors import InstrumentError
 from instruments.scope import AcquisitionSetup, ChannelSetup

@@ -5,8 +5,7 @@ import dataclasses
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.bench import load_bench
-from app.cli import DEMO_BENCH
+from app.bench.config import DEMO_BENCH, load_bench
 from app.ui.main_window import MainWindow
 
 

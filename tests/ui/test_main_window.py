@@ -6,10 +6,9 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from app.bench import load_bench, loads_bench
-from app.cli import DEMO_BENCH
-from app.energy import interval_stats
-from app.session_reader import SessionReader
+from app.bench.config import DEMO_BENCH, load_bench, loads_bench
+from app.measure.energy import interval_stats
+from app.session.reader import SessionReader
 from app.ui.main_window import DEMO_TEXT
 from tests.session_factory import write_session
 
@@ -86,7 +85,7 @@ def test_review_markers_match_the_core_and_exports(qtbot, make_window, tmp_path)
     plot = w.sessions.plot
     with qtbot.waitSignal(plot.markers_moved, timeout=5000):
         plot.set_markers(0.05, 0.35)
-    # 10 W for 0.3 s = 3 J, by hand; and the same as app/energy.py for that interval
+    # 10 W for 0.3 s = 3 J, by hand; and the same as app/measure/energy.py for that interval
     assert plot.last_stats.energy_j == pytest.approx(3.0, rel=1e-9)
     with SessionReader(path) as s:
         win = s.run(1).window(1)

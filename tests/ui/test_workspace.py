@@ -1,25 +1,24 @@
 """The review and bench panel as a bench operator meets them (issue: the operator's instrument).
 
 Expected values come from the test signals themselves (a known spike, known idle and busy powers) and from
-app/energy.py on the same interval, never from the drawing code.
+app/measure/energy.py on the same interval, never from the drawing code.
 """
 
 import dataclasses
 import hashlib
+import tomllib
 
 import h5py
 import numpy as np
 import pytest
-import tomllib
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QWheelEvent
 
-from app.analysis import WindowData, analyse_run
-from app.bench import UncertaintyConfig
-from app.cli import DEMO_BENCH
-from app.energy import PowerTrace, channel_stats, interval_stats, summarise
-from app.session import SessionWriter
-from app.session_reader import SessionReader
+from app.bench.config import DEMO_BENCH, UncertaintyConfig
+from app.measure.analysis import WindowData, analyse_run
+from app.measure.energy import PowerTrace, channel_stats, interval_stats, summarise
+from app.session.reader import SessionReader
+from app.session.writer import SessionWriter
 from instruments.waveform import Waveform
 from tests.session_factory import write_session
 
@@ -238,7 +237,7 @@ def test_bench_fields_show_units_without_float_noise(make_window):
 
 
 def test_a_bad_bench_file_at_start_up_opens_the_app_with_its_problems_shown(qtbot, tmp_path):
-    from app.ui.main_window import make_main_window
+    from app.ui.startup import make_main_window
     text = open(DEMO_BENCH, encoding="utf-8").read()
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("probe_ratio = 10.0", "probe_ratio = -10.0").replace('kind = "local"',

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.bench import load_bench
-from app.capture import Capture, CaptureRequest
+from app.bench.config import load_bench
+from app.capture.procedure import Capture, CaptureRequest
 from app.errors import JoulebenchError
 from workloads.errors import WorkloadError
 from workloads.spec import parse_workload

@@ -6,7 +6,13 @@ import pytest
 
 from tests.helpers import FAKE_PYNVML_BASE, write_hwmon
 from workloads.target import LocalTarget, TelemetryOptions
-from workloads.telemetry import energy_j, input_rail, options_for, parse_tegrastats, samples_from_launcher
+from workloads.telemetry import (
+    energy_j,
+    input_rail,
+    options_for,
+    parse_tegrastats,
+    samples_from_launcher,
+)
 
 ORIN_NX = ("11-23-2026 14:02:11 RAM 2304/15656MB (lfb 3380x4MB) SWAP 0/7828MB (cached 0MB) CPU [1%@729,0%@729,"
            "0%@729,0%@729,0%@729,0%@729,off,off] EMC_FREQ 0%@2133 GR3D_FREQ 0%@[305] VIC_FREQ 729 APE 200 "
