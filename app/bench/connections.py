@@ -30,8 +30,9 @@ def acquisition_setup(bench: BenchConfig) -> AcquisitionSetup:
 
 
 def trigger_level_v(bench: BenchConfig) -> float:
-    """The trigger level in amps as volts at the current probe's tip."""
-    return bench.acquisition.trigger_level_a / bench.current.a_per_v
+    """The trigger level in amps as volts at the current probe's tip: the channel reads I / (A/V) plus its
+    zero offset (its reading with no current flowing), so a zeroed bench's level carries the offset too."""
+    return bench.acquisition.trigger_level_a / bench.current.a_per_v + (bench.current.zero_offset_v or 0.0)
 
 
 def open_bench_scope(bench: BenchConfig) -> Scope:
