@@ -83,6 +83,7 @@ class Engine:
         self.points = 10_000
         self.trigger_channel = 2
         self.trigger_level_v = 0.004
+        self.auto_trigger_s: float | None = None   # AUTO sweep: trigger by itself this long after the pre-trigger
         self.state = "RUN"                 # RUN | ARMED | TRIGGERED | STOP
         self.record: Record | None = None
         self._acq = 0
@@ -182,6 +183,10 @@ class Engine:
                 else:
                     self._last_trig_value = float(v[-1])
                     self._scan_from = float(t[-1])
+        if (self.state == "ARMED" and self.auto_trigger_s is not None
+                and horizon >= self._armed_at + self.pretrigger * self.window_s + self.auto_trigger_s):
+            # an AUTO sweep that found no edge triggers by itself, as a real scope's auto mode does
+            self._fire(self._armed_at + self.pretrigger * self.window_s + self.auto_trigger_s)
         if self.state == "TRIGGERED" and horizon >= self._t_trigger + (1 - self.pretrigger) * self.window_s:
             self.record = Record(self._acq, self._t_trigger, -self.pretrigger * self.window_s,
                                  self.window_s / self.points, self.points)

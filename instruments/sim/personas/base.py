@@ -3,13 +3,23 @@ message handling as IEEE 488.2 parsers do it, and the answers that do not depend
 
 A message is executed unit by unit; at the first unit the parser cannot execute (an unknown header, a
 refused value) the error goes on the queue and the rest of the message, with any replies it had produced,
-is discarded: a client never gets a partial reply. Measurement queries answer from the simulated board's
+is discarded: a client never gets a partial reply.
+
+Every persona keeps the IEEE 488.2 status model (IEEE 488.2-1992 §11, and each family's guide under "Status
+reporting"/"Common commands"): the Standard Event Status Register (*ESR?, read and cleared; bit 0 OPC, 2 query
+error, 3 device-dependent error, 4 execution error, 5 command error) with its enable mask (*ESE), the status
+byte (*STB?: bit 4 MAV, bit 5 ESB = ESR & ESE, bit 6 MSS = STB & SRE, and on the families that use it the
+error-queue bit 2) with its enable mask (*SRE), the error queue, *CLS, and the operation-complete machinery:
+an acquisition armed by a family's overlapped single command is a pending operation, so *OPC sets the OPC bit,
+*OPC? answers "1" and *WAI lets the next command run only once it is complete. Measurement queries answer from the simulated board's
 own signal over the completed record, not from the codes a download would send, so a driver's misreading
 of the download path shows up as a disagreement.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 
 import numpy as np
@@ -20,6 +30,24 @@ from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS
 
 CORRUPTIONS = ("offset_sign", "probe", "record_length")   # fault switches that break one field of a reply
 MEAN_SAMPLES = 20_000
+
+# IEEE 488.2 §11.5.1: the Standard Event Status Register's bits
+ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_PON = 1, 4, 8, 16, 32, 128
+# IEEE 488.2 §11.2: the status byte's bits (bit 2 is the SCPI error/event-queue summary where a family uses it)
+STB_ERROR_QUEUE, STB_MAV, STB_ESB, STB_MSS = 4, 16, 32, 64
+AUTO_TRIGGER_S = 0.05        # an AUTO sweep triggers by itself this long after the pre-trigger part has filled
+
+
+def esr_bit_for(code: int) -> int:
+    """The ESR bit an SCPI error number sets (SCPI-99 vol. 2 §21.8: -1xx command, -2xx execution,
+    -3xx device-specific, -4xx query errors)."""
+    if -199 <= code <= -100:
+        return ESR_COMMAND
+    if -299 <= code <= -200:
+        return ESR_EXECUTION
+    if -499 <= code <= -400:
+        return ESR_QUERY
+    return ESR_DEVICE
 
 
 class Block:
@@ -38,6 +66,9 @@ class Persona:
     block_terminator = b"\n"
     no_error = '0,"No error"'
     horizontal_divisions = 10
+    options = "0"                   # *OPT?: no options installed (the families' guides print 0 for none)
+    stb_error_queue_bit = False     # bit 2 of *STB? summarises the error queue (R&S, SCPI-99 §9)
+    overlapped_single = False       # the single command is an overlapped command: *OPC/*OPC?/*WAI wait for it
 
     def __init__(self, engine: Engine):
         self.e = engine
@@ -45,6 +76,12 @@ class Persona:
         self.errors: deque[tuple[int, str]] = deque(maxlen=30)
         self.table = CommandTable()
         self.wav_source = 1
+        self.esr = 0
+        self.ese = 0
+        self.sre = 0
+        self.opc_armed = False          # *OPC sent: set the OPC bit once the pending operations are complete
+        self.pending = False            # an overlapped acquisition is in progress
+        self.closing = threading.Event()
         self._register_common()
         self.register()
         engine.prepare = self._prepare
@@ -61,12 +98,16 @@ class Persona:
 
     def push(self, code: int, message: str) -> None:
         self.errors.append((code, message))
+        self.esr |= esr_bit_for(code)
 
     def handle(self, line: str) -> list[str | Block]:
         """Execute one message line; return its replies in order."""
         replies: list[str | Block] = []
-        with self.e.lock:
-            for tokens, arg, is_query in split_message(line):
+        for tokens, arg, is_query in split_message(line):
+            head = tokens[0].upper() if len(tokens) == 1 else ""
+            if head == "*WAI" or (head == "*OPC" and is_query):
+                self.wait_for_operations()          # outside the lock: the acquisition goes on meanwhile
+            with self.e.lock:
                 found = self.table.find(tokens)
                 if found is None:
                     self.push(*UNDEFINED_HEADER)
@@ -80,6 +121,85 @@ class Persona:
                 if reply is not None:
                     replies.append(reply)
         return replies
+
+    # -- IEEE 488.2 status model ---------------------------------------------------
+    def arm_single(self, overlapped: bool | None = None) -> None:
+        """The family's single command: arm one acquisition (a pending operation where it is overlapped)."""
+        self.e.arm_single()
+        self.pending = self.overlapped_single if overlapped is None else overlapped
+
+    def operations_complete(self) -> bool:
+        if self.pending and self.e.state in ("ARMED", "TRIGGERED"):
+            return False
+        self.pending = False
+        return True
+
+    def wait_for_operations(self) -> None:
+        """*OPC? and *WAI: hold the message until the pending operations are complete (a real scope holds the
+        reply for as long as the acquisition takes; a client's timeout is the client's business)."""
+        while not self.closing.is_set():
+            with self.e.lock:
+                if self.operations_complete():
+                    return
+            time.sleep(0.002)
+
+    def _update_opc(self) -> None:
+        if self.opc_armed and self.operations_complete():
+            self.esr |= ESR_OPC
+            self.opc_armed = False
+
+    def status_byte(self) -> int:
+        self._update_opc()
+        stb = 0
+        if self.stb_error_queue_bit and self.errors:
+            stb |= STB_ERROR_QUEUE
+        if self.esr & self.ese:
+            stb |= STB_ESB
+        if stb & self.sre & ~STB_MSS:
+            stb |= STB_MSS
+        return stb
+
+    def nr1(self, value: int) -> str:
+        """An integer reply in the family's NR1 form (Keysight prints the sign: "+0")."""
+        return str(int(value))
+
+    def _common_query_or_set(self, attr: str):
+        def handler(s, a, q):
+            if q:
+                return self.nr1(getattr(self, attr))
+            value = int(parse_float(a))
+            if not 0 <= value <= 255:
+                raise ScpiError(*DATA_OUT_OF_RANGE)
+            setattr(self, attr, value)
+            return None
+        return handler
+
+    def _esr_query(self, s, a, q):
+        if not q:
+            raise ScpiError(*UNDEFINED_HEADER)
+        self._update_opc()
+        value, self.esr = self.esr, 0
+        return self.nr1(value)
+
+    def _opc(self, s, a, q):
+        if q:
+            return "1"                  # reached only once wait_for_operations has returned
+        self.opc_armed = True
+        self._update_opc()
+        return None
+
+    def _cls(self) -> None:
+        """*CLS: the error queue and the event register are cleared, and a pending *OPC forgotten."""
+        self.errors.clear()
+        self.esr = 0
+        self.opc_armed = False
+
+    def _query_only(self, reply):
+        def handler(s, a, q):
+            if not q:
+                raise ScpiError(*UNDEFINED_HEADER)
+            return reply() if callable(reply) else reply
+        return handler
 
     # -- the board's signal, for measurement queries -----------------------------
     def record_mean_v(self, n: int) -> float:
@@ -105,15 +225,23 @@ class Persona:
 
     def _register_common(self) -> None:
         t = self.table
-        t.add("*IDN", lambda s, a, q: self.idn if q else None)
-        t.add("*CLS", lambda s, a, q: self.errors.clear())
+        # IEEE 488.2 §10 common commands, which every family's guide lists
+        t.add("*IDN", self._query_only(lambda: self.idn))
+        t.add("*CLS", lambda s, a, q: self._cls())
         t.add("*RST", lambda s, a, q: self.reset())
-        t.add("*WAI", lambda s, a, q: None)
-        t.add("*OPC", lambda s, a, q: "1" if q else None)
+        t.add("*WAI", lambda s, a, q: None)          # the wait happened in handle()
+        t.add("*OPC", self._opc)
+        t.add("*ESR", self._esr_query)
+        t.add("*ESE", self._common_query_or_set("ese"))
+        t.add("*SRE", self._common_query_or_set("sre"))
+        t.add("*STB", self._query_only(lambda: self.nr1(self.status_byte())))
+        t.add("*TST", self._query_only(lambda: self.nr1(0)))        # 0: the self-test passed
+        t.add("*OPT", self._query_only(lambda: self.options))
+        t.add("*TRG", lambda s, a, q: self.e.force_trigger())
         t.add(":SYSTem:ERRor", self._error)
         t.add(":RUN", lambda s, a, q: self.e.run())
         t.add(":STOP", lambda s, a, q: self.e.stop())
-        t.add(":SINGle", lambda s, a, q: self.e.arm_single())
+        t.add(":SINGle", lambda s, a, q: self.arm_single())
 
     def reset(self) -> None:
         """*RST: the persona's defaults (each persona that keeps state resets it)."""

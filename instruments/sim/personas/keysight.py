@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.sim.engine import Quantizer
-from instruments.sim.personas.base import (Block, Persona, channel_arg, only_bool, positive)
+from instruments.sim.personas.base import AUTO_TRIGGER_S, Block, Persona, channel_arg, only_bool, positive
 from instruments.sim.scpi import SETTINGS_CONFLICT, ScpiError, choice, parse_float
 
 CODES_PER_DIV = 32          # 8 divisions of 256 byte codes
@@ -37,10 +37,16 @@ class KeysightPersona(Persona):
         self.prop(":TIMebase:REFerence", lambda s: {0.1: "LEFT", 0.5: "CENT", 0.9: "RIGH"}[self.reference],
                   lambda s, a: self._reference(choice(a, {"LEFT": "0.1", "CENTer": "0.5", "RIGHt": "0.9"})))
         self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
-        self.prop(":ACQuire:TYPE", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "HRESolution": "HRES"}))
+        self.acq_type = "NORM"
+        self.prop(":ACQuire:TYPE", lambda s: self.acq_type, lambda s, a: setattr(
+            self, "acq_type", choice(a, {"NORMal": "NORM", "HRESolution": "HRES"})))
         self.table.add(":ACQuire:POINts", lambda s, a, q: f"{self.e.points:d}" if q else None)
         self._trigger_props()
-        self.prop(":TRIGger:SWEep", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "AUTO": "AUTO"}))
+        self.prop(":TRIGger:SWEep", lambda s: "AUTO" if self.e.auto_trigger_s is not None else "NORM",
+                  self._set_sweep)
+        # programmer's guide, :DIGitize [<source>[,..,<source>]]: one acquisition, then stopped; it is the
+        # command *OPC? and *WAI wait for (the guide's "ensure the acquisition is complete" examples)
+        self.table.add(":DIGitize", lambda s, a, q: self.arm_single(overlapped=True))
         self.table.add(":TRIGger:FORCe", lambda s, a, q: self.e.force_trigger())
         self.table.add(":OPERegister:CONDition", lambda s, a, q: str(self._condition()) if q else None)
         self.wav_format = "BYTE"
@@ -57,6 +63,14 @@ class KeysightPersona(Persona):
         self.prop(":WAVeform:POINts", lambda s: str(self._points()), self._set_points)
         self.table.add(":WAVeform:PREamble", lambda s, a, q: self._preamble() if q else None)
         self.table.add(":WAVeform:DATA", lambda s, a, q: self._data() if q else None)
+
+    def _set_sweep(self, s, a) -> None:
+        auto = choice(a, {"NORMal": "NORM", "AUTO": "AUTO"}) == "AUTO"
+        self.e.auto_trigger_s = AUTO_TRIGGER_S if auto else None
+
+    def nr1(self, value: int) -> str:
+        """Programmer's guide, "Number formats": integers come back as NR1 with an explicit sign ("+0")."""
+        return f"{int(value):+d}"
 
     def _timebase_compound(self, s, a, q):
         """`:TIMebase?` answers with every timebase setting, as the instrument does."""
@@ -78,6 +92,8 @@ class KeysightPersona(Persona):
         self.e.stop()
         self.e.run()
         self.reference, self.position_s = 0.5, 0.0
+        self.acq_type = "NORM"
+        self.e.auto_trigger_s = AUTO_TRIGGER_S       # the default setup's trigger sweep is AUTO
         self.wav_format, self.wav_points_mode, self.wav_points = "BYTE", "NORMAL", self.screen_points
         self._timebase(1e-3)
 
@@ -141,9 +157,13 @@ class KeysightPersona(Persona):
         q = self.quantizer(n)
         if self.corrupt == "record_length":
             dx /= 2                               # the halved record claims the full record's sample interval
-        mode = 2 if self.wav_points_mode == "RAW" else 0
+        # programmer's guide, :WAVeform:PREamble?: format (0 BYTE, 1 WORD, 4 ASCii), type (the :ACQuire:TYPE:
+        # 0 NORMal, 1 PEAK, 2 AVERage, 3 HRESolution), points, count, xreference and yreference are NR1 integers;
+        # xincrement, xorigin, yincrement and yorigin NR3
         fmt = 4 if self.wav_format == "ASCII" else 0
-        return (f"+{fmt},+{mode},+{len(codes)},+1,{dx:+.6E},{x0:+.6E},+0,{q.y_increment / self.probe_error(n):+.6E},"
+        acq_type = {"NORM": 0, "HRES": 3}[self.acq_type]
+        return (f"{fmt:+d},{acq_type:+d},{len(codes):+d},+1,{dx:+.6E},{x0:+.6E},+0,"
+                f"{q.y_increment / self.probe_error(n):+.6E},"
                 f"{self.offset_sign() * ch.centre_v / self.probe_error(n):+.6E},+128")
 
     def _data(self) -> Block:

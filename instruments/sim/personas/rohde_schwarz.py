@@ -16,10 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.sim.engine import Quantizer
-from instruments.sim.personas.base import Block, Persona, channel_arg, positive
+from instruments.sim.personas.base import AUTO_TRIGGER_S, Block, Persona, channel_arg, positive
 from instruments.sim.scpi import DATA_OUT_OF_RANGE, SETTINGS_CONFLICT, ScpiError, choice, parse_float
 
 CODES_PER_DIV = 25          # 10 divisions over 250 of the 256 byte codes, centred on 128
+
+
+def rs_nr3(value: float) -> str:
+    """A float as the RTB2000 prints it in CHANnel<m>:DATA:HEADer?: 4 significant digits, 3-digit exponent."""
+    mantissa, exponent = f"{value:.3E}".split("E")
+    return f"{mantissa}E{int(exponent):+04d}"
 
 
 class RohdeSchwarzPersona(Persona):
@@ -27,8 +33,13 @@ class RohdeSchwarzPersona(Persona):
     block_digits = 9
     horizontal_divisions = 10
     scale_range_v = (1e-3, 5.0)
+    # user manual, "Status reporting system": bit 2 of the status byte is set while the error queue is not empty
+    stb_error_queue_bit = True
+    # user manual, SINGle / RUNSingle: "use *OPC to wait for the acquisition", so the single is overlapped
+    overlapped_single = True
 
     def register(self) -> None:
+        self.trigger_mode = "NORM"
         self.position_s = 0.0
         self.reference_pct = 50.0
         self.data_format = "UINT"
@@ -48,21 +59,31 @@ class RohdeSchwarzPersona(Persona):
         p("PROBe#:SETup:ATTenuation:MANual", lambda s: f"{self.channel(s).probe:.6E}",
           lambda s, a: setattr(self.channel(s), "probe", positive(a)))
         p("TIMebase:RANGe", lambda s: f"{self.e.window_s:.6E}", self._set_range)
+        # user manual, TIMebase:ACQTime: the acquisition time, the same window as TIMebase:RANGe
+        p("TIMebase:ACQTime", lambda s: f"{self.e.window_s:.6E}", self._set_range)
+        # user manual, CHANnel<m>:RANGe: the vertical range, 10 divisions of the scale
+        p("CHANnel#:RANGe", lambda s: f"{10 * self.channel(s).scale_v:.6E}",
+          lambda s, a: self._set_scale(s, str(positive(a) / 10)))
+        t.add("RUNSingle", lambda s, a, q: self.arm_single())
+        # user manual, SYSTem:ERRor:ALL?: every queued error, comma separated, then the queue is empty
+        t.add("SYSTem:ERRor:ALL", self._query_only(self._all_errors))
+        t.add("SYSTem:ERRor:NEXT", self._error)
         p("TIMebase:REFerence", lambda s: f"{self.reference_pct:g}", self._set_reference)
         p("TIMebase:POSition", lambda s: f"{self.position_s:.6E}", self._set_position)
         p("ACQuire:POINts", lambda s: str(int(self.e.points * self.record_fraction())), self._set_points)
         t.add("ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6E}" if q else None)
         t.add("ACQuire:STATe", lambda s, a, q: self._state() if q else None)
-        p("TRIGger:A:MODE", lambda s: "NORM", lambda s, a: choice(a, {"NORMal": "NORM", "AUTO": "AUTO"}))
+        p("TRIGger:A:MODE", lambda s: self.trigger_mode, self._set_trigger_mode)
         p("TRIGger:A:TYPE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
         p("TRIGger:A:SOURce", lambda s: f"CH{self.e.trigger_channel}",
           lambda s, a: setattr(self.e, "trigger_channel", channel_arg(a, ("CH",))))
         p("TRIGger:A:LEVel#:VALue", lambda s: f"{self.e.trigger_level_v:.6E}",
           lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
         p("TRIGger:A:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
-        t.add("*TRG", lambda s, a, q: self.e.force_trigger())
-        p("FORMat", lambda s: f"{self.data_format},8" if self.data_format == "UINT" else self.data_format,
-          self._set_format)
+        # user manual, FORMat[:DATA]: the query answers the type and its bit width, e.g. UINT,8 / REAL,32 / ASC,0
+        for pattern in ("FORMat", "FORMat:DATA"):
+            p(pattern, lambda s: {"UINT": "UINT,8", "REAL": "REAL,32", "ASC": "ASC,0"}[self.data_format],
+              self._set_format)
         p("FORMat:BORDer", lambda s: "LSBF", lambda s, a: choice(a, {"LSBFirst": "LSBF", "MSBFirst": "MSBF"}))
         p("CHANnel#:DATA:POINts", lambda s: str(self._points()), lambda s, a: choice(
             a, {"MAXimum": "MAX", "DEFault": "DEF", "DMAXimum": "DMAX"}))
@@ -76,6 +97,17 @@ class RohdeSchwarzPersona(Persona):
         p("MEASurement#", lambda s: "1", lambda s, a: choice(a, {"ON": "ON", "OFF": "OFF"}))
         t.add("MEASurement#:RESult:ACTual",
               lambda s, a, q: f"{self.record_mean_v(self.meas_source.get(s[0], 1)):.6E}" if q else self._refuse())
+
+    def _set_trigger_mode(self, s, a) -> None:
+        self.trigger_mode = choice(a, {"NORMal": "NORM", "AUTO": "AUTO"})
+        self.e.auto_trigger_s = AUTO_TRIGGER_S if self.trigger_mode == "AUTO" else None
+
+    def _all_errors(self) -> str:
+        if not self.errors:
+            return self.no_error
+        out = ",".join(f'{code},"{message}"' for code, message in self.errors)
+        self.errors.clear()
+        return out
 
     @staticmethod
     def _refuse():
@@ -131,7 +163,10 @@ class RohdeSchwarzPersona(Persona):
         rec = self.e.record
         if rec is None or self.e.state != "STOP":
             raise ScpiError(*SETTINGS_CONFLICT)
-        return f"{rec.x_origin:.6E},{rec.x_origin + rec.points * rec.x_increment:.6E},{self._points()},1"
+        # user manual, CHANnel<m>:DATA:HEADer?: xstart and xstop in s, record length, values per sample;
+        # the manual's example "-9.477E-008,9.477E-008,120000,1": four digits, a three-digit exponent, NR1 integers
+        return (f"{rs_nr3(rec.x_origin)},{rs_nr3(rec.x_origin + rec.points * rec.x_increment)},"
+                f"{self._points()},1")
 
     def _scaling(self, n: int, field: str) -> str:
         rec = self.e.record
@@ -156,4 +191,5 @@ class RohdeSchwarzPersona(Persona):
         volts = (codes.astype(np.float64) - 128) * q.y_increment + q.centre_v
         if self.data_format == "REAL":
             return Block(volts.astype("<f4").tobytes())
-        return ",".join(f"{v:.6E}" for v in volts)
+        # RTM3000/RTB2000 user manual, CHANnel<m>:DATA? example after FORM ASC: "-0.125000,-0.123016,..."
+        return ",".join(f"{v:.6f}" for v in volts)

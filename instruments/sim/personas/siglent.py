@@ -27,6 +27,9 @@ WAVEDESC_BYTES = 346
 DEPTHS = {"10K": 10_000, "100K": 100_000, "1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
 PAGE_POINTS = 1_000_000
 TDIV_STEPS = [m * 10.0 ** e for e in range(-10, 4) for m in (1, 2, 5)]
+# programming guide, WAVEDESC "timebase" (i16 at 0x144) and its waveform-reading example's table: index 0 is
+# 200 ps/div, then 1-2-5 steps up to 1000 s/div
+TDIV_ENUM = [v for v in TDIV_STEPS if 200e-12 * (1 - 1e-9) <= v <= 1000 * (1 + 1e-9)]
 
 
 def depth_word(points: int) -> str:
@@ -57,6 +60,8 @@ class SiglentPersona(Persona):
         p(":CHANnel#:BWLimit", lambda s: self.bw_word[s[0]], self._set_bw)
         p(":ACQuire:MDEPth", lambda s: depth_word(int(self.e.points)), self._set_depth)
         t.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.2E}" if q else None)
+        # programming guide, :ACQuire:POINts?: the points of the acquired waveform in NR3 ("1.00E+06")
+        t.add(":ACQuire:POINts", self._query_only(lambda: f"{self.e.points * self.record_fraction():.2E}"))
         p(":TIMebase:SCALe", lambda s: f"{self.e.window_s / 10:.2E}", self._set_tdiv)
         p(":TIMebase:DELay", lambda s: f"{self.delay_s:.2E}", self._set_delay)
         p(":TRIGger:TYPE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
@@ -164,7 +169,7 @@ class SiglentPersona(Persona):
         struct.pack_into("<f", desc, 0xB0, rec.x_increment)
         struct.pack_into("<d", desc, 0xB4, self.delay_s)
         tdiv = self.e.window_s / 10
-        struct.pack_into("<h", desc, 0x144, min(range(len(TDIV_STEPS)), key=lambda k: abs(TDIV_STEPS[k] - tdiv)))
+        struct.pack_into("<h", desc, 0x144, min(range(len(TDIV_ENUM)), key=lambda k: abs(TDIV_ENUM[k] - tdiv)))
         struct.pack_into("<f", desc, 0x148, probe)
         return Block(bytes(desc))
 

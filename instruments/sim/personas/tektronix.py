@@ -18,12 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.sim.engine import Quantizer
-from instruments.sim.personas.base import Block, Persona, channel_arg, positive
+from instruments.sim.personas.base import AUTO_TRIGGER_S, Block, Persona, channel_arg, positive
 from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
                                   parse_bool, parse_float)
 
 CODES_PER_DIV = 6250        # 16-bit transfers: 10 divisions span 62 500 codes
-ESR_EXECUTION, ESR_COMMAND = 16, 32
 
 
 class TektronixPersona(Persona):
@@ -31,9 +30,12 @@ class TektronixPersona(Persona):
     block_digits = 9
     horizontal_divisions = 10
     scale_range_v = (5e-4, 10.0)
+    overlapped_single = True    # programmer manual, ACQuire:STATE: in single sequence *OPC waits for the acquisition
 
     def register(self) -> None:
-        self.esr = 0
+        self.stop_after = "RUNSTOP"
+        self.trigger_mode = "NORMAL"
+        self.verbose = True
         self.probe_gain = {n: 1.0 for n in self.e.channels}     # an attached 10X TPP probe: 0.1
         self.ext_atten = {n: 1.0 for n in self.e.channels}
         self.position_pct = 50.0
@@ -42,11 +44,25 @@ class TektronixPersona(Persona):
         self.encoding = "SRIBINARY"
         self.meas_source = {1: 1}
         t, p = self.table, self.prop
+        # programmer manual, HEADer and VERBose: replies are bare values once HEADer is OFF; VERBose? is 1 or 0
         t.add("HEADer", lambda s, a, q: "0" if q else None)
-        t.add("*ESR", lambda s, a, q: self._esr() if q else None)
+        p("VERBose", lambda s: "1" if self.verbose else "0", lambda s, a: setattr(self, "verbose", parse_bool(a)))
+        # programmer manual, ALLEv? / EVMsg? / EVENT?: the event queue as <code>,"<message>" (ALLEv? every event)
         t.add("ALLEv", lambda s, a, q: self._allev() if q else None)
+        t.add("EVMsg", self._query_only(self._evmsg))
+        t.add("EVENT", self._query_only(self._event))
+        t.add("ACQuire:NUMACq", self._query_only(lambda: str(self.e.record.number if self.e.record else 0)))
+        # programmer manual, DATa:SOUrce:AVAILable?: the waveforms that can be transferred, comma separated
+        t.add("DATa:SOUrce:AVAILable", self._query_only(self._available))
         p("DISplay:GLObal:CH#:STATE", lambda s: "1" if self.channel(s).display else "0",
           lambda s, a: setattr(self.channel(s), "display", parse_bool(a)))
+        # programmer manual, DISplay:WAVEView<x>:CH<x>:STATE: the channel shown in the waveform view (NR1 1/0)
+        p("DISplay:WAVEView#:CH#:STATE", lambda s: "1" if self.channel(s[1:]).display else "0",
+          lambda s, a: setattr(self.channel(s[1:]), "display", parse_bool(a)))
+        # programmer manual, CH<x>:PROBETYPE?: ANALOG for an analog probe (or none)
+        t.add("CH#:PROBETYPE", self._query_only(lambda: "ANALOG"))
+        # programmer manual, CH<x>:PROBE:ID:SERnumber?: a quoted string, "N/A" without an identified probe
+        t.add("CH#:PROBE:ID:SERnumber", self._query_only(lambda: '"N/A"'))
         p("CH#:SCAle", lambda s: f"{self.channel(s).scale_v:.4E}", self._set_scale)
         p("CH#:OFFSet", lambda s: f"{self.channel(s).centre_v:.4E}",
           lambda s, a: setattr(self.channel(s), "centre_v", parse_float(a)))
@@ -70,9 +86,9 @@ class TektronixPersona(Persona):
           lambda s, a: setattr(self.e, "trigger_channel", channel_arg(a, ("CH",))))
         p("TRIGger:A:LEVel:CH#", lambda s: f"{self.e.trigger_level_v:.4E}", self._set_level)
         p("TRIGger:A:EDGE:SLOpe", lambda s: "RISE", lambda s, a: choice(a, {"RISe": "RISE"}))
-        p("TRIGger:A:MODe", lambda s: "NORMAL", lambda s, a: choice(a, {"NORMal": "NORMAL", "AUTO": "AUTO"}))
+        p("TRIGger:A:MODe", lambda s: self.trigger_mode, self._set_trigger_mode)
         t.add("TRIGger", lambda s, a, q: self._trigger(a))
-        p("ACQuire:STOPAfter", lambda s: "SEQUENCE", lambda s, a: setattr(
+        p("ACQuire:STOPAfter", lambda s: self.stop_after, lambda s, a: setattr(
             self, "stop_after", choice(a, {"SEQuence": "SEQUENCE", "RUNSTop": "RUNSTOP"})))
         p("ACQuire:STATE", lambda s: "1" if self.e.state in ("ARMED", "TRIGGERED", "RUN") else "0",
           self._set_state)
@@ -94,13 +110,22 @@ class TektronixPersona(Persona):
               lambda s, a, q: f"{self.record_mean_v(self.meas_source.get(s[0], 1)):.6E}" if q else self._refuse())
 
     # -- errors as the 4/5/6 Series report them ----------------------------------
-    def push(self, code: int, message: str) -> None:
-        super().push(code, message)
-        self.esr |= ESR_COMMAND if -199 <= code <= -100 else ESR_EXECUTION
+    def _available(self) -> str:
+        on = [f"CH{n}" for n, ch in sorted(self.e.channels.items()) if ch.display]
+        return ",".join(on) if on and self.e.record is not None else "NONE"
 
-    def _esr(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
+    def _set_trigger_mode(self, s, a) -> None:
+        self.trigger_mode = choice(a, {"NORMal": "NORMAL", "AUTO": "AUTO"})
+        self.e.auto_trigger_s = AUTO_TRIGGER_S if self.trigger_mode == "AUTO" else None
+
+    def _evmsg(self) -> str:
+        if not self.errors:
+            return '0,"No events to report - queue empty"'
+        code, message = self.errors.popleft()
+        return f'{code},"{message}"'
+
+    def _event(self) -> str:
+        return str(self.errors.popleft()[0]) if self.errors else "0"
 
     def _allev(self) -> str:
         if not self.errors:
@@ -148,8 +173,8 @@ class TektronixPersona(Persona):
     def _set_state(self, s, a) -> None:
         word = a.strip().upper()
         if word in ("RUN", "ON", "1"):
-            if getattr(self, "stop_after", "RUNSTOP") == "SEQUENCE":
-                self.e.arm_single()
+            if self.stop_after == "SEQUENCE":
+                self.arm_single()
             else:
                 self.e.run()
         elif word in ("STOP", "OFF", "0"):
