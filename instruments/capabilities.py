@@ -104,44 +104,25 @@ RS_RTB = Capabilities(
     adc_bits=10, code_min=0, code_max=255, page_points=None, ext_trigger=None,
     source="RTB2000 user manual (remote control): FORMat UINT,8, CHANnel<m>:DATA:HEADer?, 10 vertical divisions")
 
-FAMILIES = {c.family: c for c in (KEYSIGHT, RIGOL_DS1000Z, RIGOL_MSO5000, RIGOL_DHO, TEKTRONIX, SIGLENT, RS_RTB)}
-
-
 def model_of(idn: str) -> str:
     parts = [p.strip() for p in idn.split(",")]
     return parts[1].upper().replace(" ", "") if len(parts) > 1 else ""
 
 
 def capabilities_for(family: str, idn: str = "") -> Capabilities:
-    """The family's table, adjusted for the model in *IDN?."""
-    caps = FAMILIES[family]
+    """The family's table (named by its entry in instruments/families.py), adjusted for the model in *IDN?."""
+    from instruments.families import family_of
+    entry = family_of(family)
+    if entry is None:
+        raise KeyError(f"no scope family {family!r} in instruments/families.py")
+    caps = entry.load_capabilities()
     model = model_of(idn)
     if family == "rigol-mso5000" and model.startswith("DHO"):
         caps = RIGOL_DHO
         if model.startswith("DHO9"):            # DHO900: 50 Mpts
             caps = dataclasses.replace(caps, depths=_flat(*caps.depths[1], 50_000_000))
-    channels = _channels_from_model(family, model)
-    if channels is not None and channels != caps.channels:
-        caps = dataclasses.replace(caps, channels=channels)
+    # the channel count the model's name tells (DS1202Z: two; MSO46: six), where the family names models so
+    m = re.match(entry.channels_in_model, model) if entry.channels_in_model else None
+    if m is not None and int(m.group(1)) != caps.channels:
+        caps = dataclasses.replace(caps, channels=int(m.group(1)))
     return caps
-
-
-def _channels_from_model(family: str, model: str) -> int | None:
-    """The channel count the model's name tells, where the family names models that way."""
-    if family == "rigol-ds1000z":
-        # DS1202Z-E, DS1102Z-E: two channels; DS1054Z, DS1104Z, MSO1104Z: four
-        m = re.match(r"(?:DS|MSO)1\d\d(\d)Z", model)
-        return int(m.group(1)) if m and m.group(1) in ("2", "4") else None
-    if family in ("rigol-mso5000",):
-        m = re.match(r"(?:DHO\d\d|MSO\d\d\d)(\d)", model)       # DHO802 / DHO924S / MSO5072 / MSO5074
-        return int(m.group(1)) if m and m.group(1) in ("2", "4") else None
-    if family == "tektronix-mso":
-        m = re.match(r"MSO\d(\d)", model)                       # MSO44, MSO46, MSO58, MSO64 …
-        return int(m.group(1)) if m and m.group(1) in ("2", "4", "6", "8") else None
-    if family == "siglent-sds":
-        m = re.match(r"SDS\d+?(\d)X", model)                    # SDS2504X Plus, SDS2102X Plus, SDS804X HD
-        return int(m.group(1)) if m and m.group(1) in ("2", "4") else None
-    if family == "rs-rtb":
-        m = re.match(r"RT[BMA]\d\d\d(\d)", model)               # RTB2004, RTB2002, RTM3004
-        return int(m.group(1)) if m and m.group(1) in ("2", "4") else None
-    return None

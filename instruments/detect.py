@@ -10,43 +10,24 @@ from __future__ import annotations
 import logging
 
 from instruments.errors import InstrumentError
-from instruments.keysight import KeysightInfiniiVision
-from instruments.rigol import RigolDS1000Z, RigolMSO5000
-from instruments.rohde_schwarz import RohdeSchwarzRTB
+from instruments.families import driver_names, family_for_idn, family_of
 from instruments.scope import Scope
-from instruments.siglent import SiglentSDS
-from instruments.tektronix import TektronixMSO
 from instruments.transport import Transport
 
 log = logging.getLogger(__name__)
 
-DRIVERS: dict[str, type[Scope]] = {cls.driver_name: cls for cls in (
-    KeysightInfiniiVision, RigolDS1000Z, RigolMSO5000, TektronixMSO, SiglentSDS, RohdeSchwarzRTB)}
 
 
 def driver_for_idn(idn: str) -> str:
     """The driver name for an *IDN? reply, or an InstrumentError naming what was seen."""
     parts = [p.strip() for p in idn.split(",")]
-    maker = parts[0].upper() if parts else ""
+    maker = parts[0].upper().replace(" ", "") if parts else ""
     model = parts[1].upper().replace(" ", "") if len(parts) > 1 else ""
-    if maker.startswith(("KEYSIGHT", "AGILENT")) and model.startswith(("DSO-X", "MSO-X", "DSOX", "MSOX",
-                                                                        "EDUX", "DSO-X")):
-        return "keysight-infiniivision"
-    if maker.startswith("RIGOL"):
-        if model.startswith(("DS1", "MSO1")) and model.endswith("Z"):
-            return "rigol-ds1000z"
-        if model.startswith(("MSO5", "MSO7", "MSO8", "DHO")):
-            return "rigol-mso5000"
-    if maker.startswith("TEKTRONIX") and model.startswith(("MSO4", "MSO5", "MSO6", "MSO64", "MSO44", "MSO46",
-                                                            "MSO54", "MSO56", "MSO58", "MSO68", "MSO24")):
-        return "tektronix-mso"
-    if maker.startswith("SIGLENT") and model.startswith(("SDS2", "SDS8", "SDS1", "SDS5", "SDS6")):
-        return "siglent-sds"
-    if maker.replace(" ", "").startswith(("ROHDE&SCHWARZ", "ROHDE-SCHWARZ")) and model.startswith(("RTB", "RTM",
-                                                                                                    "RTA")):
-        return "rs-rtb"
+    family = family_for_idn(maker, model)
+    if family is not None:
+        return family.driver
     raise InstrumentError(f"no driver knows the scope that answered *IDN? with {idn!r}. Set scope.driver in the "
-                          f"bench file to one of: {', '.join(DRIVERS)} if its dialect matches one of them.")
+                          f"bench file to one of: {', '.join(driver_names())} if its dialect matches one of them.")
 
 
 def make_scope(transport: Transport, driver: str = "auto") -> Scope:
@@ -55,10 +36,10 @@ def make_scope(transport: Transport, driver: str = "auto") -> Scope:
     if not idn:
         raise InstrumentError(f"{transport.name}: the scope gave an empty reply to *IDN?")
     name = driver_for_idn(idn) if driver == "auto" else driver
-    if name not in DRIVERS:
-        raise InstrumentError(f"unknown driver {name!r}; use one of: auto, {', '.join(DRIVERS)}")
+    if family_of(name) is None:
+        raise InstrumentError(f"unknown driver {name!r}; use one of: auto, {', '.join(driver_names())}")
     log.info("%s: %s -> driver %s", transport.name, idn, name)
-    return DRIVERS[name](transport, idn=idn)
+    return family_of(name).load_driver()(transport, idn=idn)
 
 
 def open_scope(resource: str, driver: str = "auto", timeout_s: float = 10.0, visa_library: str = "@py") -> Scope:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app.errors import BenchError
+from instruments.families import driver_names
 
 DEMO_BENCH = Path(__file__).resolve().parents[2] / "resources" / "demo_bench.toml"  # the simulated bench
 
-DRIVERS = ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000",
-           "tektronix-mso", "siglent-sds", "rs-rtb")
+DRIVERS = ("auto", *driver_names())      # the family table's drivers (instruments/families.py)
 COUPLINGS = ("DC", "AC")
 MEASURED_AT = ("board", "supply")
 TARGET_KINDS = ("ssh", "local")

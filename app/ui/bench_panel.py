@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.bench.config import (
+    DRIVERS,
     SCHEMA,
     BenchConfig,
     bench_problems,
@@ -112,8 +113,7 @@ def wiring_text(bench: BenchConfig | None) -> str:
             f"{marker}")
 
 
-CHOICES = {"driver": ("auto", "keysight-infiniivision", "rigol-ds1000z", "rigol-mso5000", "tektronix-mso",
-                      "siglent-sds", "rs-rtb"), "coupling": ("DC", "AC"), "measured_at": ("board", "supply"),
+CHOICES = {"driver": DRIVERS, "coupling": ("DC", "AC"), "measured_at": ("board", "supply"),
            "kind": ("local", "ssh"), "telemetry": ("auto", "off", "ina3221", "tegrastats", "nvml"),
            "idle": ("auto", "pretrigger", "window")}
 
