@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.capture.stream import WindowStream
-from app.measure.energy import SUMMARY_FIELDS, PowerTrace, summarise
+from app.measure.energy import ROW, SUMMARY_FIELDS
 from app.session.reader import SessionReader
 from app.session.writer import SessionWriter
 from tests.helpers import wave_from_volts
@@ -16,8 +16,9 @@ def waves(n=300_000, deskew_samples=0.0):
     t = np.arange(n) * 1e-6
     v = 19.0 - 0.02 * np.sin(2 * np.pi * 50 * t) + rng.normal(0, 0.002, n)
     i = 0.5 + 0.3 * (np.sin(2 * np.pi * 7 * t) > 0) + rng.normal(0, 0.002, n)
-    vw = wave_from_volts(v, gain_v=1e-3, x_increment=1e-6, dtype=np.int16)
-    iw = wave_from_volts(i * 0.01, gain_v=5e-6, x_increment=1e-6, dtype=np.int16, channel=2)
+    # code 0 is 18 V and 4 mV (a scope's offset setting): the affine maps' offsets are not zero
+    vw = wave_from_volts(v, gain_v=1e-3, x_increment=1e-6, dtype=np.int16, y_origin=18.0)
+    iw = wave_from_volts(i * 0.01, gain_v=5e-6, x_increment=1e-6, dtype=np.int16, channel=2, y_origin=0.004)
     return vw, iw
 
 
@@ -38,6 +39,26 @@ def stream_through(window, vw, iw, chunk_bytes, deskew_s=0.0):
     return st
 
 
+def rows_by_hand(vw, iw, shift_samples):
+    """Per-row sums and extremes of V, I and P (rows of ROW samples, the last one short), from the codes."""
+    v = vw.codes.astype(np.float64) * vw.y_increment + vw.y_origin
+    amps = (iw.codes.astype(np.float64) * iw.y_increment + iw.y_origin) / 0.01
+    whole, frac = int(np.floor(shift_samples)), shift_samples - np.floor(shift_samples)
+    n = len(v) - whole - (1 if frac else 0)
+    i = (1 - frac) * amps[whole:whole + n] + (frac * amps[whole + 1:whole + 1 + n] if frac else 0.0)
+    v = v[:n]
+    p = v * i
+    edges = list(range(0, n, ROW))
+    out = {}
+    for name, arr in (("p", p), ("v", v), ("i", i)):
+        parts = [arr[a:a + ROW] for a in edges]
+        out[f"{name}_sum"] = np.array([x.sum() for x in parts])
+        out[f"{name}_min"] = np.array([x.min() for x in parts])
+        out[f"{name}_max"] = np.array([x.max() for x in parts])
+    out["p2_sum"] = np.array([np.dot(p[a:a + ROW], p[a:a + ROW]) for a in edges])
+    return out
+
+
 @pytest.mark.parametrize("chunk_bytes,deskew_s", [(1 << 20, 0.0), (65_536, 0.0), (4_096, 2.5e-6)])
 def test_streamed_rows_equal_a_scan_of_the_whole_record(tmp_path, chunk_bytes, deskew_s):
     vw, iw = waves()
@@ -48,9 +69,14 @@ def test_streamed_rows_equal_a_scan_of_the_whole_record(tmp_path, chunk_bytes, d
         trace, summary, means = st.finish()
         window.finish(summary)
         run.finish({})
-    reference = summarise(PowerTrace(vw, iw, shunt_ohm=0.01, deskew_s=deskew_s))
+    # the rows worked out here from the codes, not by the scan the stream runs (energy.py's definitions):
+    # V = code·gain (wave_from_volts: code 0 = 0 V); I = code·gain / 0.01 ohm at t_k + deskew, linear between
+    # current samples (2.5 µs = 2.5 samples: halfway between current samples k + 2 and k + 3); P = V·I
+    expected = rows_by_hand(vw, iw, deskew_s / 1e-6)
+    assert len(summary.p_sum) == len(expected["p_sum"])
     for f in SUMMARY_FIELDS:
-        assert np.array_equal(getattr(summary, f), getattr(reference, f)), f
+        got, want = getattr(summary, f), expected[f]
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want))), f
     assert means["voltage"] == pytest.approx(float(np.mean(vw.volts())), rel=1e-12)
     with SessionReader(tmp_path / "s.h5") as s:
         stored = s.run(1).window(1)
