@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from instruments.sim.engine import Engine
 from instruments.sim.personas import PERSONAS, Block, Persona
 from instruments.sim.sources import Source, make_source
+from instruments.sim.vxi11 import Vxi11Listener
 
 log = logging.getLogger(__name__)
 MAX_LINE_BYTES = 1 << 16
@@ -126,11 +127,28 @@ class _TcpServer(socketserver.ThreadingTCPServer):
         super().__init__(address, _Handler)
 
 
+def render(persona: Persona, replies: list) -> bytes:
+    """The bytes of a message's replies, as the raw socket sends them: the text replies joined with ';' and a
+    newline, then each block with its definite-length header and the family's terminator."""
+    out = bytearray()
+    texts = [r for r in replies if isinstance(r, str)]
+    if texts:
+        out += (";".join(texts) + "\n").encode("ascii")
+    for r in replies:
+        if isinstance(r, Block):
+            out += f"#{persona.block_digits}{len(r):0{persona.block_digits}d}".encode()
+            out += r.data
+            out += persona.block_terminator
+    return bytes(out)
+
+
 class SimScope:
-    """A simulated scope serving one persona on host:port (port 0 picks a free one)."""
+    """A simulated scope serving one persona on host:port (port 0 picks a free one), and with `vxi11` also over
+    VXI-11 (a portmapper on `portmapper_port`, 111 for clients that cannot be told another; 0 picks a free one)."""
 
     def __init__(self, persona: str = "keysight", source: Source | str = "demo", host: str = "127.0.0.1",
-                 port: int = 0, max_points: int = 4_000_000, link_mbps: float | None = None):
+                 port: int = 0, max_points: int = 4_000_000, link_mbps: float | None = None,
+                 vxi11: bool = False, portmapper_port: int = 0):
         if persona not in PERSONAS:
             raise ValueError(f"unknown persona {persona!r}: use one of {', '.join(PERSONAS)}")
         self.source = make_source(source) if isinstance(source, str) else source
@@ -143,13 +161,29 @@ class SimScope:
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-scope-{self.port}",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
+        self.vxi11: Vxi11Listener | None = None
+        if vxi11:
+            self.vxi11 = Vxi11Listener(self._respond_bytes, self.persona.status_byte, self.engine.force_trigger,
+                                       host, portmapper_port)
         log.info("simulated %s scope on %s:%d", persona, self.host, self.port)
+
+    def _respond_bytes(self, line: str) -> bytes:
+        self.persona.corrupt = self.faults.corrupt
+        return render(self.persona, self.persona.handle(line))
+
+    @property
+    def vxi11_resource(self) -> str:
+        """The VISA resource of the VXI-11 listener (its portmapper must be where the client looks: port 111)."""
+        return f"TCPIP::{self.host}::inst0::INSTR"
 
     @property
     def resource(self) -> str:
         return f"TCPIP::{self.host}::{self.port}::SOCKET"
 
     def close(self) -> None:
+        self.persona.closing.set()
+        if self.vxi11 is not None:
+            self.vxi11.close()
         self._server.closing = True
         self._server.shutdown()
         self._server.server_close()

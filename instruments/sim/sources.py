@@ -237,11 +237,13 @@ class ProfileSpec:
     initial_a: float = 0.0
     control_file: str = ""
     marker_file: str = ""
+    launch_visible: bool = True       # control lines tagged "launch" (a process's start) show on the supply
+    launch_delay_s: float = 0.0       # and show this long after the instant they date
 
 
 _PROFILE_KEYS = {"supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "ripple_a", "ripple_hz", "seed",
                  "current_offset_v",
-                 "steps", "period_s", "initial_a", "control_file", "marker_file"}
+                 "steps", "period_s", "initial_a", "control_file", "marker_file", "launch_visible", "launch_delay_s"}
 
 
 def load_profile(path: str | Path) -> ProfileSpec:
@@ -281,16 +283,25 @@ def load_profile(path: str | Path) -> ProfileSpec:
         steps.append((float(step[0]), float(step[1])))
     if any(b[0] <= a[0] for a, b in zip(steps, steps[1:])):
         raise SourceError(f"{path}: steps must be in increasing time order")
+    launch_visible = data.get("launch_visible", True)
+    if not isinstance(launch_visible, bool):
+        raise SourceError(f"{path}: launch_visible must be true or false")
+    launch_delay = data.get("launch_delay_s", 0.0)
+    if not isinstance(launch_delay, (int, float)) or isinstance(launch_delay, bool) or not launch_delay >= 0:
+        raise SourceError(f"{path}: launch_delay_s is {launch_delay!r}; a number of 0 or more seconds is needed")
     return ProfileSpec(electrical=e, steps=steps, period_s=float(data.get("period_s", 0.0)),
                        initial_a=float(data.get("initial_a", 0.0)), control_file=str(data.get("control_file", "")),
-                       marker_file=str(data.get("marker_file", "")))
+                       marker_file=str(data.get("marker_file", "")), launch_visible=launch_visible,
+                       launch_delay_s=float(launch_delay))
 
 
 class _TimedLines:
-    """Follows a file of lines "<monotonic seconds> <value>" into a _History."""
+    """Follows a file of lines "<monotonic seconds> <value> [tag]" into a _History; `tagged(t, value, tag)`,
+    when given, decides what a tagged line becomes: (t, value), or None to drop it."""
 
-    def __init__(self, path: str, history: _History, what: str):
+    def __init__(self, path: str, history: _History, what: str, tagged=None):
         self.path, self.history, self.what = path, history, what
+        self.tagged = tagged
         self._offset = 0
         Path(path).touch()
 
@@ -313,13 +324,22 @@ class _TimedLines:
                 log.warning("profile %s file %s: ignoring line %r (want '<monotonic s> <%s>')", self.what,
                             self.path, line, self.what)
                 continue
+            if len(parts) > 2 and self.tagged is not None:
+                kept = self.tagged(t, value, parts[2])
+                if kept is None:
+                    continue
+                t, value = kept
             self.history.set(t, value)
 
 
 class ProfileSource(Source):
     """Piecewise-constant current: timed steps after the source starts (repeating every period_s if set),
     overridden by lines "<monotonic seconds> <amps>" appended to control_file; the marker channel follows
-    lines "<monotonic seconds> <volts>" appended to marker_file."""
+    lines "<monotonic seconds> <volts>" appended to marker_file.
+
+    A control line tagged "launch" ("<t> <amps> launch") is a process's start: with launch_visible = false it
+    does not show on the supply (a real board's idle noise hides one core starting, or the process sleeps
+    first), and with launch_delay_s it shows that long after the instant it dates."""
     name = "profile"
 
     def __init__(self, spec: ProfileSpec, start_s: float | None = None):
@@ -331,12 +351,17 @@ class ProfileSource(Source):
         self._stop = threading.Event()
         self._files = []
         if spec.control_file:
-            self._files.append(_TimedLines(spec.control_file, self._control, "amps"))
+            self._files.append(_TimedLines(spec.control_file, self._control, "amps", self._launch_line))
         if spec.marker_file:
             self._files.append(_TimedLines(spec.marker_file, self._marker, "volts"))
         if self._files:
             self._thread = threading.Thread(target=self._watch, name="sim-profile-control", daemon=True)
             self._thread.start()
+
+    def _launch_line(self, t: float, amps: float, tag: str) -> tuple[float, float] | None:
+        if tag != "launch":
+            return t, amps
+        return (t + self.spec.launch_delay_s, amps) if self.spec.launch_visible else None
 
     def _watch(self) -> None:
         while not self._stop.wait(0.002):

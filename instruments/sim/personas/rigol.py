@@ -2,8 +2,8 @@
 
 DS1000Z: centre of screen = −offset; 12 horizontal divisions; :ACQuire:MDEPth only while running, from the
 legal depths for the channels on; :TRIGger:STATus? (TD not sticky); RAW pages of at most 250 000 BYTE points
-between :WAVeform:STARt and :STOP; the preamble's points field reports the current STARt/STOP range, as the
-instrument's firmware does (after a screen read, 1 200), so only :ACQuire:MDEPth? gives the record length;
+between :WAVeform:STARt and :STOP; the RAW preamble's points field is the memory depth, as the guide's example
+prints it (`raw_points_field = "range"` models firmware that reports the STARt/STOP range instead);
 :MEASure:ITEM? VAVG,<source>.
 
 DHO: the same tree with 10 divisions, 12-bit samples sent as WORD codes scaled to 16 bits (7 500 codes per
@@ -108,13 +108,23 @@ class RigolPersona(Persona):
         return {"ARMED": "WAIT", "TRIGGERED": "TD", "RUN": "AUTO"}.get(self.e.state, "STOP")
 
     def quantizer(self, n: int) -> Quantizer:
+        """The offset is kept on the code grid: the preamble's yorigin is an integer number of codes (guide,
+        :WAVeform:PREamble? and :WAVeform:YORigin?), so the codes are centred where that integer says."""
         ch = self.e.channels[n]
-        return Quantizer(ch.scale_v / self.codes_per_div, self.code_ref, ch.centre_v, self.code_lo, self.code_hi,
-                         self.dtype)
+        y_inc = ch.scale_v / self.codes_per_div
+        centre = round(ch.centre_v / y_inc) * y_inc
+        return Quantizer(y_inc, self.code_ref, centre, self.code_lo, self.code_hi, self.dtype)
+
+    # What the points field says in RAW mode. The MSO1000Z/DS1000Z guide's RAW example announces the memory depth
+    # ("0,2,6000000,1,..."), and clients such as the ds1054z package page through that many points; some firmware
+    # is reported to announce the :WAVeform:STARt/:STOP range instead (1 200 after a screen read). "depth" follows
+    # the guide; "range" models that firmware for tests of a driver that must not trust the field.
+    raw_points_field = "depth"
 
     def _preamble_points(self) -> int:
-        """What the points field says in RAW mode: the STARt/STOP range (the firmware's behaviour)."""
-        return max(0, self.wav_stop - self.wav_start + 1)
+        if self.raw_points_field == "range":
+            return max(0, self.wav_stop - self.wav_start + 1)
+        return int(self.e.record.points * self.record_fraction())
 
     def _preamble(self) -> str:
         n = self.wav_source
@@ -128,9 +138,14 @@ class RigolPersona(Persona):
             points, dx = self.screen_points, self.e.window_s / self.screen_points
             x0 = -self.e.pretrigger * self.e.window_s
         y_inc = q.y_increment / self.probe_error(n)
-        y_origin_codes = -self.offset_sign() * q.centre_v / q.y_increment
-        return (f"{0 if q.dtype == 'u1' else 1},{2 if self.wav_mode == 'RAW' else 0},{points},1,{dx:.6e},{x0:.6e},0,"
-                f"{y_inc:.6e},{y_origin_codes:.6e},{self.code_ref}")
+        y_origin_codes = round(-self.offset_sign() * q.centre_v / q.y_increment)
+        # MSO1000Z/DS1000Z programming guide, :WAVeform:PREamble?: format (0 BYTE, 1 WORD, 2 ASC), type
+        # (0 NORMal, 1 MAXimum, 2 RAW), points, count, xreference, yorigin and yreference are integers, the
+        # increments and xorigin in %e form: the guide's example "0,2,6000000,1,1.000000e-09,-3.000000e-03,0,
+        # 4.132813e-01,0,122"
+        wav_type = {"NORMAL": 0, "MAXIMUM": 1, "RAW": 2}[self.wav_mode]
+        return (f"{0 if q.dtype == 'u1' else 1},{wav_type},{points},1,{dx:.6e},{x0:.6e},0,"
+                f"{y_inc:.6e},{y_origin_codes:d},{self.code_ref}")
 
     def _data(self) -> Block:
         n = self.wav_source
