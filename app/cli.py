@@ -23,11 +23,38 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
+def _check_sessions(paths) -> tuple[list[Path], dict[str, str], list[str]]:
+    """The sessions to report, the ones left out whole (unreadable, raw data or their own metadata damaged) and
+    the damaged runs left out of the others ('PATH: run N: why'), by the checks of docs/sessions.md."""
+    from app.errors import SessionError
+    from app.session.reader import SessionReader
+    good: list[Path] = []
+    bad: dict[str, str] = {}
+    runs_out: list[str] = []
+    for p in paths:
+        try:
+            with SessionReader(p) as s:
+                own, damaged, raw = s.session_damage, dict(s.damaged_runs), s.verify_raw()
+        except SessionError as exc:
+            bad[str(p)] = str(exc)
+            continue
+        if own:
+            bad[str(p)] = f"the session's own metadata is damaged: {own}"
+        elif raw:
+            bad[str(p)] = "damaged raw data: " + "; ".join(raw[:5]) + (" …" if len(raw) > 5 else "")
+        else:
+            good.append(Path(p))
+            runs_out += [f"{p}: run {n}: {why}" for n, why in damaged.items()]
+    return good, bad, runs_out
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
-    from app.report.tables import build_report, check_sessions, write_report_csv
-    good, bad = check_sessions(args.sessions)
+    from app.report.tables import build_report, write_report_csv
+    good, bad, runs_out = _check_sessions(args.sessions)
     for path, why in bad.items():
         print(f"left out {path}: {why}", file=sys.stderr)
+    for line in runs_out:
+        print(f"left out {line}", file=sys.stderr)
     if not good:
         raise BenchError("no session could be read without damage; nothing to report")
     n_runs, n_workloads = write_report_csv(good, args.csv)
@@ -57,6 +84,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if bad:
         print(f"error: {len(bad)} of {len(bad) + len(good)} session(s) were left out (listed above); the report "
               "holds the others.", file=sys.stderr)
+        return EXIT_FAILURE
+    if runs_out:
+        print(f"error: {len(runs_out)} damaged run(s) were left out (listed above); the report holds the others.",
+              file=sys.stderr)
         return EXIT_FAILURE
     return 0
 

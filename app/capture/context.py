@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,9 +118,12 @@ def check_output_dir(out_dir: Path) -> None:
 
 
 def session_filename(workload: str, now: _dt.datetime | None = None) -> str:
+    """`2026-12-03T18-55-01.123456_3f9a2c_gemm.h5`: the UTC instant to the microsecond and six random hex digits,
+    so that two captures started in the same microsecond (two processes, one folder) still get different names.
+    The writer creates the file exclusively and never renames over an existing one besides (docs/sessions.md)."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", workload)
-    return f"{now.strftime('%Y-%m-%dT%H-%M-%S')}_{safe}.h5"
+    return f"{now.strftime('%Y-%m-%dT%H-%M-%S.%f')}_{secrets.token_hex(3)}_{safe}.h5"
 
 
 class RunContext:

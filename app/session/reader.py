@@ -5,6 +5,12 @@ demand, and its power summary comes from the stored overview, so opening a
 session with a 100 Mpts window costs milliseconds. Every failure of the file
 itself (not HDF5, truncated, damaged, not a Joulebench session, a newer
 format) is a SessionError that says so.
+
+On opening, the SHA-256 digests of the metadata (app/session/integrity.py) are
+recomputed: a run whose metadata (or one of whose windows) does not match is
+named in `damaged_runs` with its reason and left out of `runs()`; asked for by
+number it still opens, and its undamaged windows still export; a damaged
+window refuses to give its scaled data or overview (SessionError).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 
 from app.errors import AnalysisError, SessionError
 from app.measure.energy import PowerTrace, TraceSummary
+from app.session import integrity
 from app.session.format import FORMAT, FORMAT_VERSION, SUMMARY_COLUMNS, read_attrs
 from instruments.waveform import Waveform
 
@@ -71,9 +78,21 @@ class WindowView:
         self.path = path
         self.run = run
         self.number = number
-        self.attrs = read_attrs(group)
+        self.damage = integrity.check(group, integrity.window_digest)
+        try:
+            self.attrs = read_attrs(group)
+        except (OSError, KeyError, RuntimeError) as exc:
+            self.attrs = {}
+            self.damage = self.damage or f"its attributes cannot be read ({exc})"
+
+    def _trusted(self) -> None:
+        if self.damage is not None:
+            raise SessionError(f"{self.path}: run {self.run}, window {self.number} is damaged: {self.damage}. Its "
+                               "scaling and overview cannot be trusted, so nothing is computed from them; the "
+                               "session's other windows and runs still read.")
 
     def _waveform(self, name: str) -> Waveform:
+        self._trusted()
         try:
             ds = self.group[name]
             a = read_attrs(ds)
@@ -85,7 +104,7 @@ class WindowView:
         except KeyError as exc:
             raise SessionError(f"{self.path}: window {self.group.name} lacks {name} data or its scaling "
                                f"({exc}); the file is damaged or was not written by Joulebench.") from None
-        except ValueError as exc:
+        except (ValueError, TypeError, OSError, RuntimeError) as exc:
             raise SessionError(f"{self.path}: window {self.group.name} has bad {name} scaling: {exc}") from None
 
     @property
@@ -112,6 +131,7 @@ class WindowView:
             raise SessionError(f"{self.path}: window {self.group.name}: {exc}") from None
 
     def overview_level(self, k: int) -> dict[str, np.ndarray]:
+        self._trusted()
         try:
             g = self.group["overview"][f"level{k}"]
             if isinstance(g, h5py.Dataset):           # a table with a column per aggregate
@@ -138,11 +158,21 @@ class WindowView:
 
 
 class RunView:
-    def __init__(self, group: h5py.Group, path: Path, number: int):
+    def __init__(self, group: h5py.Group, path: Path, number: int, damage: str | None = None):
         self.group = group
         self.path = path
         self.number = number
-        self.attrs = read_attrs(group)
+        self.damage = damage             # the run's own metadata (its windows are checked each on its own)
+        try:
+            self.attrs = read_attrs(group)
+        except (OSError, KeyError, RuntimeError) as exc:
+            self.attrs = {}
+            self.damage = self.damage or f"its attributes cannot be read ({exc})"
+
+    def _trusted(self) -> None:
+        if self.damage is not None:
+            raise SessionError(f"{self.path}: run {self.number} is damaged: {self.damage}. Its results are not "
+                               "used; its windows can still be exported where they are undamaged (trace).")
 
     @property
     def status(self) -> str:
@@ -150,12 +180,14 @@ class RunView:
 
     @property
     def record(self) -> dict[str, Any] | None:
+        self._trusted()
         if "results" not in self.group:
             return None
         return _json_attr(read_attrs(self.group["results"]), "record_json", None)
 
     @property
     def details(self) -> dict[str, Any]:
+        self._trusted()
         if "results" not in self.group:
             return {}
         return _json_attr(read_attrs(self.group["results"]), "details_json", {})
@@ -166,11 +198,14 @@ class RunView:
         return sorted(int(k) for k in self.group["windows"].keys() if k.isdigit())
 
     def window(self, number: int) -> WindowView:
+        if number not in self.window_numbers():
+            raise SessionError(f"{self.path}: run {self.number} has no window {number}; it has "
+                               f"{self.window_numbers() or 'none'}.")
         try:
             return WindowView(self.group["windows"][f"{number:02d}"], self.path, self.number, number)
-        except KeyError:
-            raise SessionError(f"{self.path}: run {self.number} has no window {number}; it has "
-                               f"{self.window_numbers() or 'none'}.") from None
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            raise SessionError(f"{self.path}: run {self.number}, window {number} is damaged: it cannot be opened "
+                               f"({type(exc).__name__}: {exc}).") from None
 
     def telemetry(self) -> np.ndarray | None:
         return self.group["telemetry"][()] if "telemetry" in self.group else None
@@ -209,6 +244,44 @@ class SessionReader:
         except (OSError, KeyError, RuntimeError) as exc:
             self.file.close()
             raise SessionError(f"{self.path}: the file is damaged ({exc}).") from None
+        self.session_damage = integrity.check(self.file, integrity.root_digest)
+        self.damaged_runs: dict[int, str] = {}
+        self._run_damage: dict[int, str | None] = {}
+        try:
+            numbers = self.run_numbers()
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            self.file.close()
+            raise SessionError(f"{self.path}: the list of runs cannot be read; the file is damaged ({exc}).") \
+                from None
+        for n in numbers:
+            why = self._check_run(n)
+            if why is not None:
+                self.damaged_runs[n] = why
+
+    def _check_run(self, n: int) -> str | None:
+        """What is wrong with run n's metadata or any of its windows' (None: nothing found)."""
+        try:
+            group = self.file["runs"][f"{n:03d}"]
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            self._run_damage[n] = f"its group cannot be opened ({type(exc).__name__}: {exc})"
+            return self._run_damage[n]
+        own = integrity.check(group, integrity.run_digest)
+        self._run_damage[n] = own
+        problems = [own] if own else []
+        try:
+            names = sorted(group["windows"].keys()) if "windows" in group else []
+            for name in names:
+                why = integrity.check(group["windows"][name], integrity.window_digest)
+                if why:
+                    problems.append(f"window {int(name) if name.isdigit() else name}: {why}")
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            problems.append(f"its windows cannot be listed ({type(exc).__name__}: {exc})")
+        return "; ".join(problems) if problems else None
+
+    def damage(self) -> list[str]:
+        """Every metadata problem found on opening, as 'run N: why' (and the session's own)."""
+        out = [f"the session's own metadata: {self.session_damage}"] if self.session_damage else []
+        return out + [f"run {n}: {why}" for n, why in self.damaged_runs.items()]
 
     def close(self) -> None:
         self.file.close()
@@ -231,22 +304,40 @@ class SessionReader:
         return str(self.group_attrs("workload").get("name", ""))
 
     def run_numbers(self) -> list[int]:
+        """Every run the file names, damaged or not."""
         return sorted(int(k) for k in self.file["runs"].keys() if k.isdigit())
 
     def run(self, number: int) -> RunView:
-        try:
-            return RunView(self.file["runs"][f"{number:03d}"], self.path, number)
-        except KeyError:
+        """Run `number`, also when damaged (its `damage` says why; its record is then refused)."""
+        if number not in self.run_numbers():
             raise SessionError(f"{self.path}: there is no run {number}; the session has runs "
-                               f"{self.run_numbers() or 'none'}.") from None
+                               f"{self.run_numbers() or 'none'}.")
+        try:
+            group = self.file["runs"][f"{number:03d}"]
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            raise SessionError(f"{self.path}: run {number} is damaged: its group cannot be opened "
+                               f"({type(exc).__name__}: {exc}). The other runs can still be read.") from None
+        return RunView(group, self.path, number, self._run_damage.get(number))
 
     def verify(self, block_samples: int = 1 << 22) -> list[str]:
-        """Read every raw dataset once (HDF5 checks each chunk's Fletcher-32 as it reads); return what is damaged,
-        as 'run N, window K, channel: reason'. A file written before checksums only shows truncation."""
+        """The metadata damage found on opening (`damage`), then every raw dataset read once (HDF5 checks each
+        chunk's Fletcher-32 as it reads): what is damaged, as 'run N: why' or 'run N, window K, channel: reason'.
+        A file written before checksums only shows truncation."""
+        return self.damage() + self.verify_raw(block_samples)
+
+    def verify_raw(self, block_samples: int = 1 << 22) -> list[str]:
+        """Every raw dataset of every run that opens, read once through its checksum."""
         damaged = []
-        for run in self.runs():
+        for n in self.run_numbers():
+            try:
+                run = self.run(n)
+            except SessionError:
+                continue                       # named by damage()
             for k in run.window_numbers():
-                group = run.window(k).group
+                try:
+                    group = run.window(k).group
+                except SessionError:
+                    continue                   # named by damage()
                 for name in ("voltage", "current", "marker"):
                     if name not in group:
                         continue
@@ -259,7 +350,8 @@ class SessionReader:
         return damaged
 
     def runs(self) -> list[RunView]:
-        return [self.run(n) for n in self.run_numbers()]
+        """The undamaged runs (the damaged ones are in `damaged_runs`, with why)."""
+        return [self.run(n) for n in self.run_numbers() if n not in self.damaged_runs]
 
 
 def run_window(run: RunView) -> int | None:

@@ -1,7 +1,11 @@
 """Writing a session file (docs/sessions.md), atomically.
 
-The file is written under `NAME.h5.partial` and renamed to `NAME.h5` when it
-is closed, so a reader never sees half a file under the final name. A run or
+The file is created exclusively under `NAME.h5.partial` (never over an existing file) and renamed to `NAME.h5`
+when it is closed, by a rename that refuses to replace a file of that name (app/system/no_replace.py), so a
+reader never sees half a file under the final name and no session is ever overwritten. Before each channel is
+written the free space of the disk is checked (`ensure_space`): a capture that would fill the disk stops with a
+clear error while there is still room to close the file, which then holds every finished run. At each window's
+and run's end, and again at close, SHA-256 digests of the metadata are stored (app/session/integrity.py). A run or
 a whole session that fails midway is still closed and renamed with what was
 captured, marked `status = "incomplete"` with the reason; if the process
 itself dies, the `.partial` file stays on disk with every window that was
@@ -19,6 +23,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import shutil
 import uuid as _uuid
 from pathlib import Path
 from typing import Any
@@ -46,13 +51,16 @@ from app.session.format import (
     set_attrs,
     window_name,
 )
+from app.session import integrity
 from app.session.overview import overview_rows, overview_tables
 from app.system import writeback
+from app.system.no_replace import rename_no_replace
 from instruments.waveform import X_FORMULA, Y_FORMULA, Waveform
 
 log = logging.getLogger(__name__)
 COMPRESSIONS = ("none", "deflate")
 DIRECT_CHUNKS = True       # tests switch it to compare with HDF5's own filter
+RESERVE_BYTES = 8 << 20    # left free on the disk at every write: room to finish the run and close the file
 
 
 def utc_now_iso() -> str:
@@ -113,6 +121,7 @@ class RunWriter:
             res = self.group.require_group("results")
             set_attrs(res, record)
             set_attrs(res, {"record_json": record, "details_json": details or {}})
+        integrity.seal(self.group, integrity.run_digest(self.group))
         self._session.flush()
 
 
@@ -155,6 +164,7 @@ class WindowWriter:
         self._overview_levels: list[h5py.Dataset] | None = None
 
     def create_channel(self, name: str, dtype, n: int) -> h5py.Dataset:
+        self._session.ensure_space(int(n) * np.dtype(dtype).itemsize, f"{name} of window {self.number}")
         self._channels[name] = self._session._create_codes(self.group, name, np.dtype(dtype), n)
         return self._channels[name]
 
@@ -188,6 +198,7 @@ class WindowWriter:
             levels = self.prepare_overview(summary.n)
         for ds, table in zip(levels, tables):
             ds.id.write(h5s.ALL, h5s.ALL, table)          # the whole table, as it is in the file
+        integrity.seal_window(self.group)
         self._session.flush()
         self._session.start_writeback()       # the disk takes the window's last pieces while the run is analysed
 
@@ -215,6 +226,7 @@ class WindowWriter:
             del self.group["overview"]
         self._overview_levels = None
         set_attrs(self.group, {"status": "incomplete", "reason": reason, "samples_arrived": arrived})
+        integrity.seal_window(self.group)
         self._session.flush()
 
 
@@ -235,12 +247,37 @@ class SessionWriter:
         self.direct_chunks = scan_kernel.AVAILABLE and DIRECT_CHUNKS
         self._runs = 0
         self._status, self._reason = "complete", ""
+        self.file = None
+        if self.path.exists():
+            raise SessionError(f"{self.path} already exists; a session is never written over another. Choose "
+                               "another name (captures name their sessions uniquely).")
+        existed = self.partial_path.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = h5py.File(self.partial_path, "w", libver=("earliest", "v110"))
+            self.ensure_space(0, "session file")
+            self.file = h5py.File(self.partial_path, "x", libver=("earliest", "v110"))    # exclusive create
         except OSError as exc:
+            if existed or isinstance(exc, FileExistsError):
+                raise SessionError(f"cannot create the session file {self.partial_path}: a file of that name "
+                                   "exists (another capture is writing it); nothing was overwritten.") from None
+            self._remove_partial()
             raise SessionError(f"cannot create the session file {self.partial_path}: {exc}. "
-                               "Check that the folder is writable and the disk is not full.") from None
+                               f"Check that the folder is writable and the disk is not full"
+                               f"{free_space_note(self.path.parent)}.") from None
+        try:
+            self._write_header(bench_toml, resource, scope_idn, scope_driver, voltage_applied, current_applied,
+                               target, workload, label, operator, notes, campaign)
+        except (OSError, RuntimeError, ValueError, SessionError) as exc:
+            self._abandon_file()
+            raise SessionError(f"cannot write the session file {self.partial_path}: {exc}. Nothing was "
+                               f"captured yet; free some disk space{free_space_note(self.path.parent)}.") from None
+        try:
+            self._fd: int | None = int(self.file.id.get_vfd_handle())
+        except (ValueError, TypeError, RuntimeError):       # a driver without one file descriptor
+            self._fd = None
+
+    def _write_header(self, bench_toml, resource, scope_idn, scope_driver, voltage_applied, current_applied,
+                      target, workload, label, operator, notes, campaign) -> None:
         f = self.file
         self.uuid = str(_uuid.uuid4())
         set_attrs(f, {"format": FORMAT, "format_version": FORMAT_VERSION, "created": utc_now_iso(),
@@ -260,10 +297,36 @@ class SessionWriter:
             set_attrs(f.create_group("campaign"), campaign)
         f.create_group("runs")
         self.flush()
+
+    def _remove_partial(self) -> None:
+        """Ours (created exclusively) and holding nothing: no 0-byte leftover."""
         try:
-            self._fd: int | None = int(f.id.get_vfd_handle())
-        except (ValueError, TypeError, RuntimeError):       # a driver without one file descriptor
-            self._fd = None
+            self.partial_path.unlink()
+        except OSError:
+            pass
+
+    def _abandon_file(self) -> None:
+        try:
+            if self.file is not None:
+                self.file.close()
+        except (OSError, RuntimeError, ValueError):
+            pass
+        self.file = None
+        self._remove_partial()
+
+    def ensure_space(self, nbytes: int, what: str) -> None:
+        """Refuse to write `nbytes` more when that would leave less than RESERVE_BYTES free: the capture stops
+        while the file can still be closed with every finished run (HDF5 itself does not recover from a full
+        disk mid-write)."""
+        try:
+            free = shutil.disk_usage(self.partial_path.parent).free
+        except OSError:
+            return
+        if free - nbytes < RESERVE_BYTES:
+            raise SessionError(f"the disk holding {self.partial_path.parent} is nearly full: {free / 2**20:.1f} MiB "
+                               f"free, and the {what} needs {nbytes / 2**20:.1f} MiB plus "
+                               f"{RESERVE_BYTES / 2**20:.0f} MiB kept to close the file. The capture stopped; "
+                               "every finished run is saved. Free some space or choose another --out folder")
 
     def add_campaign_attrs(self, attrs: dict[str, Any]) -> None:
         set_attrs(self.file.require_group("campaign"), attrs)
@@ -325,11 +388,27 @@ class SessionWriter:
             return self.path
         try:
             set_attrs(self.file, {"status": self._status, "reason": self._reason, "runs": self._runs})
+            for name in sorted(self.file["runs"].keys()):
+                integrity.seal_run(self.file["runs"][name])
+            integrity.seal(self.file, integrity.root_digest(self.file))
             self.file.close()
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            try:                        # HDF5 closes what it can on a first failed close; a second one ends it
+                self.file.close()
+            except (OSError, RuntimeError, ValueError):
+                pass
             self.file = None
+            raise SessionError(f"cannot finish the session file {self.partial_path}: {exc}. Every run finished "
+                               f"before is in {self.partial_path}; `report` reads it"
+                               f"{free_space_note(self.path.parent)}.") from None
+        self.file = None
+        try:
             with open(self.partial_path, "rb+") as fh:
                 os.fsync(fh.fileno())
-            os.replace(self.partial_path, self.path)
+            rename_no_replace(self.partial_path, self.path)
+        except FileExistsError:
+            raise SessionError(f"{self.path} appeared while this session was written; it is left as it was and "
+                               f"this session stays in {self.partial_path}.") from None
         except OSError as exc:
             raise SessionError(f"cannot finish the session file {self.partial_path}: {exc}. The data "
                                f"written so far is in {self.partial_path}.") from None
@@ -343,6 +422,14 @@ class SessionWriter:
         if exc is not None and self._status == "complete":
             self.mark_incomplete(_reason_of(exc))
         self.close()
+
+
+def free_space_note(folder: Path) -> str:
+    """'; 1.2 MiB free on that disk' (empty when it cannot be told)."""
+    try:
+        return f" ({shutil.disk_usage(folder).free / 2**20:.1f} MiB free on that disk)"
+    except OSError:
+        return ""
 
 
 def _reason_of(exc: BaseException) -> str:

@@ -169,3 +169,89 @@ def test_overview_pyramid_levels_agree_with_level0(tmp_path):
         expected = 20.0 * 0.1 * float(codes_i.astype(np.int64).sum())
         assert l1["p_sum"].sum() == pytest.approx(expected, rel=1e-12)
         assert l1["p_max"].max() == pytest.approx(20.0 * 4.9) and l1["p_min"].min() == 0.0
+
+
+# -- never overwritten (issue 23, case 1) ------------------------------------------------------------------------
+
+def test_thirty_sessions_named_in_the_same_instant_are_thirty_files(tmp_path):
+    # names stamped to the second gave 27 files for 30 back-to-back captures: the name now carries the
+    # microsecond and a random suffix, and even 30 names made for one and the same instant differ
+    import datetime as dt
+
+    from app.capture.context import session_filename
+    instant = dt.datetime(2026, 12, 3, 18, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    for k in range(30):
+        with SessionWriter(tmp_path / session_filename("idle", now=instant if k % 2 else None),
+                           bench_toml="", resource="sim", label=f"capture {k}"):
+            pass
+    files = sorted(tmp_path.glob("*.h5"))
+    assert len(files) == 30 and not list(tmp_path.glob("*.partial"))
+    labels = set()
+    for f in files:
+        with SessionReader(f) as s:
+            labels.add(s.attrs["label"])
+    assert labels == {f"capture {k}" for k in range(30)}
+    assert sum(f.name.startswith("2026-12-03T18-00-00.123456_") for f in files) == 15
+
+
+def test_an_existing_session_is_never_written_over(tmp_path):
+    path = tmp_path / "s.h5"
+    path.write_bytes(b"an earlier session")
+    with pytest.raises(SessionError, match="already exists"):
+        SessionWriter(path, bench_toml="", resource="sim")
+    assert path.read_bytes() == b"an earlier session" and not (tmp_path / "s.h5.partial").exists()
+
+
+def test_a_partial_file_of_that_name_is_never_taken_over(tmp_path):
+    (tmp_path / "s.h5.partial").write_bytes(b"another capture's file")
+    with pytest.raises(SessionError, match="another capture is writing it"):
+        SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim")
+    assert (tmp_path / "s.h5.partial").read_bytes() == b"another capture's file"
+
+
+def test_the_final_rename_refuses_a_file_that_appeared_meanwhile(tmp_path):
+    path = tmp_path / "s.h5"
+    w = SessionWriter(path, bench_toml="", resource="sim")
+    path.write_bytes(b"appeared while writing")
+    with pytest.raises(SessionError, match="appeared while this session was written"):
+        w.close()
+    assert path.read_bytes() == b"appeared while writing"
+    with SessionReader(tmp_path / "s.h5.partial") as s:          # ours is kept, whole
+        assert s.status == "complete"
+
+
+@pytest.mark.parametrize("how", ["renameat2", "link"])
+def test_rename_no_replace_both_ways(tmp_path, monkeypatch, how):
+    import app.system.no_replace as nr
+    if how == "link":
+        monkeypatch.setattr(nr, "_renameat2", None)
+    elif nr._renameat2 is None:
+        pytest.skip("this C library has no renameat2")
+    (tmp_path / "a").write_text("a")
+    (tmp_path / "b").write_text("b")
+    with pytest.raises(FileExistsError):
+        nr.rename_no_replace(tmp_path / "a", tmp_path / "b")
+    assert (tmp_path / "a").read_text() == "a" and (tmp_path / "b").read_text() == "b"
+    nr.rename_no_replace(tmp_path / "a", tmp_path / "c")
+    assert not (tmp_path / "a").exists() and (tmp_path / "c").read_text() == "a"
+
+
+def test_two_processes_capturing_into_one_folder_both_save(tmp_path):
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, str(root / "main.py"), "capture", "--demo", "--workload", "idle", "--param",
+           "seconds=0.3", "--windows", "0", "--out", str(tmp_path)]
+    procs = [subprocess.Popen(cmd + ["--label", f"process {k}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=root) for k in range(2)]
+    results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
+    for out, err, rc in results:
+        assert rc == 0 and "Traceback" not in err, err[-2000:]
+    files = sorted(tmp_path.glob("*.h5"))
+    assert len(files) == 2 and not list(tmp_path.glob("*.partial"))
+    labels = set()
+    for f in files:
+        with SessionReader(f) as s:
+            assert s.status == "complete" and len(s.runs()) == 1
+            labels.add(s.attrs["label"])
+    assert labels == {"process 0", "process 1"}
