@@ -54,6 +54,11 @@ class Electrical:
     ripple_hz: float = 0.0
     seed: int = 1
     current_offset_v: float = 0.0   # a DC offset the scope's current channel adds (what `zero` measures)
+    # the scope's own channel errors, for tests whose expanded uncertainty must cover a known error
+    # (ProfileSource.board): relative gains and the voltage channel's DC offset (volts at the probe tip)
+    voltage_gain_error: float = 0.0
+    current_gain_error: float = 0.0
+    voltage_offset_v: float = 0.0
 
 
 class Source:
@@ -246,6 +251,9 @@ _PROFILE_KEYS = {"supply_v", "source_ohm", "shunt_ohm", "noise_v", "noise_a", "r
                  "steps", "period_s", "initial_a", "control_file", "marker_file", "launch_visible", "launch_delay_s"}
 
 
+_CHANNEL_ERROR_KEYS = ("voltage_gain_error", "current_gain_error", "voltage_offset_v")
+
+
 def load_profile(path: str | Path) -> ProfileSpec:
     path = Path(path)
     try:
@@ -254,7 +262,7 @@ def load_profile(path: str | Path) -> ProfileSpec:
         raise SourceError(f"{path}: cannot read the profile ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - _PROFILE_KEYS
+    unknown = set(data) - _PROFILE_KEYS - set(_CHANNEL_ERROR_KEYS)
     if unknown:
         raise SourceError(f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
     e = Electrical()
@@ -270,6 +278,12 @@ def load_profile(path: str | Path) -> ProfileSpec:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
             raise SourceError(f"{path}: current_offset_v is {value!r}; a number of volts is needed")
         e.current_offset_v = float(value)
+    for key in _CHANNEL_ERROR_KEYS:
+        if key in data:
+            value = data[key]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise SourceError(f"{path}: {key} is {value!r}; a number is needed")
+            setattr(e, key, float(value))
     if e.shunt_ohm <= 0:
         raise SourceError(f"{path}: shunt_ohm must be above 0")
     if "seed" in data:
@@ -385,6 +399,18 @@ class ProfileSource(Source):
             out = np.where(rel >= t0, amps, out)
         ctl = self._control.values(np.asarray(t, dtype=np.float64))
         return np.where(np.isnan(ctl), out, ctl)
+
+    def board(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The board's volts and amps as the scope's channels read them: with the profile's channel errors
+        (voltage_gain_error, current_gain_error, voltage_offset_v; none by default) on the clean signals. The
+        current channel's DC offset (current_offset_v) is added where the shunt's volts are formed (engine)."""
+        v, i = super().board(t)
+        e = self.e
+        if e.voltage_gain_error or e.voltage_offset_v:
+            v = v * (1.0 + e.voltage_gain_error) + e.voltage_offset_v
+        if e.current_gain_error:
+            i = i * (1.0 + e.current_gain_error)
+        return v, i
 
     def close(self) -> None:
         self._stop.set()
