@@ -61,8 +61,10 @@ class TektronixPersona(Persona):
           lambda s, a: setattr(self.channel(s[1:]), "display", parse_bool(a)))
         # programmer manual, CH<x>:PROBETYPE?: ANALOG for an analog probe (or none)
         t.add("CH#:PROBETYPE", self._query_only(lambda: "ANALOG"))
-        # programmer manual, CH<x>:PROBE:ID:SERnumber?: a quoted string, "N/A" without an identified probe
+        # programmer manual, CH<x>:PROBE:ID:SERnumber? and :TYPE?: quoted strings naming the probe; the simulated
+        # probes carry no identification: "N/A" and "1X", what tm_devices assumes for such a channel
         t.add("CH#:PROBE:ID:SERnumber", self._query_only(lambda: '"N/A"'))
+        t.add("CH#:PROBE:ID:TYPE", self._query_only(lambda: '"1X"'))
         p("CH#:SCAle", lambda s: f"{self.channel(s).scale_v:.4E}", self._set_scale)
         p("CH#:OFFSet", lambda s: f"{self.channel(s).centre_v:.4E}",
           lambda s, a: setattr(self.channel(s), "centre_v", parse_float(a)))
