@@ -4,9 +4,11 @@ Two sources, both read on the board by the launcher while the run goes on:
 * the INA3221 hwmon tree: `in<N>_label`, `in<N>_input` (mV), `curr<N>_input` (mA), sampled every interval;
 * `tegrastats --interval`: lines with `RAIL <now>mW/<avg>mW` fields (Orin NX: VDD_IN, VDD_CPU_GPU_CV,
   VDD_SOC; AGX Orin: VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0, VDDQ_VDD2_1V8AO).
-* NVML (nvidia-ml-py), on boards with NVIDIA GPUs: each GPU's power (`NVML_GPU<i>`, W, the driver's own
-  running average, about 1 s on recent GPUs) and its total-energy counter (J, mJ resolution) where it has one.
-  NVML sees the GPU, not the board: it is compared with the shunt, never substituted for it.
+* NVML (nvidia-ml-py), on boards with NVIDIA GPUs: each GPU the workload can see (its CUDA_VISIBLE_DEVICES)
+  as `NVML_GPU<nvml index>`: its power (W; the instantaneous field where the driver offers it, else the
+  driver's running average, about 1 s on recent GPUs) and its total-energy counter (J, mJ resolution, updated
+  in steps of about 100 ms on an H100/H200) where it has one. NVML sees the GPU, not the board: it is compared
+  with the shunt, never substituted for it.
 Samples carry the board's monotonic time. The board's input rail (VDD_IN, else VIN_SYS_5V0) is integrated
 over the measured region for `telemetry_energy_j`.
 """
@@ -74,6 +76,12 @@ def _rail_sample(t: float, r: Any) -> dict[str, Any] | None:
             "time_span_s": span}
 
 
+def gpu_rails(samples: list[dict[str, Any]]) -> list[str]:
+    """The NVML rails (one per GPU the launcher measured), in index order."""
+    names = {s["rail"] for s in samples if str(s["rail"]).startswith("NVML_GPU")}
+    return sorted(names, key=lambda r: (len(r), r))
+
+
 def input_rail(samples: list[dict[str, Any]]) -> str | None:
     """The rail to set beside the shunt: the board's input rail, else the first GPU NVML reports."""
     rails = {s["rail"] for s in samples}
@@ -83,14 +91,63 @@ def input_rail(samples: list[dict[str, Any]]) -> str | None:
 def counter_energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:
     """Energy from a rail's cumulative counter (NVML total energy): the counter interpolated linearly at t0
     and t1; None where the rail has no counter samples spanning [t0, t1]."""
+    pts = _counter_series(samples, rail)
+    if len(pts) < 2 or not t1_s > t0_s or pts[:, 0].min() > t0_s or pts[:, 0].max() < t1_s:
+        return None
+    e0, e1 = np.interp([t0_s, t1_s], pts[:, 0], pts[:, 1])
+    return float(e1 - e0)
+
+
+def _counter_series(samples: list[dict[str, Any]], rail: str) -> np.ndarray:
     pts = np.array([(s["time_s"], s.get("counter_j", math.nan)) for s in samples if s["rail"] == rail],
                    dtype=np.float64).reshape(-1, 2)
     pts = pts[np.isfinite(pts[:, 1])]
-    if len(pts) < 2 or not t1_s > t0_s or pts[:, 0].min() > t0_s or pts[:, 0].max() < t1_s:
+    return pts[np.argsort(pts[:, 0], kind="stable")]
+
+
+def counter_changes_s(samples: list[dict[str, Any]], rail: str) -> np.ndarray:
+    """The times of the readings at which a rail's energy counter had moved since the reading before: each
+    lies up to one reading interval after the counter's own update."""
+    pts = _counter_series(samples, rail)
+    if len(pts) < 2:
+        return np.empty(0)
+    return pts[1:, 0][np.diff(pts[:, 1]) != 0]
+
+
+def counter_step_s(samples: list[dict[str, Any]], rail: str) -> float | None:
+    """The counter's update step: the median time between its updates as the readings see them (None with
+    fewer than three updates). Each update is seen up to one reading interval late, so with readings much
+    faster than the step the median is the step; with readings slower than it, it is the reading interval,
+    and the step is no larger than that."""
+    changes = counter_changes_s(samples, rail)
+    if len(changes) < 3:
         return None
-    pts = pts[np.argsort(pts[:, 0], kind="stable")]
-    e0, e1 = np.interp([t0_s, t1_s], pts[:, 0], pts[:, 1])
-    return float(e1 - e0)
+    return float(np.median(np.diff(changes)))
+
+
+def counter_updates(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> int:
+    """How many counter updates the readings saw inside [t0, t1]."""
+    changes = counter_changes_s(samples, rail)
+    return int(np.count_nonzero((changes > t0_s) & (changes <= t1_s)))
+
+
+def nvml_info(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the launcher's NVML sampler said about itself (in its telemetry messages): the workload's
+    CUDA_VISIBLE_DEVICES, the NVML indices measured, and the power field read per rail ("instant" or
+    "average")."""
+    info: dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    for msg in messages:
+        if msg.get("event") != "telemetry" or msg.get("source") != "nvml":
+            continue
+        if isinstance(msg.get("nvml"), dict) and not info:
+            info = dict(msg["nvml"])
+        for r in msg.get("rails", []):
+            if isinstance(r, dict) and isinstance(r.get("power_field"), str):
+                fields.setdefault(str(r.get("rail")), r["power_field"])
+    if fields:
+        info["power_field"] = fields
+    return info
 
 
 def energy_j(samples: list[dict[str, Any]], rail: str, t0_s: float, t1_s: float) -> float | None:

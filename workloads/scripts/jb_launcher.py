@@ -218,25 +218,67 @@ def run_tegrastats(interval, stop):
         ts.wait()
 
 
+def nvml_devices(pynvml, visible):
+    """(NVML index, handle) of the GPUs the workload can see, and a note on how they were chosen. visible is
+    its CUDA_VISIBLE_DEVICES: unset, every GPU; empty, none; else indices or GPU-UUIDs (or their unique
+    prefixes), read up to the first invalid entry as CUDA does. Indices are taken as NVML's (PCI bus order),
+    which is CUDA's order when CUDA_DEVICE_ORDER=PCI_BUS_ID."""
+    count = pynvml.nvmlDeviceGetCount()
+    every = [(i, pynvml.nvmlDeviceGetHandleByIndex(i)) for i in range(count)]
+    if visible is None:
+        return every, "CUDA_VISIBLE_DEVICES unset: every GPU"
+    chosen = []
+    for entry in [e.strip() for e in visible.split(",")]:
+        if entry.isdigit() and int(entry) < count:
+            pick = [every[int(entry)]]
+        elif entry.upper().startswith("GPU-"):
+            pick = [d for d in every if str(pynvml.nvmlDeviceGetUUID(d[1])).upper().startswith(entry.upper())]
+        else:
+            pick = []
+        if len(pick) != 1 or pick[0] in chosen:
+            break
+        chosen += pick
+    return chosen, "CUDA_VISIBLE_DEVICES=%s" % visible
+
+
+def nvml_power(pynvml, handle, instant, key):
+    """(watts, field): the instantaneous field (NVML_FI_DEV_POWER_INSTANT) while the driver offers it, else
+    nvmlDeviceGetPowerUsage (a running average, about 1 s on recent GPUs)."""
+    if instant.get(key, True):
+        try:
+            fv = pynvml.nvmlDeviceGetFieldValues(handle, [getattr(pynvml, "NVML_FI_DEV_POWER_INSTANT", 186)])[0]
+            if fv.nvmlReturn == 0:
+                return fv.value.uiVal / 1000.0, "instant"
+        except Exception:
+            pass
+        instant[key] = False                   # not offered: stop asking
+    return pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, "average"
+
+
 def sample_nvml(interval, proc, stop):
-    """NVIDIA GPUs through NVML (the nvidia-ml-py bindings): board power in mW, averaged by the driver over
-    its own window (about 1 s on recent GPUs), and the total-energy counter in mJ where the GPU has one."""
+    """NVIDIA GPUs through NVML (the nvidia-ml-py bindings), only those the workload can see: board power in
+    mW (instantaneous where the driver offers it) and the total-energy counter in mJ where the GPU has one."""
     try:
         import pynvml
         pynvml.nvmlInit()
-        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+        handles, note = nvml_devices(pynvml, os.environ.get("CUDA_VISIBLE_DEVICES"))
     except Exception as exc:                   # ImportError, or NVMLError from a missing driver
         say({"event": "warning", "t": time.monotonic(),
              "message": "NVML telemetry could not start (%s); install nvidia-ml-py on the board and check the "
                         "NVIDIA driver, or set target.telemetry = \"off\"" % exc})
         return
+    if not handles:
+        say({"event": "warning", "t": time.monotonic(),
+             "message": "NVML telemetry: the workload sees no GPU (%s), so no GPU is measured" % note})
     counters = {}
+    instant = {}
+    info = {"visible": os.environ.get("CUDA_VISIBLE_DEVICES"), "gpus": [i for i, _ in handles], "note": note}
     try:
         while True:
             done = stop.is_set() or proc.poll() is not None     # one reading more after the command's end
             t = time.monotonic()
             rails = []
-            for i, h in enumerate(handles):
+            for i, h in handles:
                 rail = {"rail": "NVML_GPU%d" % i}
                 # each reading is stamped with the middle of a timed bracket around its own driver call, and the
                 # bracket's width is sent: on a busy board this thread can wait milliseconds (for the GIL, for a
@@ -244,7 +286,7 @@ def sample_nvml(interval, proc, stop):
                 # counter is what the energy comes from, so its bracket holds its call alone.
                 try:
                     t0 = time.monotonic()
-                    rail["watts"] = pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0
+                    rail["watts"], rail["power_field"] = nvml_power(pynvml, h, instant, i)
                     t1 = time.monotonic()
                 except Exception:
                     continue
@@ -259,7 +301,10 @@ def sample_nvml(interval, proc, stop):
                 rail["t_span_s"] = t1 - t0
                 rails.append(rail)
             if rails:
-                say({"event": "telemetry", "source": "nvml", "t": t, "rails": rails})
+                msg = {"event": "telemetry", "source": "nvml", "t": t, "rails": rails}
+                if info:
+                    msg["nvml"], info = info, None     # said once, with the first readings
+                say(msg)
             if done:
                 return
             stop.wait(interval)
