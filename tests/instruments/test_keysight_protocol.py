@@ -13,7 +13,10 @@ from tests.instruments.scripted import ScriptedTransport, block, ok
 V = ChannelSetup(channel=1, probe_ratio=10.0, volts_per_div=2.0, offset_v=19.0, coupling="DC", bandwidth_limit=True)
 I = ChannelSetup(channel=2, probe_ratio=1.0, volts_per_div=0.01, offset_v=0.0, coupling="DC", bandwidth_limit=False)
 ACQ = AcquisitionSetup(window_s=1.2, sample_rate_hz=1e6, pretrigger=0.1)
-PRE = "+0,+0,+4,+1,+1.00000E-06,-1.00000E-04,+0,+7.8125E-02,+1.90E+01,+128"
+# :WAVeform:PREamble? in the form the programmer's guide specifies (format, type, points, count, xreference and
+# yreference NR1; the rest NR3) and a real InfiniiVision prints (sign, 9 digits, 3-digit exponent: see
+# test_conversion_against_a_published_preamble)
+PRE = "+0,+0,+4,+1,+1.00000000E-006,-1.00000000E-004,+0,+7.81250000E-002,+1.90000000E+001,+128"
 
 
 def channel_script(n, probe, scale, offset, bwl):

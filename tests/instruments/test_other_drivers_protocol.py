@@ -251,7 +251,8 @@ def test_rs_configure_arm_status():
 def test_rs_fetch_and_conversion():
     codes = bytes([0, 128, 10, 255])
     script = [("FORMat UINT,8", None), ("FORMat:BORDer LSBFirst", None), ("CHANnel2:DATA:POINts MAX", None),
-              ("CHANnel2:DATA:HEADer?", "-1.0E-4,-0.96E-4,4,1"), ("CHANnel2:DATA:XORigin?", "-1.0E-4"),
+              # the header in the manual's form (CHANnel<m>:DATA:HEADer? example "-9.477E-008,9.477E-008,120000,1")
+              ("CHANnel2:DATA:HEADer?", "-1.000E-004,-9.600E-005,4,1"), ("CHANnel2:DATA:XORigin?", "-1.0E-4"),
               ("CHANnel2:DATA:XINCrement?", "1.0E-6"), ("CHANnel2:DATA:YORigin?", "-0.08"),
               ("CHANnel2:DATA:YINCrement?", "0.000625"), ("CHANnel2:DATA?", block(codes, digits=1))]
     t = ScriptedTransport(script)

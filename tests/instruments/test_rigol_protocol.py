@@ -129,9 +129,20 @@ def test_fetch_pages_of_250000_points_and_converts_by_hand():
     assert (w.code_min, w.code_max) == (0, 255)
 
 
+def test_the_guides_raw_preamble_example_by_hand():
+    # MSO1000Z/DS1000Z programming guide, :WAVeform:PREamble? example for a RAW read: integers for format, type,
+    # points, count, xreference, yorigin and yreference; %e for the rest. By hand: volts = (code - 0 - 122) *
+    # 0.4132813, time = -0.003 + i * 1e-9
+    from instruments.rigol import rigol_waveform
+    reply = "0,2,6000000,1,1.000000e-09,-3.000000e-03,0,4.132813e-01,0,122"
+    w = rigol_waveform(reply, np.array([122, 0, 255], dtype=np.uint8), 1, "scripted", 0, 255)
+    assert list(w.volts()) == pytest.approx([0.0, -122 * 0.4132813, 133 * 0.4132813])
+    assert w.times(0, 2) == pytest.approx([-3e-3, -3e-3 + 1e-9])
+
+
 def test_record_length_from_mdepth_not_from_the_preamble():
-    # the published DS1000Z programming-guide example of :WAVeform:PREamble? announces 1 200 points (the
-    # STARt/STOP range of a screen read) while the memory holds 6 000 000: the driver must read the depth.
+    # the guide's :WAVeform:PREamble? example for a screen read announces 1 200 points; firmware that reports the
+    # STARt/STOP range answers so in RAW mode too while the memory holds 6 000: the driver must read the depth.
     # Conversion by hand from that reply: volts = (code - (-75) - 127) * 0.04, time = -0.01456 + i * 2e-5
     guide_reply = "0,0,1200,1,2.000000e-05,-1.456000e-02,0,4.000000e-02,-75,127"
     n = 6_000

@@ -17,6 +17,12 @@ from instruments.sim.scpi import SETTINGS_CONFLICT, ScpiError, choice, parse_flo
 CODES_PER_DIV = 32          # 8 divisions of 256 byte codes
 
 
+def ks_nr3(value: float) -> str:
+    """A preamble float in the InfiniiVision's NR3 form: sign, 9 significant digits, 3-digit exponent."""
+    mantissa, exponent = f"{value:+.8E}".split("E")
+    return f"{mantissa}E{int(exponent):+04d}"
+
+
 class KeysightPersona(Persona):
     idn = "KEYSIGHT TECHNOLOGIES,DSO-X 3024T,JOULEBENCHSIM,07.50.2021102830"
     block_digits = 8
@@ -162,9 +168,11 @@ class KeysightPersona(Persona):
         # xincrement, xorigin, yincrement and yorigin NR3
         fmt = 4 if self.wav_format == "ASCII" else 0
         acq_type = {"NORM": 0, "HRES": 3}[self.acq_type]
-        return (f"{fmt:+d},{acq_type:+d},{len(codes):+d},+1,{dx:+.6E},{x0:+.6E},+0,"
-                f"{q.y_increment / self.probe_error(n):+.6E},"
-                f"{self.offset_sign() * ch.centre_v / self.probe_error(n):+.6E},+128")
+        # the floats as a real InfiniiVision prints them, nine significant digits and a three-digit exponent:
+        # "+0,+0,+1000,+1,+2.00000000E-010,-1.00000000E-007,+0,+3.12500000E-002,+1.25000000E-002,+128"
+        return (f"{fmt:+d},{acq_type:+d},{len(codes):+d},+1,{ks_nr3(dx)},{ks_nr3(x0)},+0,"
+                f"{ks_nr3(q.y_increment / self.probe_error(n))},"
+                f"{ks_nr3(self.offset_sign() * ch.centre_v / self.probe_error(n))},+128")
 
     def _data(self) -> Block:
         try:
