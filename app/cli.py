@@ -162,7 +162,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
         raise BenchError("--repeats must be 1 or more and --windows 0 or more")
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench, args.trust_host_key)
-    cancel, previous = _cancel_on_ctrl_c("workload")
+    cancel, previous = _cancel_on_signals("workload")
     last = {"msg": "", "stage": "", "at": 0.0}
 
     def progress(p):
@@ -187,7 +187,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
         outcome = exc.outcome
         failed = True
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _restore_signals(previous)
     if args.json:
         print(json.dumps(outcome.document(), allow_nan=False))
     else:
@@ -236,18 +236,28 @@ def _print_table(outcome) -> None:
         print(f"mean energy over {s['runs']} run(s): {s['energy_j_mean']:.6g} J{ci}")
 
 
-def _cancel_on_ctrl_c(what):
-    """The first Ctrl-C sets the returned event (stop cleanly, keep what was captured); a second aborts.
-    Returns (event, previous SIGINT handler) for the caller to restore."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _cancel_on_signals(what):
+    """The first Ctrl-C or SIGTERM sets the returned event (the board's process stopped, what was captured saved,
+    exit 130); a second aborts at once (the session is still closed). Returns (event, the previous handlers)
+    for `_restore_signals`."""
     cancel = threading.Event()
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
         if cancel.is_set():
             raise KeyboardInterrupt
-        print("\nstopping: the %s is being stopped and what was captured saved (Ctrl-C again to abort)" % what,
-              file=sys.stderr)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\nstopping ({name}): the {what} is being stopped and what was captured saved (Ctrl-C again to "
+              "abort)", file=sys.stderr)
         cancel.set()
-    return cancel, signal.signal(signal.SIGINT, on_sigint)
+    return cancel, {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+
+
+def _restore_signals(previous) -> None:
+    for s, handler in previous.items():
+        signal.signal(s, handler)
 
 
 def _trust_host_key(bench, fingerprint: str) -> None:
@@ -298,7 +308,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.trust_host_key and bench.target.kind == "ssh":
         _trust_host_key(bench, args.trust_host_key)
-    cancel, previous = _cancel_on_ctrl_c("run")
+    cancel, previous = _cancel_on_signals("run")
     last = {"msg": ""}
 
     def progress(p):
@@ -313,7 +323,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     except CaptureFailed as exc:
         outcome, failed = exc.outcome, exc
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _restore_signals(previous)
     doc = document(outcome, suite, order)
     if args.json:
         print(json.dumps(doc, allow_nan=False))

@@ -5,9 +5,11 @@ one (without_scope) and campaigns all work through RunContext's public members. 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import logging
 import re
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from app.bench.config import BenchConfig
 from app.capture.live_run import RunLive
 from app.errors import JoulebenchError, SessionError
 from app.measure.analysis import RunTiming, mean_ci95
+from app.session.writer import RESERVE_BYTES
 from instruments.errors import CancelledError
 from workloads import telemetry as tele
 from workloads.spec import WorkloadSpec
@@ -115,6 +118,61 @@ def check_output_dir(out_dir: Path) -> None:
     except OSError as exc:
         raise SessionError(f"cannot write sessions to {out_dir}: {exc.strerror or exc}. Choose another --out "
                            "folder (nothing was connected or uploaded).") from None
+
+
+def capture_bytes(bench: BenchConfig, plan: list[PlannedRun], windows: int) -> tuple[int, int]:
+    """(most, least) bytes a capture writes: every planned window of every run at 2 bytes a sample (the first,
+    a possible idle window and `windows` sampled ones), and the first run's triggered window alone at 1 byte a
+    sample. Each window holds two channels (three with a marker channel) and an overview of about 1/8 byte a
+    sample; a bench without a scope writes only telemetry."""
+    if not bench.has_scope:
+        return len(plan) << 20, 0
+    acq = bench.acquisition
+    points = min(acq.window_s * acq.sample_rate_hz, 1e12)
+    channels = 2 + (bench.marker is not None and isinstance(bench.marker.channel, int))
+    per_run = 1 + windows + (acq.idle != "pretrigger")
+    most = len(plan) * per_run * points * (2 * channels + 0.125)
+    least = points * (channels + 0.125)
+    return int(most), int(least)
+
+
+def check_free_space(out_dir: Path, bench: BenchConfig, plan: list[PlannedRun], windows: int) -> None:
+    """Refuse a capture whose first run cannot fit on the disk (keeping the writer's reserve), warn when the
+    whole capture may not: before anything is connected."""
+    most, least = capture_bytes(bench, plan, windows)
+    try:
+        free = shutil.disk_usage(out_dir).free
+    except OSError:
+        return
+    mib = 2 ** 20
+    if free < RESERVE_BYTES + least:
+        raise SessionError(f"the disk holding {out_dir} has {free / mib:.1f} MiB free; one run of this bench needs "
+                           f"at least {least / mib:.1f} MiB plus {RESERVE_BYTES / mib:.0f} MiB kept free. Free some "
+                           "space or choose another --out folder (nothing was connected or uploaded).")
+    if free < RESERVE_BYTES + most:
+        log.warning("the disk holding %s has %.1f MiB free and this capture may write up to %.1f MiB: it stops, "
+                    "with every finished run saved, if the disk fills", out_dir, free / mib, most / mib)
+
+
+def failure_message(exc: BaseException, out_dir: Path) -> str:
+    """One line for what stopped a capture, whatever raised it."""
+    if isinstance(exc, CancelledError):
+        return "cancelled by the operator; what was captured is saved"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by the operator (Ctrl-C twice); what was captured is saved"
+    text = " ".join(str(exc).split())
+    if isinstance(exc, JoulebenchError):
+        return text
+    if len(text) > 300:
+        text = text[:300] + " …"
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in text:
+        return (f"the disk holding {out_dir} is full ({type(exc).__name__}: {text}). The capture stopped; the runs "
+                "finished before are kept. Free some space or choose another --out folder")
+    if isinstance(exc, OSError):
+        return text
+    log.debug("the capture stopped on an unexpected error", exc_info=exc)
+    return (f"an unexpected error stopped the capture ({type(exc).__name__}: {text}); what was captured is saved. "
+            "Run with -v to see where it came from")
 
 
 def session_filename(workload: str, now: _dt.datetime | None = None) -> str:

@@ -33,7 +33,9 @@ from app.capture.context import (
     PlannedRun,
     Progress,
     RunContext,
+    check_free_space,
     check_output_dir,
+    failure_message,
     session_filename,
 )
 from app.capture.live_run import RunLive
@@ -94,6 +96,7 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
                                     f"file's folder ({spec.base_dir}); nothing was uploaded. Move the file "
                                     "there, or list its folder in target.upload_from in the bench file.")
         check_output_dir(req.out_dir)
+        check_free_space(req.out_dir, bench, plan, req.windows)
         try:
             if bench.has_scope:
                 self.report("connecting scope", 0.0, f"opening {bench.scope.resource}")
@@ -136,9 +139,10 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
             self.report("saving", 1.0, f"saving {writer.path.name}")
             writer.close()
             return outcome
-        except (JoulebenchError, OSError) as exc:
-            message = "cancelled by the operator; what was captured is saved" \
-                if isinstance(exc, CancelledError) else str(exc)
+        except BaseException as exc:
+            # any failure, ours or not (an h5py error on a full disk, a bug), closes the session with what was
+            # captured; a second Ctrl-C (KeyboardInterrupt) too, and then goes on as an interrupt
+            message = failure_message(exc, req.out_dir)
             outcome.error = message
             if writer is not None:
                 writer.mark_incomplete(message)
@@ -146,7 +150,9 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
                     writer.close()
                 except JoulebenchError as close_exc:
                     outcome.error += f" (and saving failed: {close_exc})"
-            raise CaptureFailed(message, outcome) from exc
+            if not isinstance(exc, Exception):
+                raise
+            raise CaptureFailed(outcome.error, outcome) from exc
         finally:
             self._disconnect()
             release_free_memory()        # what the capture's threads freed goes back to the system (app/system/heap.py)
@@ -223,8 +229,9 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
             if worker.is_alive() and req.windows > 0:
                 self._sample_windows(run, n, windows, worker, live)
             while worker.is_alive():
-                if self.cancel.is_set():
+                if self.cancel.is_set():          # stop the board's process, then keep what was captured
                     run_cancel.set()
+                    raise CancelledError("cancelled by the operator")
                 left = live.time_left_s()
                 done = live.fraction_done()
                 self.report("running", self.run_fraction(n, 0.3 + 0.5 * (done or 0.0)),
