@@ -64,8 +64,12 @@ def test_each_term_of_the_energy_budget_by_hand():
     assert got["timing of T"].u_j == pytest.approx(0.003, rel=1e-12)
     assert got["alignment of [begin, end]"].u_j == pytest.approx(0.004, rel=1e-12)
     # offsets, quantisation and alignment shift P and P_idle alike (they leave the dynamic energy); gains scale
-    assert {n for n, b in got.items() if not b.scales} == {"current-channel offset", "voltage-channel offset",
-                                                           "quantisation", "alignment of [begin, end]"}
+    assert {n for n, b in got.items() if b.scales is False} == {"current-channel offset", "voltage-channel offset",
+                                                                 "quantisation", "alignment of [begin, end]"}
+    assert all(b.scales is True for n, b in got.items() if n in ("shunt tolerance", "voltage-channel gain",
+                                                                 "current-channel gain", "timing of T"))
+    # each term's relative u is its u over E (the record reports both)
+    assert all(b.relative_u == pytest.approx(b.u_j / 22.8, rel=1e-12) for b in items)
     # every term is a type-B bound (infinite degrees of freedom): k = 1.960, U = k · √(Σ u²)
     uc = math.sqrt((22.8 * 0.001 / R3) ** 2 + (0.228 / R3) ** 2 + (0.456 / R3) ** 2 + (0.76 / R3) ** 2
                    + (0.06 / R3) ** 2 + q ** 2 + 0.003 ** 2 + 0.004 ** 2)               # 0.52969 J
@@ -79,8 +83,40 @@ def test_spread_of_window_means_keeps_its_degrees_of_freedom():
     # three window means, relative s/√K = 0.5 %: u = 22.8 J · 0.005 = 0.114 J with K − 1 = 2 degrees of freedom
     items = energy_budget(RegionMeans(E_J, T_S, V_MEAN, I_MEAN, N), shunt_tolerance=0.0, voltage=VOLTAGE,
                           current=CURRENT, amps_per_volt=A_PER_V, spread_rel=0.005, spread_dof=2)
-    spread = terms(items)["spread of window means"]
+    got = terms(items)
+    spread = got["spread of window means"]
     assert spread.u_j == pytest.approx(0.114, rel=1e-12) and spread.dof == 2
+    # with no alignment or timing given, those terms are nothing
+    assert got["alignment of [begin, end]"].u_j == 0.0 and got["timing of T"].u_j == 0.0
+
+
+def test_quantisation_of_a_single_sample_is_one_code_over_root_twelve():
+    # N = 1: the same two codes as above, 0.2375 J and 0.075 J, each /√12, not averaged
+    items = energy_budget(RegionMeans(E_J, T_S, V_MEAN, I_MEAN, 1), shunt_tolerance=0.0, voltage=VOLTAGE,
+                          current=CURRENT, amps_per_volt=A_PER_V)
+    assert terms(items)["quantisation"].u_j == pytest.approx(math.sqrt(0.2375 ** 2 + 0.075 ** 2) / math.sqrt(12),
+                                                             rel=1e-12)
+
+
+def test_a_budget_item_as_the_record_writes_it():
+    # a type-B term has no finite degrees of freedom: the record writes null; a sampled term its number
+    b = BudgetItem("shunt tolerance", 0.001, 0.0228, math.inf, True).as_dict()
+    assert b == {"name": "shunt tolerance", "relative_u": 0.001, "u_j": 0.0228, "dof": None, "scales": True}
+    assert BudgetItem("spread of window means", 0.005, 0.114, 2.0, True).as_dict()["dof"] == 2.0
+
+
+def test_coverage_factor_with_one_degree_of_freedom():
+    # two windows: the spread term alone has ν = 1, and t(1) at 97.5 % is 12.706 (the published table)
+    u, k, dof = expanded([BudgetItem("spread of window means", 0.0, 0.3, 1.0)])
+    assert dof == pytest.approx(1.0) and k == pytest.approx(12.706, abs=5e-4) and u == pytest.approx(12.706 * 0.3,
+                                                                                                       rel=1e-4)
+
+
+def test_welch_satterthwaite_when_the_combined_u_is_one_joule():
+    # u_a = 0.6 J with ν = 4 and u_b = 0.8 J: u_c = 1 J, ν_eff = 1⁴ / (0.6⁴/4) = 30.86; t(30) = 2.042 in the table
+    u, k, dof = expanded([BudgetItem("spread of window means", 0.0, 0.6, 4.0), BudgetItem("shunt tolerance", 0.0, 0.8)])
+    assert dof == pytest.approx(4 / 0.6 ** 4, rel=1e-9)
+    assert k == pytest.approx(2.042, abs=3e-3)
 
 
 @pytest.mark.parametrize("u_b_over_u_a_squared,nu_eff,t_table", [(0.5, 9.0, 2.262), (1.0, 16.0, 2.120)])
@@ -114,6 +150,14 @@ def test_dynamic_budget_rescales_scale_terms_drops_offsets_adds_idle_noise():
     assert dyn["spread of window means"].u_j == pytest.approx(0.114, rel=1e-12)
     assert dyn["spread of window means"].dof == 2
     assert dyn["idle power"].u_j == pytest.approx(0.02, rel=1e-12)
+    # relative to the dynamic energy: a scale term keeps g/√3; the others are their joules over 13.3 J
+    assert dyn["current-channel gain"].relative_u == pytest.approx(0.02 / R3, rel=1e-12)
+    assert dyn["alignment of [begin, end]"].relative_u == pytest.approx(0.004 / 13.3, rel=1e-12)
+    assert dyn["spread of window means"].relative_u == pytest.approx(0.114 / 13.3, rel=1e-12)
+    assert dyn["idle power"].relative_u == pytest.approx(0.02 / 13.3, rel=1e-12)
+    # the kept terms keep their kind (scale or not); the idle noise is a scale-free addition with infinite dof
+    assert dyn["current-channel gain"].scales is True and dyn["alignment of [begin, end]"].scales is False
+    assert dyn["spread of window means"].scales is True and math.isinf(dyn["idle power"].dof)
 
 
 # -- through analyse_run: which offset bound applies, and the idle noise, on a hand-built record --------------
