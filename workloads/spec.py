@@ -6,6 +6,8 @@
     command = "python3 heat_slab.py --backend numpy --trials {trials} --timesteps {timesteps} --warmup 3"
     timeout_s = 7200
     expected_duration_s = 60                     # optional
+    units = "trials"                             # optional: the unit of work (the end event may say otherwise)
+    units_count = "{trials}"                     # optional: a number, or a product of params ("{batch} * {n}")
     [params]                                     # optional: defaults of the {placeholders} in command
     trials = 5000
 
@@ -28,7 +30,10 @@ from workloads.errors import WorkloadError
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_KEYS = {"name", "description", "files", "command", "timeout_s", "expected_duration_s", "params"}
+_KEYS = {"name", "description", "files", "command", "timeout_s", "expected_duration_s", "params", "units",
+         "units_count"}
+_PRODUCT = re.compile(r"\s*(\{[A-Za-z_][A-Za-z0-9_]*\}|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
+                      r"(\s*\*\s*(\{[A-Za-z_][A-Za-z0-9_]*\}|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?))*\s*")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,24 @@ class WorkloadSpec:
     source_path: str = ""
     toml_text: str = ""
     base_dir: Path | None = None              # the workload file's folder: where its files may come from
+    units: str | None = None                  # the unit of work (tokens, images, GOp …), when the file names one
+    units_count: float | str | None = None    # a number, or a product of params such as "{batch} * {batches}"
+
+    def count_of_units(self, overrides: dict[str, Any] | None = None) -> float | None:
+        """The file's count of units with the run's parameters (None when it gives none, or a parameter in the
+        product is not a number)."""
+        if self.units_count is None or isinstance(self.units_count, (int, float)):
+            return None if self.units_count is None else float(self.units_count)
+        values = {**self.params, **(overrides or {})}
+        product = 1.0
+        for factor in self.units_count.split("*"):
+            factor = factor.strip()
+            m = _PLACEHOLDER.fullmatch(factor)
+            try:
+                product *= float(values[m.group(1)]) if m else float(factor)
+            except (KeyError, TypeError, ValueError):
+                return None
+        return product if math.isfinite(product) and product > 0 else None
 
     def files_outside(self, extra_roots: tuple[str, ...] = ()) -> list[Path]:
         """Files that lie outside the workload file's folder and the extra roots the bench allows. The built-in
@@ -140,10 +163,38 @@ def parse_workload(data: dict, source: str, base_dir: Path, text: str = "") -> W
             raise _fail(source, f"params.{key}", "is not a valid parameter name (letters, digits, '_').")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _fail(source, f"params.{key}", f"is {value!r}; a parameter is a string or a number.")
+    units, units_count = _units(data, source, params)
     return WorkloadSpec(name=data["name"], command=data["command"], description=description, files=tuple(paths),
                         timeout_s=numbers.get("timeout_s", 3600.0),
                         expected_duration_s=numbers.get("expected_duration_s"), params=dict(params),
-                        source_path=source, toml_text=text, base_dir=Path(base_dir).resolve())
+                        source_path=source, toml_text=text, base_dir=Path(base_dir).resolve(), units=units,
+                        units_count=units_count)
+
+
+def _units(data: dict, source: str, params: dict) -> tuple[str | None, float | str | None]:
+    """The file's `units` (a short name) and `units_count` (a number above 0, or a product of numbers and
+    {params} such as "{batch} * {batches}", each param one the file declares)."""
+    units = data.get("units")
+    if units is not None and not (isinstance(units, str) and units.strip() and len(units) <= 40):
+        raise _fail(source, "units", f"is {units!r}; name the unit of work, e.g. \"tokens\", \"images\", \"GOp\".")
+    count = data.get("units_count")
+    if count is None:
+        return units, None
+    if units is None:
+        raise _fail(source, "units_count", "is given without `units`; say what is counted (units = \"images\").")
+    if isinstance(count, bool) or not isinstance(count, (int, float, str)):
+        raise _fail(source, "units_count", f"is {count!r}; give a number or a product such as \"{{batch}} * 8\".")
+    if isinstance(count, (int, float)):
+        if not (math.isfinite(count) and count > 0):
+            raise _fail(source, "units_count", f"is {count!r}; a count must be above 0.")
+        return units, float(count)
+    if not _PRODUCT.fullmatch(count):
+        raise _fail(source, "units_count", f"is {count!r}; only numbers and {{params}} joined by `*` are allowed, "
+                                           "e.g. \"{batch} * {batches}\".")
+    missing = [n for n in _PLACEHOLDER.findall(count) if n not in params]
+    if missing:
+        raise _fail(source, "units_count", f"uses {{{missing[0]}}}, which is not in [params].")
+    return units, count
 
 
 def load_workload(path: str | Path) -> WorkloadSpec:

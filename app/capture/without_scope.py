@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.capture.live_run import RunLive
 from app.errors import AnalysisError
-from app.measure.telemetry_energy import estimate
+from app.measure.telemetry_energy import IdleBaseline, estimate, idle_baseline
+from app.measure.units import units_record
 from instruments.errors import CancelledError
 from workloads import telemetry as tele
 from workloads.target import RunResult
@@ -21,6 +22,19 @@ if TYPE_CHECKING:
     from app.session.writer import RunWriter, SessionWriter
 
 log = logging.getLogger(__name__)
+IDLE_WINDOW_S = 3.0        # NVML read while nothing runs, before each launch: the GPUs' idle power
+
+
+def read_idle(target, telemetry, cancel: threading.Event) -> IdleBaseline | None:
+    """The GPUs' idle power: NVML sampled by the launcher around `sleep IDLE_WINDOW_S` (nothing of the
+    workload runs). None when NVML is not sampled or gave too few readings."""
+    if telemetry is None or not getattr(telemetry, "nvml", False) or IDLE_WINDOW_S <= 0:
+        return None
+    res = target.run(f"sleep {IDLE_WINDOW_S:g}", timeout_s=IDLE_WINDOW_S + 30, cancel=cancel, telemetry=telemetry)
+    idle = idle_baseline(tele.samples_from_launcher(res.telemetry))
+    if idle is None:
+        log.warning("the NVML idle window gave too few readings; no idle power for this run")
+    return idle
 
 
 def no_telemetry_advice(mode: str, facts: dict[str, Any]) -> str:
@@ -56,6 +70,9 @@ def run_without_scope(cap: "RunContext", writer: "SessionWriter", n: int, item: 
             cap.report("setup", cap.run_fraction(n, 0.0), "running the setup commands", n)
             target.run_setup(cap.req.bench.target.setup, cancel=cap.cancel)
 
+        cap.report("setup", cap.run_fraction(n, 0.0), f"reading the GPUs' idle power ({IDLE_WINDOW_S:g} s)", n)
+        idle = read_idle(target, telemetry, run_cancel)
+
         def work():
             result_box["r"] = target.run(item.command, timeout_s=spec.timeout_s, on_line=live.tee(cap.on_line),
                                          on_event=live.on_event, cancel=run_cancel, telemetry=telemetry)
@@ -80,11 +97,12 @@ def run_without_scope(cap: "RunContext", writer: "SessionWriter", n: int, item: 
         reason = "cancelled by the operator" if isinstance(exc, CancelledError) else str(exc)
         run.finish(cap.run_attrs(res), status="incomplete", reason=reason)
         raise
-    return _finish(cap, run, n, result_box.get("r"), outcome, live, item.label)
+    return _finish(cap, run, n, result_box.get("r"), outcome, live, item, idle)
 
 
 def _finish(cap: "RunContext", run: "RunWriter", n: int, res: RunResult | None, outcome: "CaptureOutcome",
-            live: RunLive, label: str) -> dict | None:
+            live: RunLive, item: "PlannedRun", idle: IdleBaseline | None) -> dict | None:
+    label = item.label
     settled = cap.settle_run(run, n, res, outcome, live)
     if settled is None:
         return None
@@ -94,8 +112,12 @@ def _finish(cap: "RunContext", run: "RunWriter", n: int, res: RunResult | None, 
         if timing is None or timing.begin_s is None or timing.end_s is None:
             raise AnalysisError("the run's duration is unknown: the workload printed no usable begin/end events "
                                 "and the launcher reported no stamps")
-        est = estimate(samples, timing.begin_s, timing.end_s, launch_s=timing.launch_s, exit_s=timing.exit_s)
+        est = estimate(samples, timing.begin_s, timing.end_s, launch_s=timing.launch_s, exit_s=timing.exit_s,
+                       info=tele.nvml_info(res.telemetry), idle=idle)
         record = {"run": n, **est.record(res.protocol.ops)}
+        record.update(units_record(res.protocol, est.energy_j, est.uncertainty_j, est.duration_s,
+                                   coverage_k=est.coverage_k, spec=item.workload, params=item.params,
+                                   energy_between=est.between, dynamic_energy_j=record["dynamic_energy_j"]))
     except AnalysisError as exc:
         warnings = "; ".join(res.launcher_warnings)
         reason = str(exc) + (f" (launcher: {warnings})" if warnings else "")
