@@ -18,6 +18,7 @@ of the download path shows up as a disagreement.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,6 +29,7 @@ from instruments.sim.engine import Engine, Quantizer
 from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, UNDEFINED_HEADER,
                                   CommandTable, ScpiError, choice, parse_bool, parse_float, split_message)
 
+log = logging.getLogger(__name__)
 CORRUPTIONS = ("offset_sign", "probe", "record_length")   # fault switches that break one field of a reply
 MEAN_SAMPLES = 20_000
 
@@ -97,12 +99,14 @@ class Persona:
         raise NotImplementedError
 
     def push(self, code: int, message: str) -> None:
+        log.debug("%s queues %d,%r", type(self).__name__, code, message)
         self.errors.append((code, message))
         self.esr |= esr_bit_for(code)
 
     def handle(self, line: str) -> list[str | Block]:
         """Execute one message line; return its replies in order."""
         replies: list[str | Block] = []
+        log.debug("%s <- %r", type(self).__name__, line[:200])
         for tokens, arg, is_query in split_message(line):
             head = tokens[0].upper() if len(tokens) == 1 else ""
             if head == "*WAI" or (head == "*OPC" and is_query):

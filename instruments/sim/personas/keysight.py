@@ -59,6 +59,10 @@ class KeysightPersona(Persona):
         self.prop(":WAVeform:FORMat", lambda s: self.wav_format[:4],
                   lambda s, a: setattr(self, "wav_format", choice(a, {"BYTE": "BYTE", "ASCii": "ASCII"})))
         self.table.add(":TIMebase", self._timebase_compound)
+        # programmer's guide, :CHANnel<n>:RANGe: the full scale of the 8 vertical divisions
+        self.prop(":CHANnel#:RANGe", lambda s: f"{8 * self.channel(s).scale_v:+.8E}",
+                  lambda s, a: self._set_scale(s, str(positive(a) / 8)))
+        self.table.add(":CHANnel#", self._channel_compound)
         self.table.add(":MEASure:VAVerage", self._vaverage)
 
         self.prop(":WAVeform:UNSigned", lambda s: "1", lambda s, a: only_bool(a, True))
@@ -84,6 +88,15 @@ class KeysightPersona(Persona):
             raise ScpiError(*SETTINGS_CONFLICT)
         ref = {0.1: "LEFT", 0.5: "CENT", 0.9: "RIGH"}[self.reference]
         return f":TIM:MODE MAIN;REF {ref};MAIN:RANG {self.e.window_s:+.8E};POS {self.position_s:+.8E}"
+
+    def _channel_compound(self, s, a, q):
+        """`:CHANnel<n>?` answers with the channel's settings in one reply, as the instrument does."""
+        if not q:
+            raise ScpiError(*SETTINGS_CONFLICT)
+        ch = self.channel(s)
+        return (f":CHAN{s[0]}:RANG {8 * ch.scale_v:+.8E};OFFS {ch.centre_v:+.8E};COUP {ch.coupling};IMP ONEM;"
+                f"DISP {int(ch.display)};BWL {int(ch.bwlimit)};INV 0;LAB \"{s[0]}\";UNIT VOLT;"
+                f"PROB {ch.probe:+.8E};PROB:SKEW +0.00000000E+00;STYP SING")
 
     def _vaverage(self, s, a, q):
         if not q:

@@ -14,7 +14,7 @@ field the page size, and :ACQuire:MDEPth? in NR3 ("1.0000E+06").
 from __future__ import annotations
 
 from instruments.sim.engine import Quantizer
-from instruments.sim.personas.base import Block, Persona, channel_arg, only, positive
+from instruments.sim.personas.base import Block, Persona, channel_arg, only, only_bool, positive
 from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
                                   parse_float)
 
@@ -40,6 +40,8 @@ class RigolPersona(Persona):
         self.wav_mode = "NORMAL"
         self.wav_start, self.wav_stop = 1, self.screen_points
         self._channel_props(-1.0, "20M")
+        # guide, :MATH:DISPlay?: 1 or 0; the simulated scope has no math channel to show
+        self.prop(":MATH:DISPlay", lambda s: "0", lambda s, a: only_bool(a, False))
         self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
         self.prop(":TIMebase:MAIN:SCALe", lambda s: f"{self.e.window_s / self.horizontal_divisions:.6e}",
                   lambda s, a: self._scale(positive(a)))
