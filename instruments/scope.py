@@ -24,6 +24,7 @@ from instruments.waveform import Waveform
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+COMPLETION_LATENCY_S = 0.1   # default bound: completion reported at most this long after the last sample
 SELF_CHECK_FRACTION = 0.03     # a few per cent of full scale
 
 
@@ -211,6 +212,12 @@ class Scope(ABC):
         if not isinstance(channel, int) or not 1 <= channel <= self.max_channels:
             raise InstrumentError(f"{self.t.name}: channel {channel} does not exist on this scope "
                                   f"({self.max_channels} channels); change the channel in the bench file")
+
+    def completion_latency_s(self) -> float:
+        """A bound on how long after its record's last sample the scope may report a single acquisition complete
+        (its own processing before the status changes). The capture bounds the trigger instant with it; a
+        family that knows better overrides it."""
+        return COMPLETION_LATENCY_S
 
     def wait_complete(self, timeout_s: float, cancel: threading.Event | None = None,
                       on_poll: Callable[[float], None] | None = None) -> None:

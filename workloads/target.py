@@ -136,7 +136,8 @@ class LauncherOutput:
         if kind == "start":
             self.start_s = t
             self.launcher_t0 = msg.get("t0") if _is_time(msg.get("t0")) else None
-            return Event(LAUNCH_EVENT, float(t), {"pid": msg.get("pid")}) if _is_time(t) else None
+            return Event(LAUNCH_EVENT, float(t), {"pid": msg.get("pid"), "t0": self.launcher_t0}) \
+                if _is_time(t) else None
         if kind == "exit":
             self.end_s, self.exit_status, self.reason = t, msg.get("status"), msg.get("reason")
             if self.start_s is None:

@@ -29,6 +29,7 @@ class RunLive:
         self._now = now
         self.expected_duration_s = expected_duration_s
         self.arrivals: list[tuple[float, Event]] = []      # (desktop arrival, event)
+        self.exec_sent_s: float | None = None      # desktop instant just before the run's command was sent
         self.changed = threading.Event()
         self._head: list[tuple[float, str, str]] = []       # (desktop arrival, stream, line): the first lines
         self._tail: collections.deque = collections.deque(maxlen=LOG_KEEP_LINES)   # and the last ones
@@ -80,8 +81,17 @@ class RunLive:
         return self._first("end") is not None or self._first(EXIT_EVENT) is not None
 
     def clock(self) -> ClockMap | None:
+        """The board clock seen from the desktop: bounded above by the fastest event, below by the exec's round
+        trip (sent at exec_sent_s; the launcher's first stamp, or its exec stamp, was taken after it arrived)."""
         with self._lock:
-            return ClockMap.from_arrivals([(d, e.t) for d, e in self.arrivals])
+            pairs = [(d, e.t) for d, e in self.arrivals]
+            sent = []
+            if self.exec_sent_s is not None:
+                for _, e in self.arrivals:
+                    if e.event == LAUNCH_EVENT:
+                        t0 = e.fields.get("t0")
+                        sent.append((self.exec_sent_s, t0 if isinstance(t0, (int, float)) else e.t))
+            return ClockMap.from_arrivals(pairs, sent)
 
     def latest_progress(self) -> tuple[float, float] | None:
         """(board t, fraction) of the newest usable progress event."""

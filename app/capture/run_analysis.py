@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 from app.capture.context import CaptureOutcome
 from app.capture.live_run import RunLive
+from app.capture.windows import TriggerStamps
 from app.errors import AnalysisError, JoulebenchError
 from app.measure.analysis import (
     LAUNCH_GUARD_MIN_S,
@@ -18,11 +20,51 @@ from app.measure.analysis import (
     WindowData,
     analyse_run,
 )
-from app.measure.region import Placement, marker_edges_s, place_by_launch
+from app.measure.alignment import (
+    AlignmentInputError,
+    BoardEvent,
+    CoarseBound,
+    check_events,
+    place,
+    trigger_bound,
+)
+from app.measure.region import Placement, marker_edges_s
 from workloads import telemetry as tele
-from workloads.target import RunResult
+from workloads.target import MARKER_EVENT, RunResult
 
 log = logging.getLogger(__name__)
+MARKER_SHARE_WARN = 0.01       # a marker command longer than this share of the run is warned about
+MARKER_EDGE_S = 1e-4           # slack on a marker-stamp bound (the edge's own sample and threshold)
+
+
+def board_events(timing: RunTiming, live: RunLive) -> list[BoardEvent]:
+    """The run's board events the placement can use: the exec, begin, end, the workload's phase events (each
+    stamped at a change of load) and the process's exit."""
+    events = []
+    if timing.launch_s is not None:
+        events.append(BoardEvent("exec", timing.launch_s, "exec"))
+    if timing.duration_source.startswith("events"):
+        if timing.begin_s is not None:
+            events.append(BoardEvent("begin", timing.begin_s, "anchor"))
+        if timing.end_s is not None:
+            events.append(BoardEvent("end", timing.end_s, "anchor"))
+    k = 0
+    for _, ev in list(live.arrivals):
+        if ev.event == "phase":
+            k += 1
+            events.append(BoardEvent(f"phase {k}", ev.t, "anchor"))
+    if timing.exit_s is not None:
+        events.append(BoardEvent("exit", timing.exit_s, "exit"))
+    return events
+
+
+def run_span_bound(timing: RunTiming) -> CoarseBound:
+    """Without the clocks' bound: the trigger came while the run went on (from the launcher's first instant to
+    the exit), the only thing known about it."""
+    starts = [t for t in (timing.launcher_started_s, timing.launch_s, timing.begin_s) if t is not None]
+    ends = [t for t in (timing.exit_s, timing.end_s, timing.begin_s) if t is not None]
+    lo, hi = min(starts), max(ends)
+    return CoarseBound(lo, max(hi, lo), {"run_span_s": max(hi, lo) - lo})
 
 
 class RunAnalysis:
@@ -30,12 +72,15 @@ class RunAnalysis:
 
     def _pretrigger_idle_ok(self, first: WindowData, result_box: dict) -> bool:
         res = result_box.get("r")
-        if res is None or res.board_start_s is None:
+        if res is None or res.board_start_s is None or self.live is None:
             return True
-        placement = self._placement_for(first, res.board_start_s)
+        timing = self.timing(res, self.live)
+        if timing is None or timing.launch_s is None:
+            return True
+        placement = self._placement_for(first, timing, self.live)
         launch_scope = placement.scope_time(res.board_start_s)
         startup = res.board_start_s - (res.launcher_started_s or res.board_start_s)
-        guard = max(LAUNCH_GUARD_MIN_S, 2 * startup)
+        guard = max(LAUNCH_GUARD_MIN_S, 2 * startup) + (placement.half_width_s or 0.0)
         return launch_scope - guard - first.trace.t_first >= max(MIN_IDLE_S, 20 * first.trace.dx)
 
     def _analyse(self, windows: list[WindowData], timing: RunTiming, ops, live: RunLive,
@@ -43,15 +88,16 @@ class RunAnalysis:
         bench = self.req.bench
         first = windows[0]
         marker_region = None
+        marker_warnings: list[str] = []
         if bench.marker is not None:
             rise, fall = self._marker_region(first)
             if rise is None:
                 raise AnalysisError("the marker channel shows no rising edge in the first window although the "
                                     "scope triggered on it; check marker.threshold_v and the wiring")
-            placement = Placement(timing.begin_s - rise, "marker", first.trace.dx / math.sqrt(3))
+            placement, marker_warnings = self._marker_placement(first, timing, live, rise, fall)
             marker_region = (rise, fall)
         elif timing.launch_s is not None:
-            placement = self._placement_for(first, timing.launch_s)
+            placement = self._placement_for(first, timing, live)
         else:
             raise AnalysisError("the launcher reported no start stamp, so the run cannot be placed on the scope's "
                                 "time axis; check that the launcher runs on the board (python3 present)")
@@ -65,17 +111,94 @@ class RunAnalysis:
         v_set = ChannelSettings(a.voltage.volts_per_div, a.voltage.probe_ratio, a.voltage.offset_v)
         i_set = ChannelSettings(a.current.volts_per_div, a.current.probe_ratio, a.current.offset_v,
                                 zeroed=bench.current.zero_offset_v is not None)
-        return analyse_run(first, timing, ops=ops, unc=bench.uncertainty, steady=steady, placement=placement,
-                           voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
-                           partial=partial)
+        result = analyse_run(first, timing, ops=ops, unc=bench.uncertainty, steady=steady, placement=placement,
+                             voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
+                             partial=partial)
+        result.warnings.extend(marker_warnings)
+        bound = getattr(self, "_bound_parts", None)
+        if bound is not None:
+            result.alignment["bound_parts_s"] = dict(bound)
+        return result
 
-    def _placement_for(self, first: WindowData, launch_s: float) -> Placement:
-        """The launch edge of the first window (one search, however often it is asked for)."""
-        key = (id(first), launch_s)
+    def _placement_for(self, first: WindowData, timing: RunTiming, live: RunLive) -> Placement:
+        """[begin, end] without a marker: the coarse bound from the clocks, then the record's edges inside it
+        (app/measure/alignment.py); one search, however often it is asked for."""
+        key = (id(first), timing.launch_s, timing.begin_s, timing.end_s)
         if getattr(self, "_placement_cache", (None,))[0] != key:
-            edge = self._launch_edges.get(id(first))
-            self._placement_cache = (key, place_by_launch(first.trace, launch_s, edge))
+            events = board_events(timing, live)
+            bound, why = self._coarse_bound(first, live)
+            if bound is None:
+                bound = run_span_bound(timing)
+                placement = place(first.trace, events, bound)
+                placement = replace(placement, note=f"{placement.note}; no clock bound ({why}): searched over the "
+                                                    "run's own span")
+            else:
+                placement = place(first.trace, events, bound)
+            problems = check_events(events)
+            if problems:
+                placement = replace(placement, note=f"{placement.note}; " + "; ".join(problems))
+            log.info("placement: %s (%s)", placement.method, placement.note)
+            self._placement_cache = (key, placement)
         return self._placement_cache[1]
+
+    def _coarse_bound(self, first: WindowData, live: RunLive) -> tuple[CoarseBound | None, str]:
+        """The first window's trigger on the board clock, from the desktop's stamps and the clock map."""
+        stamps: TriggerStamps | None = getattr(self, "trigger_stamps", None)
+        self._bound_parts = None
+        if stamps is None:
+            return None, "the trigger's completion was not stamped"
+        trace = first.trace
+        window_s = trace.t_last - trace.t_first + trace.dx
+        post_s = trace.t_last + trace.dx
+        try:
+            bound = trigger_bound(live.clock(), stamps.done_after_s(window_s), stamps.done_s, post_s,
+                                  self.scope.completion_latency_s())
+        except AlignmentInputError as exc:
+            return None, str(exc)
+        self._bound_parts = {**bound.parts_s, "half_width_s": bound.half_width_s}
+        return bound, ""
+
+    def _marker_placement(self, first: WindowData, timing: RunTiming, live: RunLive, rise: float,
+                          fall: float | None) -> tuple[Placement, list[str]]:
+        """With a marker: its edges bound the region (each lies between its event and the end of the marker
+        command the launcher ran for it, by the launcher's own stamps); the current's edges inside that bound
+        place it, else its centre with its width carried."""
+        res = self._result_box_markers(live)
+        warnings = []
+        bounds = []
+        for edge, scope_t in (("begin", rise), ("end", fall)):
+            m = res.get(edge)
+            if m is None or scope_t is None:
+                continue
+            t_event, t_cmd, took = m
+            if took > MARKER_SHARE_WARN * timing.duration_s:
+                warnings.append(f"the marker command for {edge} took {took * 1e3:.1f} ms, "
+                                f"{took / timing.duration_s:.1%} of the run (above {MARKER_SHARE_WARN:.0%}): its "
+                                "edge lies somewhere in that time; use a faster GPIO command")
+            bounds.append((min(t_event, t_cmd) - scope_t, t_cmd + took - scope_t))
+        if not bounds or timing.begin_s is None:
+            return Placement(timing.begin_s - rise, "marker", first.trace.dx / math.sqrt(3),
+                             note="the marker's rise is begin (no marker stamps)"), warnings
+        lo, hi = max(b[0] for b in bounds), min(b[1] for b in bounds)
+        if hi < lo:                        # the two edges disagree: keep both spans, the union
+            lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+            warnings.append("the marker's rise and fall disagree with the launcher's stamps by more than the "
+                            "commands' durations; check the marker wiring")
+        bound = CoarseBound(lo - MARKER_EDGE_S, hi + MARKER_EDGE_S, {"marker_s": hi - lo})
+        placement = place(first.trace, board_events(timing, live), bound)
+        return replace(placement, method=f"marker, {placement.method}"), warnings
+
+    def _result_box_markers(self, live: RunLive) -> dict[str, tuple[float, float, float]]:
+        """edge -> (event t, command start t, took_s) of the marker commands the launcher reported."""
+        out = {}
+        for _, ev in list(live.arrivals):
+            f = ev.fields
+            if ev.event == MARKER_EVENT and f.get("status") == 0:
+                try:
+                    out.setdefault(str(f.get("edge")), (float(f["t_event"]), float(ev.t), float(f["took_s"])))
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return out
 
     def _marker_region(self, first: WindowData) -> tuple[float | None, float | None]:
         wave = getattr(self, "_marker_wave", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,11 +16,29 @@ from app.capture.live_run import RunLive, plan_window
 from app.capture.stream import WindowStream
 from app.errors import JoulebenchError
 from app.measure.analysis import WindowData
-from instruments.errors import InstrumentError, TriggerTimeoutError
+from instruments.errors import CancelledError, InstrumentError, TriggerTimeoutError
 from instruments.waveform import Waveform
 
 log = logging.getLogger(__name__)
 ARM_SETTLE_S = 0.05
+TRIGGER_POLL_S = 0.01          # the run's trigger is polled this often: the poll's gap bounds the trigger instant
+
+
+@dataclass(frozen=True)
+class TriggerStamps:
+    """Desktop monotonic instants around a run's acquisition (docs/method.md, the coarse bound): armed (just
+    before the arm command), the start of the last poll that found it not complete, and the end of the first
+    poll that found it complete."""
+    armed_s: float | None
+    not_done_s: float | None
+    done_s: float
+
+    def done_after_s(self, window_s: float) -> float | None:
+        """The acquisition was not complete before this instant: the last "not yet", or one window after
+        arming (it needs the pre-trigger and the post-trigger parts of the record)."""
+        floor = None if self.armed_s is None else self.armed_s + window_s
+        cands = [t for t in (self.not_done_s, floor) if t is not None]
+        return max(cands) if cands else None
 
 
 class WindowTaking:
@@ -28,6 +47,8 @@ class WindowTaking:
     def _arm_for_run(self) -> None:
         """Single acquisition on the current's rising edge, or on the marker's when the bench has one."""
         bench = self.req.bench
+        self.trigger_stamps = None
+        self._armed_desktop_s = time.monotonic()
         if bench.marker is not None:
             self.scope.arm_single(bench.marker.channel, bench.marker.threshold_v)
         else:
@@ -50,10 +71,25 @@ class WindowTaking:
         return self._fetch_window(run, n, 0, 0.0, attrs={"role": f"idle ({where} the run)"})
 
     def _wait_trigger(self, n: int, worker: threading.Thread | None = None) -> None:
-        try:
-            self.scope.wait_complete(self.req.bench.acquisition.trigger_timeout_s, self.cancel)
-        except TriggerTimeoutError:
-            raise TriggerTimeoutError(self._no_trigger_advice()) from None
+        """Poll the scope until the run's acquisition is complete, stamping each poll on the desktop's clock:
+        the last "not yet" and the first "done" bound the completion, hence the trigger (`trigger_stamps`)."""
+        timeout_s = self.req.bench.acquisition.trigger_timeout_s
+        start = time.monotonic()
+        not_done = None
+        while True:
+            if self.cancel.is_set():
+                raise CancelledError(f"{self.scope.t.name}: waiting for the trigger was cancelled")
+            asked = time.monotonic()
+            done = self.scope.acquisition_done()
+            answered = time.monotonic()
+            if done:
+                self.trigger_stamps = TriggerStamps(getattr(self, "_armed_desktop_s", None), not_done, answered)
+                log.debug("run %d: complete between %s and %.6f s (desktop)", n, not_done, answered)
+                return
+            not_done = asked
+            if answered - start > timeout_s:
+                raise TriggerTimeoutError(self._no_trigger_advice())
+            time.sleep(TRIGGER_POLL_S)
 
     def _no_trigger_advice(self) -> str:
         """What the current did while we waited, against the trigger level."""

@@ -119,6 +119,8 @@ class RunAnalysis:
             "coverage_k": self.coverage_k, "idle_source": self.idle_source,
             "launch_to_begin_j": self.launch_to_begin_j, "end_to_exit_j": self.end_to_exit_j,
             "alignment": self.alignment.get("method"), "partial": self.partial,
+            "alignment_u_j": self.alignment.get("alignment_u_j"),
+            "alignment_events": list(self.alignment.get("events") or []),
         }
 
     def details(self) -> dict:
@@ -194,12 +196,13 @@ def _channel_errors(settings: ChannelSettings | None, gain: float, offset_bound_
                                                            settings.offset_v), "data sheet", lsb_v)
 
 
-def _in_region_part(w: WindowData, begin_s: float, end_s: float) -> tuple[float, float] | None:
-    """The part of a window inside the region, on the window's own axis; None when it holds none."""
+def _in_region_part(w: WindowData, begin_s: float, end_s: float, margin_s: float = 0.0) -> tuple[float, float] | None:
+    """The part of a window inside the region, on the window's own axis; None when it holds none. margin_s: how
+    far the window's place on the board clock is uncertain (only what is inside the region wherever it lies)."""
     if w.board_at_zero_s is None:
         return w.trace.t_first, w.trace.t_last
-    a = max(w.trace.t_first, begin_s - w.board_at_zero_s)
-    b = min(w.trace.t_last, end_s - w.board_at_zero_s)
+    a = max(w.trace.t_first, begin_s - w.board_at_zero_s + margin_s)
+    b = min(w.trace.t_last, end_s - w.board_at_zero_s - margin_s)
     return (a, b) if b - a >= 2 * w.trace.dx else None
 
 
@@ -211,17 +214,37 @@ def _shifted_energy(first: WindowData, b0: float, e0: float, shift: float) -> fl
     return interval_stats(t, first.summary, a, b).energy_j
 
 
-def alignment_u_j(first: WindowData, b0: float, e0: float, u_s: float) -> float:
-    """How much E moves when [begin, end] moves by ± u_s together (half the difference)."""
+ALIGN_SCAN_POINTS = 41          # shifts tried across a carried half-width
+
+
+def alignment_u_j(first: WindowData, b0: float, e0: float, u_s: float, half_width_s: float | None = None) -> float:
+    """The alignment's standard uncertainty in joules.
+
+    With half_width_s (a placement known only to lie within ± it, rectangular): the largest change of E when
+    [begin, end] moves anywhere in that span, divided by √3, so that the expanded term (k ≈ 2) covers the
+    worst placement in the span. Otherwise: the larger change of E when [begin, end] moves by + u_s or by − u_s
+    together (not half their difference: a region that fits a busy stretch exactly loses energy either way, so
+    that difference is 0 while a misplacement by u_s costs ΔP·u_s)."""
+    if half_width_s is not None and half_width_s > 0:
+        e_0 = _shifted_energy(first, b0, e0, 0.0)
+        slope = first.trace.power_at(min(max(e0, first.trace.t_first), first.trace.t_last)) \
+            - first.trace.power_at(min(max(b0, first.trace.t_first), first.trace.t_last))
+        worst = 0.0
+        for shift in np.linspace(-half_width_s, half_width_s, ALIGN_SCAN_POINTS):
+            e_s = _shifted_energy(first, b0, e0, float(shift))
+            change = abs(e_s - e_0) if e_s is not None and e_0 is not None else abs(slope * shift)
+            worst = max(worst, change)
+        return worst / math.sqrt(3.0)
     if u_s <= 0:
         return 0.0
+    e_0 = _shifted_energy(first, b0, e0, 0.0)
     hi = _shifted_energy(first, b0, e0, u_s)
     lo = _shifted_energy(first, b0, e0, -u_s)
-    if hi is None or lo is None:
+    if hi is None or lo is None or e_0 is None:
         # at the window's edge: take P at the ends of the region as the sensitivity
         p_b, p_e = first.trace.power_at(b0), first.trace.power_at(e0)
         return abs(p_e - p_b) * u_s
-    return abs(hi - lo) / 2
+    return max(abs(hi - e_0), abs(lo - e_0))
 
 
 def _idle(first: WindowData, timing: RunTiming, placement: Placement, idle_window, b0: float, T: float,
@@ -244,7 +267,8 @@ def _idle(first: WindowData, timing: RunTiming, placement: Placement, idle_windo
     elif timing.launch_s is not None:
         launch_scope = placement.scope_time(timing.launch_s)
         startup = (timing.launch_s - timing.launcher_started_s) if timing.launcher_started_s is not None else 0.0
-        guard = max(LAUNCH_GUARD_MIN_S, 2.0 * max(startup, 0.0))
+        # a placement known only within ± half_width_s may put the launch that much later
+        guard = max(LAUNCH_GUARD_MIN_S, 2.0 * max(startup, 0.0)) + (placement.half_width_s or 0.0)
         t_end = min(launch_scope - guard, b0)
         if t_end - trace.t_first >= max(MIN_IDLE_S, 20 * trace.dx):
             st_idle = interval_stats(trace, first.summary, trace.t_first, t_end)
@@ -314,6 +338,26 @@ def _budgets(trace: PowerTrace, unc: UncertaintyConfig, voltage: ChannelSettings
     return budget, u_exp, k, dof, dyn_budget, dyn_u
 
 
+def _marker_region(marker_region_s: tuple[float, float | None], placement: Placement, b0: float, T: float,
+                   alignment: dict, warnings: list[str]) -> tuple[float, float]:
+    """[begin, end] with a marker: its width checked against T; the region at the marker's own edges only for
+    a placement that says so ("marker"), else where the placement put it."""
+    rise, fall = marker_region_s
+    legacy = placement.method == "marker"
+    if legacy:
+        b0 = rise
+    e0 = b0 + T
+    if fall is not None:
+        width = fall - rise
+        alignment["marker_width_s"] = width
+        if abs(width - T) > max(2e-3, 0.01 * T):
+            warnings.append(f"the marker was high for {width:.6g} s but the board's clock says T = {T:.6g} s; "
+                            "check the marker wiring and threshold")
+        if legacy:
+            e0 = fall
+    return b0, e0
+
+
 def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | None, unc: UncertaintyConfig,
                 steady: list[WindowData] | None = None, placement: Placement | None = None,
                 voltage: ChannelSettings | None = None, current: ChannelSettings | None = None,
@@ -345,19 +389,11 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
     b0 = placement.scope_time(begin_board)
     e0 = b0 + T
     alignment = {"method": placement.method, "u_s": placement.u_s, "delay_s": placement.delay_s,
-                 "note": placement.note}
+                 "note": placement.note, "half_width_s": placement.half_width_s, "events": list(placement.events),
+                 "residual_s": placement.residual_s,
+                 "bound_s": list(placement.bound_s) if placement.bound_s is not None else None}
     if marker_region_s is not None:
-        rise, fall = marker_region_s
-        b0 = rise
-        if fall is not None:
-            width = fall - rise
-            alignment["marker_width_s"] = width
-            if abs(width - T) > max(2e-3, 0.01 * T):
-                warnings.append(f"the marker was high for {width:.6g} s but the board's clock says T = {T:.6g} s; "
-                                "check the marker wiring and threshold (the energy uses the marker's edges)")
-            e0 = fall
-        else:
-            e0 = b0 + T
+        b0, e0 = _marker_region(marker_region_s, placement, b0, T, alignment, warnings)
     window_s = trace.t_last - trace.t_first
     all_windows = [first, *steady]
     clipped, clip_v, clip_i, clip_msgs = _clip_warnings(all_windows)
@@ -371,14 +407,15 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         energy, method, means = st.energy_j, "integrated", [st.mean_w]
         avg = energy / T
         parts = [[b0, e0]]
-        align_j = alignment_u_j(first, b0, e0, placement.u_s if marker_region_s is None else trace.dx / math.sqrt(3))
+        align_j = alignment_u_j(first, b0, e0, placement.u_s, placement.half_width_s)
         mean_v, mean_a, n_samples = channel_means(trace, b0, e0)
         region_T = e0 - b0
     else:
         first_on_board = WindowData(first.trace, first.summary, placement.board_at_zero_s)
         candidates = []
         for w in [first_on_board, *steady]:
-            part = _in_region_part(w, begin_board, end_board)
+            part = _in_region_part(w, begin_board, end_board, (placement.half_width_s or 0.0) if w is first_on_board
+                                   else 0.0)
             if part is not None:
                 candidates.append((w, part))
         if not candidates:
@@ -412,6 +449,7 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         mean_v, mean_a, n_samples = float(np.mean(vs)), float(np.mean(as_)), ns
         region_T = T
 
+    alignment["alignment_u_j"] = align_j
     idle, idle_source, idle_span, idle_u_j = _idle(first, timing, placement, idle_window, b0, T, warnings)
 
     launch_to_begin, end_to_exit = _startup_tax(first, timing, placement, method, b0, e0)

@@ -41,6 +41,10 @@ class Placement:
     u_s: float                      # standard uncertainty of the placement, seconds
     delay_s: float | None = None    # δ: exec → trigger, estimated from the record
     note: str = ""
+    half_width_s: float | None = None   # the placement may lie anywhere within ± this (rectangular, carried whole)
+    events: tuple[str, ...] = ()    # the board events the placement rests on
+    residual_s: float | None = None  # RMS disagreement of those events' edges with the chosen offset
+    bound_s: tuple[float, float] | None = None   # the coarse bound on the first window's trigger, board clock
 
     def scope_time(self, t_board: float) -> float:
         return t_board - self.board_at_zero_s
@@ -153,15 +157,31 @@ class ClockMap:
     """Desktop monotonic time → board monotonic time: t_board = t_desktop − offset_s.
 
     offset_s is the smallest (arrival time on the desktop − board stamp) over the run's events: the event that
-    travelled fastest bounds the clock offset best. Zero spread for a local target (one clock)."""
+    travelled fastest bounds the clock offset best, from above (a message arrives after it was stamped). Zero
+    spread for a local target (one clock). offset_lo_s bounds it from below: the largest (desktop instant a
+    message was sent − a board stamp taken after it arrived), the exec and the launcher's first stamp; None
+    when nothing was sent with a stamp. The true offset lies in [offset_lo_s, offset_s]: its width is the
+    round trip of the exec, less what the fastest event saved."""
     offset_s: float
+    offset_lo_s: float | None = None
 
     @classmethod
-    def from_arrivals(cls, pairs: list[tuple[float, float]]) -> "ClockMap | None":
-        """pairs: (desktop arrival, board t)."""
+    def from_arrivals(cls, pairs: list[tuple[float, float]],
+                      sent: list[tuple[float, float]] | None = None) -> "ClockMap | None":
+        """pairs: (desktop arrival, board t); sent: (desktop instant sent, board t of a stamp taken after it
+        arrived on the board)."""
         if not pairs:
             return None
-        return cls(min(d - b for d, b in pairs))
+        lo = max((d - b for d, b in sent), default=None) if sent else None
+        # an event that "arrived before it was stamped" by the lower bound carries a time that is not the
+        # board's clock at its printing (a workload that reports an end it computed): it cannot bound the offset
+        possible = [d - b for d, b in pairs if lo is None or d - b >= lo]
+        return cls(min(possible) if possible else min(d - b for d, b in pairs), lo)
 
     def board(self, t_desktop: float) -> float:
         return t_desktop - self.offset_s
+
+    @property
+    def width_s(self) -> float | None:
+        """How far apart the offset's bounds are (None without a lower bound)."""
+        return None if self.offset_lo_s is None else self.offset_s - self.offset_lo_s
