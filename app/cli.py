@@ -367,6 +367,18 @@ def _cmd_workloads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    """A lab index of a folder of sessions (app/session/index.py): only new and changed files are read."""
+    from app.session.index import build_index
+    r = build_index(args.folder, args.out)
+    for path, why in r.bad.items():
+        print(f"left out {path}: {why}", file=sys.stderr)
+    print(f"wrote {r.out}: {len(r.runs)} runs of {len(r.files) - len(r.bad)} sessions ({len(r.read)} read, "
+          f"{len(r.checked)} checked unchanged, {len(r.unchanged)} not opened, {len(r.removed)} gone, "
+          f"{len(r.bad)} left out); the files and their reasons: {r.files_out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",
@@ -453,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("workloads", help="list the built-in workloads")
     p.set_defaults(func=_cmd_workloads)
+
+    p = sub.add_parser("index", help="one Parquet table of every run of every session under a folder; only new or "
+                                     "changed files are read again")
+    p.add_argument("folder", metavar="FOLDER", help="the folder of sessions (walked with its subfolders)")
+    p.add_argument("--out", metavar="OUT.parquet", help="the index (default FOLDER/joulebench-index.parquet)")
+    p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("sim-scope", help="the simulated scope as a standalone SCPI server (for trying without "
                                          "hardware)")
