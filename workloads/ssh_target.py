@@ -26,6 +26,8 @@ from workloads.target import (LAUNCHER, SUPPORT_DIR, LauncherOutput, LineCallbac
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 15.0
+KEEPALIVE_S = 15.0          # a link silent this long is declared dead (the bench's target.keepalive_s)
+KEEPALIVE_PROBES = 3        # keepalive requests left unanswered before that
 
 
 def _asyncssh():
@@ -42,8 +44,9 @@ class SshTarget(Target):
 
     def __init__(self, host: str, *, port: int | None = None, user: str = "", identity_file: str = "",
                  known_hosts: str = "~/.ssh/known_hosts", workdir: str = "~/joulebench", password: str | None = None,
-                 ssh_config: list[str] | None = None):
+                 ssh_config: list[str] | None = None, keepalive_s: float = KEEPALIVE_S):
         self.host = host
+        self.keepalive_s = float(keepalive_s)
         self.port = port
         self.user = user or None
         self.identity_file = os.path.expanduser(identity_file) if identity_file else ""
@@ -79,7 +82,11 @@ class SshTarget(Target):
                               "its sshd running?") from None
 
     def _options(self) -> dict[str, Any]:
-        opts: dict[str, Any] = {"known_hosts": self._known_hosts_arg(), "connect_timeout": CONNECT_TIMEOUT_S}
+        # keepalives: a link whose far end stops answering (the board hung, a cable pulled, its sshd stopped) is
+        # declared dead after about keepalive_s instead of waiting out the workload's timeout
+        opts: dict[str, Any] = {"known_hosts": self._known_hosts_arg(), "connect_timeout": CONNECT_TIMEOUT_S,
+                                "keepalive_interval": self.keepalive_s / (KEEPALIVE_PROBES + 1),
+                                "keepalive_count_max": KEEPALIVE_PROBES}
         if self.port:
             opts["port"] = self.port
         if self.user:
@@ -309,6 +316,10 @@ class SshTarget(Target):
                 await asyncio.wait([readers], timeout=0.05)
             await readers
             await proc.wait_closed()
+            if proc.exit_status is None and proc.exit_signal is None and not state["cancelled"]:
+                state["lost"] = True                 # the channel ended without a status: the link went down
+                log.warning("%s: connection lost during the run (no answer for %g s)", self.description,
+                            self.keepalive_s)
             return proc.exit_status
 
         budget = None if timeout_s is None else timeout_s + 30

@@ -182,3 +182,60 @@ def test_upload_without_sftp_goes_through_a_pipe(sshd_no_sftp, tmp_path):
         t.close()
     import hashlib
     assert out == hashlib.sha256(payload.read_bytes()).hexdigest()
+
+
+def connection_processes(sshd) -> list[int]:
+    """The sshd processes serving connections: the listening sshd's descendants named sshd* (not the workload)."""
+    rows = [line.split(None, 2) for line in subprocess.run(["ps", "-eo", "pid=,ppid=,comm="], capture_output=True,
+                                                           text=True).stdout.splitlines()]
+    children: dict[int, list[tuple[int, str]]] = {}
+    for pid, ppid, comm in rows:
+        children.setdefault(int(ppid), []).append((int(pid), comm.strip()))
+    out, todo = [], [sshd.proc.pid]
+    while todo:
+        for pid, comm in children.get(todo.pop(), []):
+            todo.append(pid)
+            if comm.startswith("sshd"):
+                out.append(pid)
+    return out
+
+
+def test_a_stalled_link_is_declared_dead_after_the_keepalive_time(sshd, tmp_path):
+    # the board stops answering mid-run (its sshd stopped, as a hung board or a pulled cable would): without
+    # keepalives the run waited out the workload's timeout + 30 s (an hour for `idle`); with them it ends as
+    # "connection lost" after about keepalive_s (2 s here), far inside the 40 s this test waits
+    import os
+    import signal
+    t = make(sshd, tmp_path, keepalive_s=2.0)
+    t.connect()
+    before = set(connection_processes(sshd))
+    pids_file = tmp_path / "pids"
+    started = threading.Event()
+    result = {}
+
+    def on_line(stream, line):
+        if line == "started":
+            started.set()
+    th = threading.Thread(target=lambda: result.setdefault("r", t.run(checks.SLEEPERS.format(pids=pids_file),
+                                                                       timeout_s=3600, on_line=on_line)),
+                          daemon=True)
+    th.start()
+    stopped = []
+    try:
+        assert started.wait(20)
+        stopped = [p for p in connection_processes(sshd)]
+        assert stopped and set(stopped) >= before
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        th.join(40)
+        assert not th.is_alive(), "the run still waits on a link that stopped answering"
+        assert result["r"].reason == "connection lost" and result["r"].exit_status is None
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        t.close()
+    for pid in checks.read_pids(pids_file, 2):           # the board's side notices once its sshd runs again
+        assert checks.wait_gone(pid, 20), f"process {pid} survived the lost connection"
