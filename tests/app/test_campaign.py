@@ -169,7 +169,10 @@ def test_settling_waits_while_the_board_is_still_above_idle(rig):
             r1, r2 = s.run(1).attrs, s.run(2).attrs
             gaps[hot_s] = r2["board_start_s"] - r1["board_end_s"]
         assert hooks.idle_w == pytest.approx(power_w(IDLE_A), rel=0.02)
-    assert gaps[2.0] >= 2.0 + 0.3 - 0.2 and gaps[0.0] < 1.5
+    # in board-clock terms: the hot board's gap holds its 2 s of heat and the 0.3 s settle; the quick board's gap
+    # does not hold the heat, so it is shorter by most of those 2 s (a busy machine lengthens both gaps alike,
+    # so no fixed ceiling on the quick one)
+    assert gaps[2.0] >= 2.0 + 0.3 - 0.2 and gaps[0.0] <= gaps[2.0] - 1.0
 
 
 def test_an_interrupted_campaign_keeps_its_finished_runs_and_report_prints_their_table(rig):

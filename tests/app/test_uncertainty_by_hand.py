@@ -160,6 +160,15 @@ def test_dynamic_budget_rescales_scale_terms_drops_offsets_adds_idle_noise():
     assert dyn["spread of window means"].scales is True and math.isinf(dyn["idle power"].dof)
 
 
+def test_a_dynamic_energy_of_zero_has_no_relative_figures():
+    # idle drew all of it (E − P_idle·T = 0 J): a relative u of zero joules is not a number to report, so 0
+    items = energy_budget(RegionMeans(E_J, T_S, V_MEAN, I_MEAN, N), shunt_tolerance=0.001, voltage=VOLTAGE,
+                          current=CURRENT, amps_per_volt=A_PER_V, alignment_j=0.004)
+    dyn = terms(dynamic_budget(items, 22.8, 0.0, 0.02))
+    assert dyn["alignment of [begin, end]"].relative_u == 0.0 and dyn["idle power"].relative_u == 0.0
+    assert dyn["shunt tolerance"].u_j == 0.0            # a scale error of nothing is nothing
+
+
 # -- through analyse_run: which offset bound applies, and the idle noise, on a hand-built record --------------
 
 DX = 1e-3          # 1 kHz
