@@ -9,8 +9,12 @@ V·I over [0, 0.5 s] = 20 V · 0.5 A · 0.5 s = 5.0 J.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -230,3 +234,16 @@ def test_exports_of_a_range_at_full_resolution(session, tmp_path):
 def test_a_missing_package_names_the_extra():
     with pytest.raises(DataExtraMissing, match="requirements-data.txt"):
         require("no_such_package_for_joulebench")
+
+
+def test_the_docs_three_line_example_runs(tmp_path, session):
+    """docs/python-api.md's first example, as written, on a folder of generated sessions."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "python-api.md").read_text()
+    code = re.findall(r"```python\n(.+?)```", doc, flags=re.S)[0]
+    assert 'SESSIONS = "sessions"' in code
+    (tmp_path / "s.h5").write_bytes(session.read_bytes())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code.replace('SESSIONS = "sessions"', f"SESSIONS = {str(tmp_path)!r}"), {})
+    printed = out.getvalue()
+    assert "5.0" in printed and "4.8" in printed and "[0.0, 0.5]" in printed
