@@ -37,6 +37,7 @@ SEARCH_POINTS = 200_000     # a search window is read as at most this many block
 MAX_EDGES_PER_WINDOW = 24
 EXEC_SUPPORT_S = 0.05       # a rise at most this long after the exec supports an offset
 EXIT_SUPPORT_S = 0.15       # a drop at most this long before the exit stamp supports it (the launcher's wait)
+RIVAL_Z_SHARE = 0.5         # a rival offset's edges at least this strong (summed z) make the choice ambiguous
 MAX_HALF_WIDTH_S = 5.0      # a wider coarse bound means the clock map's round trips are too wide to search
 
 
@@ -147,6 +148,10 @@ def find_edges(trace: PowerTrace, t0_s: float, t1_s: float, span_s: float = STEP
     s = _steps(means, span)
     d = np.diff(means)
     sigma_m = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2)
+    # a record quieter than its own codes (the spread of the differences is 0) is no quieter than one code:
+    # a code's flicker is not an edge
+    lsb_a = abs(trace.current.y_increment) * trace.a_per_v
+    sigma_m = max(sigma_m, lsb_a / math.sqrt(b))
     sigma_s = max(sigma_m * math.sqrt(2.0 / span), 1e-12)
     level = float(np.median(np.abs(means)))
     mag = np.abs(s)
@@ -154,8 +159,8 @@ def find_edges(trace: PowerTrace, t0_s: float, t1_s: float, span_s: float = STEP
     edges = []
     for lo, hi in _runs(ok, np.sign(s)):
         k_peak = lo + int(np.argmax(mag[lo:hi]))
-        half = 0.5 * mag[k_peak]
-        a, z = k_peak, k_peak                   # the stretch around the peak above half of it: its centre is
+        half = 0.75 * mag[k_peak]
+        a, z = k_peak, k_peak                   # the stretch around the peak above 3/4 of it: its centre is
         while a > lo and mag[a - 1] >= half:    # the step (a clean step's statistic is a triangle; a ramp's
             a -= 1                              # a plateau over the ramp)
         while z + 1 < hi and mag[z + 1] >= half:
@@ -253,7 +258,9 @@ def fine_placement(trace: PowerTrace, events: list[BoardEvent], bound: CoarseBou
     if not best.anchors:
         return None, "no offset matches an anchor's edge"
     offset = float(np.mean([o for _, o in best.anchors]))
-    rivals = [m for m in matches if abs(m.offset_s - offset) > 2 * tol_s and m.rank[:2] == best.rank[:2]]
+    # another offset that explains as many events, with edges nearly as strong, leaves the choice to chance
+    rivals = [m for m in matches if abs(m.offset_s - offset) > 2 * tol_s and m.rank[:2] == best.rank[:2]
+              and m.z_sum >= RIVAL_Z_SHARE * best.z_sum]
     if rivals:
         alt = rivals[0]
         return None, (f"ambiguous: offsets {offset:.6f} s ({', '.join(n for n, _ in best.anchors)}) and "
