@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from app.errors import BenchError, JoulebenchError
+from instruments.families import persona_names
 
 log = logging.getLogger("joulebench")
 EXIT_FAILURE = 2
@@ -49,7 +50,7 @@ def _check_sessions(paths) -> tuple[list[Path], dict[str, str], list[str]]:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from app.report.tables import build_report, write_report_csv
+    from app.report.formats import ExportSource, command_formats
     good, bad, runs_out = _check_sessions(args.sessions)
     for path, why in bad.items():
         print(f"left out {path}: {why}", file=sys.stderr)
@@ -57,13 +58,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"left out {line}", file=sys.stderr)
     if not good:
         raise BenchError("no session could be read without damage; nothing to report")
-    n_runs, n_workloads = write_report_csv(good, args.csv)
-    print(f"wrote {args.csv}: {n_runs} run rows, {n_workloads} workload summary rows", file=sys.stderr)
-    if args.plot:
-        from app.report.figures import comparison_png
-        _, summaries = build_report(good)
-        metric = comparison_png(summaries, args.plot)
-        print(f"wrote {args.plot}: {metric} by workload", file=sys.stderr)
+    source = ExportSource(tuple(good))
+    for fmt in command_formats("report"):       # the CSV report, then the figure and the HTML when asked for
+        _write_export(fmt, source, getattr(args, fmt.dest))
     for path in good:
         from app.capture.campaign import (
             campaign_summary,
@@ -77,10 +74,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
             order = _json.loads(order) if isinstance(order, str) else order
             print(f"session: {path}")
             print(format_table(campaign_summary(records, campaign.get("suite", ""), order)))
-    if args.html:
-        from app.report.html import write_html_report
-        write_html_report(good, args.html)
-        print(f"wrote {args.html}", file=sys.stderr)
     if bad:
         print(f"error: {len(bad)} of {len(bad) + len(good)} session(s) were left out (listed above); the report "
               "holds the others.", file=sys.stderr)
@@ -93,12 +86,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from app.report.tables import export_trace
-    result = export_trace(args.session, args.run, args.window, args.csv, start_s=args.start, stop_s=args.stop,
-                          every=args.every)
-    print(f"wrote {args.csv}: {result.rows} samples from {result.t_first_s:.9g} s to {result.t_last_s:.9g} s",
-          file=sys.stderr)
+    from app.report.formats import ExportSource, command_formats
+    source = ExportSource((Path(args.session),), run=args.run, window=args.window, start_s=args.start,
+                          stop_s=args.stop, every=args.every)
+    for fmt in command_formats("trace"):
+        _write_export(fmt, source, getattr(args, fmt.dest))
     return 0
+
+
+def _write_export(fmt, source, path) -> None:
+    """One export format's file, when its flag was given (app/report/formats.py), and its "wrote" line."""
+    if path:
+        what = fmt.writer(source, path)
+        print(f"wrote {path}" + (f": {what}" if what else ""), file=sys.stderr)
+
+
+def _export_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The command's export flags, one per format of app/report/formats.py that it writes."""
+    from app.report.formats import command_formats
+    for fmt in command_formats(command):
+        parser.add_argument(fmt.flag, required=fmt.required, metavar=f"OUT.{fmt.suffix}", help=fmt.help)
 
 
 def _cmd_sim_scope(args: argparse.Namespace) -> int:
@@ -395,17 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="CSV report of sessions (one row per run, one summary row per workload)")
     p.add_argument("sessions", nargs="+", metavar="SESSION.h5", help="session files")
-    p.add_argument("--csv", required=True, metavar="OUT.csv", help="where to write the report")
-    p.add_argument("--plot", metavar="OUT.png", help="also draw a comparison figure of the workloads")
-    p.add_argument("--html", metavar="OUT.html", help="also write a one-page HTML report (table, figure, bench, "
-                                                       "board, method), self-contained")
+    _export_flags(p, "report")              # --csv, --plot, --html
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("trace", help="one capture window as CSV: time_s, voltage_v, current_a, power_w")
     p.add_argument("session", metavar="SESSION.h5")
     p.add_argument("--run", type=int, required=True, metavar="N", help="run number (1, 2, …)")
     p.add_argument("--window", type=int, default=1, metavar="K", help="window number (default 1)")
-    p.add_argument("--csv", required=True, metavar="OUT.csv")
+    _export_flags(p, "trace")               # --csv
     p.add_argument("--start", type=float, metavar="S", help="first time to export, seconds from the trigger")
     p.add_argument("--stop", type=float, metavar="S", help="last time to export, seconds from the trigger")
     p.add_argument("--every", type=int, default=1, metavar="M", help="export every M-th sample (default 1)")
@@ -476,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "hardware)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5025, help="TCP port (default 5025)")
-    p.add_argument("--persona", choices=("keysight", "rigol", "rigol-dho", "tektronix", "siglent", "rs"),
+    p.add_argument("--persona", choices=persona_names(),
                    default="keysight", help="dialect (default keysight)")
     p.add_argument("--source", default="demo", metavar="demo|cpu|PROFILE.toml",
                    help="what the simulated board draws (default demo)")

@@ -82,3 +82,15 @@ def comparison_png(summaries: list[dict[str, Any]], out_png: str | Path, *, widt
     if ok is False or not Path(out_png).exists():
         raise ReportError(f"cannot write {out_png}: the image could not be saved there")
     return metric
+
+
+def export_scene(scene, out: str | Path, kind: str, *, width_px: int | None = None) -> None:
+    """A pyqtgraph scene as drawn (the review plot on screen) written as a PNG (width_px wide) or an SVG."""
+    import pyqtgraph.exporters
+    if kind == "svg":
+        exporter = pyqtgraph.exporters.SVGExporter(scene)
+    else:
+        exporter = pyqtgraph.exporters.ImageExporter(scene)
+        if width_px:
+            exporter.parameters()["width"] = width_px
+    exporter.export(str(out))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.errors import JoulebenchError
 from app.measure.energy import PowerTrace, TraceSummary, power_histogram
 from app.session.reader import SessionReader
-from app.ui.trace_plot import si
+from app.ui.trace_markers import si
 
 COMPARE_MAX_BINS = 4000
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),

@@ -1,4 +1,7 @@
-"""The session folder, and the review of one saved window: V/I/P, two markers, exports."""
+"""The session folder, and the review of one saved window: V/I/P, two markers, notes, exports.
+
+The review's actions have their own controllers: exports (app/ui/controllers/export.py, the formats of
+app/report/formats.py) and notes at the markers (app/ui/controllers/notes.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +9,12 @@ import json
 import re
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -24,13 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import JoulebenchError
-from app.report.tables import export_trace, write_report_csv
-from app.session.annotations import add_annotation, read_annotations
+from app.report.formats import browser_formats
 from app.session.reader import RunView, SessionReader, run_window
-from app.ui.trace_plot import TracePlot, format_stats, si, stats_box_text
-
-CSV_BYTES_PER_ROW = 80          # "time_s,voltage_v,current_a,power_w" at full precision: about 80 bytes a row
-CSV_ASK_ABOVE_BYTES = 200e6
+from app.ui.controllers.export import ExportController
+from app.ui.controllers.notes import NoteController
+from app.ui.trace_markers import format_stats, si
+from app.ui.trace_plot import TracePlot
 
 COLUMNS = ("Created (UTC)", "Label", "Workload", "Runs", "Energy (J)", "Status", "File")
 
@@ -153,10 +152,8 @@ class SessionBrowser(QWidget):
         sel = QHBoxLayout()
         self.run_box = QComboBox()
         self.window_box = QComboBox()
-        self.export_report_button = QPushButton("Export CSV report…")
-        self.export_trace_button = QPushButton("Export marker range as CSV…")
-        self.export_png_button = QPushButton("Export plot as PNG… (Ctrl+E)")
-        self.export_svg_button = QPushButton("SVG…")
+        # one button per export format the browser offers (app/report/formats.py), in the table's order
+        self.export_buttons = {fmt.name: QPushButton(fmt.label) for fmt in browser_formats()}
         self.note_button = QPushButton("Add note at markers…")
         self.histogram_button = QPushButton("P histogram…")
         self.compare_button = QPushButton("Compare runs…")
@@ -165,8 +162,7 @@ class SessionBrowser(QWidget):
         sel.addWidget(QLabel("Window"))
         sel.addWidget(self.window_box)
         sel.addStretch()
-        for b in (self.note_button, self.histogram_button, self.compare_button, self.export_report_button, self.export_trace_button, self.export_png_button,
-                  self.export_svg_button):
+        for b in (self.note_button, self.histogram_button, self.compare_button, *self.export_buttons.values()):
             sel.addWidget(b)
         rl.addLayout(sel)
         self.result_label = QLabel("")             # the run on show and its result
@@ -189,14 +185,13 @@ class SessionBrowser(QWidget):
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.window_box.currentIndexChanged.connect(self._window_chosen)
         self.plot.markers_moved.connect(lambda st: self.readout.setText(format_stats(st)))
-        self.export_report_button.clicked.connect(lambda: self._ask_export("report"))
-        self.export_trace_button.clicked.connect(lambda: self._ask_export("trace"))
-        self.export_png_button.clicked.connect(lambda: self._ask_export("png"))
-        self.export_svg_button.clicked.connect(lambda: self._ask_export("svg"))
-        self.note_button.clicked.connect(self._ask_note)
+        self.exports = ExportController(self)
+        self.notes = NoteController(self)
+        for name, button in self.export_buttons.items():
+            button.clicked.connect(lambda *_, name=name: self.exports.ask_export(name))
+        self.note_button.clicked.connect(self.notes.ask_note)
         self.histogram_button.clicked.connect(self.show_histogram)
         self.compare_button.clicked.connect(self.show_compare)
-        self.annotation_items: list = []
         self._memory_run: int | None = None        # the run shown from a capture's memory, until its file opens
         self.refresh()
 
@@ -278,7 +273,7 @@ class SessionBrowser(QWidget):
             win = run.window(number)
             self.plot.show_window(win, window_context(run, number))
             self._show_result(run)
-            self._show_annotations(run, number)
+            self.notes.show(run, number)
         except JoulebenchError as exc:
             self.error.emit(str(exc))
 
@@ -325,19 +320,13 @@ class SessionBrowser(QWidget):
         self.run_box.addItem(f"{run.number} (capturing)", run.number)
         self._memory_run = run.number
         self.plot.show_window(run.window(1), window_context(run, 1))
-        self._clear_annotations()
+        self.notes.clear()
         r = run.record
         self.result_label.setText(f"run {run.number}: {result_text(r)}; saved when the capture ends")
 
     def _show_result(self, run: RunView) -> None:
         self.result_label.setText(f"{self.current.name} · run {run.number}: "
                                   + (result_text(run.record) if run.record else f"no result ({run.status})"))
-
-    def _clear_annotations(self) -> None:
-        plot0 = self.plot.plots[0][0]
-        for item in self.annotation_items:
-            plot0.removeItem(item)
-        self.annotation_items = []
 
     # -- distribution and comparison ----------------------------------------------------
     def show_histogram(self) -> None:
@@ -361,116 +350,23 @@ class SessionBrowser(QWidget):
         self.compare_dialog = CompareDialog(self.reader, self)
         self.compare_dialog.show()
 
-    # -- annotations --------------------------------------------------------------------
-    def _show_annotations(self, run: RunView, window: int) -> None:
-        plot0 = self.plot.plots[0][0]
-        self._clear_annotations()
-        for a in read_annotations(run.group):
-            if a.window != window:
-                continue
-            if a.t1_s > a.t0_s:
-                item = pg.LinearRegionItem((a.t0_s, a.t1_s), movable=False, brush=pg.mkBrush(120, 0, 160, 30))
-                item.setToolTip(a.text)
-                label = pg.InfLineLabel(item.lines[0], text=a.text, position=0.9, color=(120, 0, 160))
-                item._label = label
-            else:
-                item = pg.InfiniteLine(a.t0_s, angle=90, movable=False, pen=pg.mkPen((120, 0, 160), style=Qt.DotLine),
-                                       label=a.text, labelOpts={"position": 0.9, "color": (120, 0, 160)})
-            plot0.addItem(item, ignoreBounds=True)
-            self.annotation_items.append(item)
+    # -- what is on show, for the review's controllers ----------------------------------
+    def shown(self) -> tuple[int | None, int | None]:
+        """The run and window on show (None before a session is open)."""
+        return self.run_box.currentData(), self.window_box.currentData()
 
-    def _ask_note(self) -> None:
-        if self.current is None:
-            self.error.emit("open a session first (Ctrl+O)")
-            return
-        text, ok = QInputDialog.getText(self, "Note at the markers", "Name or note (saved in the session):")
-        if ok:
-            self.add_note(text)
+    @property
+    def annotation_items(self) -> list:
+        """The notes drawn on the window on show."""
+        return self.notes.items
 
     def add_note(self, text: str) -> bool:
         """Save the markers' span with a note into the session (append-only) and show it again."""
-        if self.current is None or self.reader is None:
-            return False
-        run, window = self.run_box.currentData(), self.window_box.currentData()
-        t0, t1 = self.plot.marker_times()
-        path = self.current
-        self.close_reader()
-        try:
-            add_annotation(path, run, window, t0, t1, text)
-        except JoulebenchError as exc:
-            self.error.emit(str(exc))
-            return False
-        finally:
-            self.show_run(path, run, window)
-            self.plot.set_markers(t0, t1)
-        return True
-
-    # -- exports ----------------------------------------------------------------------
-    def default_export_name(self, what: str) -> str:
-        stem = self.current.stem if self.current is not None else "session"
-        run, window = self.run_box.currentData(), self.window_box.currentData()
-        return {"report": f"{stem}_report.csv", "trace": f"{stem}_run{run}_window{window}_selection.csv",
-                "png": f"{stem}_run{run}_window{window}.png", "svg": f"{stem}_run{run}_window{window}.svg"}[what]
-
-    def _ask_export(self, what: str) -> None:
-        if self.current is None:
-            self.error.emit("open a session first (Ctrl+O)")
-            return
-        suffix = {"report": "csv", "trace": "csv", "png": "png", "svg": "svg"}[what]
-        if what == "trace":
-            size = self.selection_csv_bytes()
-            if size > CSV_ASK_ABOVE_BYTES and QMessageBox.question(
-                    self, "Export the selection", f"The selection at full rate is about {si(size, 'B')} of CSV. "
-                    "Write it?") != QMessageBox.Yes:
-                return
-        path, _ = QFileDialog.getSaveFileName(self, "Export", str(self.current.parent / self.default_export_name(what)),
-                                              f"*.{suffix}")
-        if path:
-            self.export(what, path)
-
-    def selection_csv_bytes(self) -> float:
-        """About how large the full-rate CSV of the markers' span will be."""
-        if self.plot.trace is None:
-            return 0.0
-        t0, t1 = self.plot.marker_times()
-        return max(0.0, (t1 - t0) / self.plot.trace.dx + 1) * CSV_BYTES_PER_ROW
-
-    def figure_title(self) -> str:
-        run, window = self.run_box.currentData(), self.window_box.currentData()
-        t0, t1 = self.plot.marker_times()
-        return (f"{self.current.name} · run {run} · window {window} · markers {si(t0, 's')} – {si(t1, 's')}")
+        return self.notes.add_note(text)
 
     def export(self, what: str, path: str) -> bool:
-        try:
-            if what == "report":
-                write_report_csv([self.current], path)
-            elif what == "trace":
-                t0, t1 = self.plot.marker_times()
-                export_trace(self.current, self.run_box.currentData(), self.window_box.currentData(), path,
-                             start_s=t0, stop_s=t1)
-            else:
-                self._export_figure(what, path)
-        except (JoulebenchError, OSError) as exc:
-            self.error.emit(f"export failed: {exc}")
-            return False
-        return True
-
-    def _export_figure(self, what: str, path: str) -> None:
-        """The plots with a title (session, run, window, markers) and the marker statistics in the image."""
-        import pyqtgraph.exporters
-        plot0 = self.plot.plots[0][0]
-        plot0.setTitle(self.figure_title() + "<br><span style='font-size:8pt'>"
-                       + stats_box_text(self.plot.last_stats, self.plot.last_channels).replace("\n", " · ")
-                       + "</span>")
-        try:
-            if what == "svg":
-                exporter = pyqtgraph.exporters.SVGExporter(self.plot.scene())
-            else:
-                exporter = pyqtgraph.exporters.ImageExporter(self.plot.scene())
-                exporter.parameters()["width"] = max(1200, self.plot.width())
-            exporter.export(path)
-        finally:
-            plot0.setTitle(None)
+        """Export the session on show in the format named `what` (app/report/formats.py) to path."""
+        return self.exports.export(what, path)
 
     def close_reader(self) -> None:
         self.plot.forget_window()
