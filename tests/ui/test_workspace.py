@@ -17,6 +17,7 @@ from PySide6.QtGui import QWheelEvent
 from app.bench.config import DEMO_BENCH, UncertaintyConfig
 from app.measure.analysis import WindowData, analyse_run
 from app.measure.energy import PowerTrace, channel_stats, interval_stats, summarise
+from app.session.integrity import seal_run
 from app.session.reader import SessionReader
 from app.session.writer import SessionWriter
 from instruments.waveform import Waveform
@@ -67,6 +68,7 @@ def test_the_marker_gpio_is_drawn_under_the_trace(make_window, tmp_path):
         for k, v in {"y_increment": 0.1, "y_origin": 0.0, "y_reference": 0.0, "x_increment": DX,
                      "x_origin": -PRE * DX, "code_min": -128, "code_max": 127, "channel": 3, "units": "V"}.items():
             ds.attrs[k] = v
+        seal_run(f["runs/001"])          # sealed as the writer seals what it writes (docs/sessions.md)
     w = make_window()
     w.sessions.open_path(path)
     plot = w.sessions.plot
@@ -326,6 +328,7 @@ def test_a_long_runs_windows_on_the_run_strip(make_window, tmp_path):
         record.update({"duration_s": 120.0, "energy_method": "extrapolated"})
         res.attrs["details_json"] = json.dumps(details)
         res.attrs["record_json"] = json.dumps(record)
+        seal_run(f["runs/001"])          # sealed as the writer seals what it writes (docs/sessions.md)
     w = make_window()
     w.sessions.open_path(path)
     shown = w.sessions.plot.timeline_shown()
