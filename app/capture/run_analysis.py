@@ -29,7 +29,8 @@ from app.measure.alignment import (
     trigger_bound,
 )
 from app.measure.region import Placement, marker_edges_s
-from workloads import telemetry as tele
+from app.measure.telemetry_energy import compare_with_shunt
+from app.measure.units import trace_energy_between, units_record
 from workloads.target import MARKER_EVENT, RunResult
 
 log = logging.getLogger(__name__)
@@ -247,19 +248,12 @@ class RunAnalysis:
         details["timing"] = {"begin_s": timing.begin_s, "end_s": timing.end_s, "launch_s": timing.launch_s,
                              "launcher_started_s": timing.launcher_started_s, "exit_s": timing.exit_s,
                              "duration_source": timing.duration_source}
-        rail = tele.input_rail(samples)
-        if rail and timing.begin_s is not None and timing.end_s is not None:
-            e_tel = tele.energy_j(samples, rail, timing.begin_s, timing.end_s)
-            if e_tel is not None:
-                record["telemetry_energy_j"] = e_tel
-                record["telemetry_vs_shunt_pct"] = 100.0 * (e_tel - result.energy_j) / result.energy_j \
-                    if result.energy_j else None
-                details["telemetry_rail"] = rail
-            e_counter = tele.counter_energy_j(samples, rail, timing.begin_s, timing.end_s)
-            if e_counter is not None:
-                record["telemetry_counter_energy_j"] = e_counter
-                record["telemetry_counter_vs_shunt_pct"] = 100.0 * (e_counter - result.energy_j) / result.energy_j \
-                    if result.energy_j else None
+        compare_with_shunt(record, details, samples, timing.begin_s, timing.end_s, result.energy_j,
+                           result.uncertainty_j, scope_resource=self.req.bench.scope.resource)
+        record.update(units_record(res.protocol, result.energy_j, result.uncertainty_j, timing.duration_s,
+                                   coverage_k=result.coverage_k, spec=None if self.req.plan else self.req.workload,
+                                   params=self.req.params, dynamic_energy_j=result.dynamic_energy_j,
+                                   energy_between=trace_energy_between(windows[0], result, timing.begin_s)))
         run.finish(attrs, record=record, details=details)
         self.last_details = details
         self.last_attrs = attrs

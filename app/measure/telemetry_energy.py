@@ -419,3 +419,54 @@ def estimate(samples: list[dict[str, Any]], begin_s: float, end_s: float, *, lau
         gpus=_per_gpu(samples, series, steps, begin_s, end_s, idle) if source == "nvml" else [],
         visible_devices=(info or {}).get("visible"),
         between=(lambda t0, t1: counter_span_j(samples, series, steps, t0, t1)) if use_counter else None)
+
+
+SIMULATED_SHUNT_WARNING = ("the shunt is simulated ({resource}): its energy follows the simulator, not the board, "
+                           "so the telemetry's {pct:+.1f} % against it means nothing; telemetry_vs_shunt_pct is "
+                           "kept for the record and flagged")
+EXCEEDS_WARNING = ("IMPLAUSIBLE: the telemetry ({measurand}) reads {tel:.6g} ± {u_tel:.3g} J, above the shunt's "
+                   "{shunt:.6g} ± {u_shunt:.3g} J at the board's input beyond both uncertainties; a part of the board "
+                   "cannot draw more than its input. Check the shunt value, the probes and that the telemetry "
+                   "watches this board (and only the GPUs the workload uses)")
+
+
+def compare_with_shunt(record: dict[str, Any], details: dict[str, Any], samples: list[dict[str, Any]],
+                       begin_s: float | None, end_s: float | None, shunt_j: float, shunt_u_j: float, *,
+                       scope_resource: str = "") -> None:
+    """Set the telemetry beside a scope run's shunt energy into its record and details: the energy over
+    [begin, end] (NVML: every GPU the launcher measured, summed; else the board's input rail), its difference
+    from the shunt, and `telemetry_plausible`: False, with a warning in the record, when the shunt is simulated
+    (scope.resource "sim:…") or the telemetry exceeds the shunt beyond both expanded uncertainties."""
+    if begin_s is None or end_s is None or not end_s > begin_s:
+        return
+    source = source_of(samples)
+    rails = tele.gpu_rails(samples) if source == "nvml" else [r for r in [tele.input_rail(samples)] if r]
+    if not rails:
+        return
+    sampled = [tele.energy_j(samples, r, begin_s, end_s) for r in rails]
+    counters = [tele.counter_energy_j(samples, r, begin_s, end_s) for r in rails]
+    pct = (lambda e: 100.0 * (e - shunt_j) / shunt_j if shunt_j else None)
+    if all(e is not None for e in sampled):
+        record["telemetry_energy_j"] = math.fsum(sampled)
+        record["telemetry_vs_shunt_pct"] = pct(record["telemetry_energy_j"])
+        details["telemetry_rail"] = ",".join(rails)
+    if source == "nvml" and all(c is not None for c in counters):
+        record["telemetry_counter_energy_j"] = math.fsum(counters)
+        record["telemetry_counter_vs_shunt_pct"] = pct(record["telemetry_counter_energy_j"])
+    try:
+        est = estimate(samples, begin_s, end_s)
+    except AnalysisError:
+        return
+    warnings = record.setdefault("warnings", [])
+    if scope_resource.strip().lower().startswith("sim:"):
+        record["telemetry_plausible"] = False
+        record["telemetry_plausibility"] = "simulated shunt"
+        warnings.append(SIMULATED_SHUNT_WARNING.format(resource=scope_resource, pct=pct(est.energy_j) or 0.0))
+    elif est.energy_j - est.uncertainty_j > shunt_j + shunt_u_j:
+        record["telemetry_plausible"] = False
+        record["telemetry_plausibility"] = "telemetry above the board's input"
+        warnings.append(EXCEEDS_WARNING.format(measurand=est.measurand, tel=est.energy_j, u_tel=est.uncertainty_j,
+                                               shunt=shunt_j, u_shunt=shunt_u_j))
+    else:
+        record["telemetry_plausible"] = True
+    details["telemetry_uncertainty_j"] = est.uncertainty_j

@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from app.errors import AnalysisError
+from app.measure.energy import interval_stats
 from workloads.protocol import PhaseTotal, ProtocolState
 from workloads.spec import WorkloadSpec
 
@@ -95,3 +97,24 @@ def units_record(protocol: ProtocolState, energy_j: float, uncertainty_j: float 
     rec["dynamic_j_per_unit"] = dynamic_energy_j / work.count if work and dynamic_energy_j is not None else None
     rec["phases"] = phase_records(protocol.phase_summary(), energy_between, coverage_k)
     return rec
+
+
+def trace_energy_between(first: Any, result: Any, begin_board_s: float | None) -> EnergyBetween | None:
+    """Energy over a stretch of the board clock from a scope run's first window (a WindowData), when the run's
+    whole region was integrated there (result: its RunAnalysis, region_s = [b0, e0] on the window's axis with
+    `begin` at b0): the trace's integral over the stretch placed by the same offset; its standard uncertainty
+    the run's relative one (the scale terms dominate; the placement's own term is not split). None where the
+    run was extrapolated from sampled windows."""
+    if result.energy_method != "integrated" or result.region_s is None or begin_board_s is None \
+            or not result.energy_j:
+        return None
+    b0 = result.region_s[0]
+    rel = result.uncertainty_j / result.coverage_k / result.energy_j
+
+    def between(t0: float, t1: float) -> tuple[float, float] | None:
+        try:
+            e = interval_stats(first.trace, first.summary, b0 + t0 - begin_board_s, b0 + t1 - begin_board_s).energy_j
+        except AnalysisError:          # the stretch is outside the window: no energy for it
+            return None
+        return e, abs(e) * rel
+    return between
