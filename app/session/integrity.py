@@ -12,7 +12,8 @@ each one when the file is opened:
 - the file's root: its attributes, the run names, and the bench, target, workload and campaign groups.
 
 The digest is fed, object by object in name order, with each attribute's name and value (text as UTF-8, numbers
-and arrays as their numpy type and bytes) and each digested dataset's type, shape and bytes. An object without
+and arrays as their numpy type and bytes) and each digested dataset's type, shape and bytes (a table with text
+columns, such as the telemetry, by the repr of its rows). An object without
 a digest (written before digests, or a run still open when its writer was killed) is unverified, not damaged.
 """
 
@@ -37,7 +38,16 @@ def _value_bytes(value: Any) -> bytes:
     arr = np.asarray(value)
     if arr.dtype.kind == "O":
         return b"o" + repr(arr.shape).encode() + b"\0".join(_value_bytes(x) for x in arr.ravel())
-    return arr.dtype.str.encode() + repr(arr.shape).encode() + np.ascontiguousarray(arr).tobytes()
+    return _array_bytes(arr)
+
+
+def _array_bytes(arr: np.ndarray) -> bytes:
+    """An array's type, shape and values; a record with text fields by its values' repr (its bytes would hold
+    the addresses of the strings in memory)."""
+    head = arr.dtype.str.encode() + repr(arr.shape).encode()
+    if arr.dtype.hasobject:
+        return head + repr(arr.tolist()).encode("utf-8", "surrogatepass")
+    return head + np.ascontiguousarray(arr).tobytes()
 
 
 def _feed_attrs(h, node: h5py.HLObject) -> None:
@@ -54,7 +64,7 @@ def _feed_tree(h, node: h5py.HLObject, skip: tuple[str, ...] = ()) -> None:
     if isinstance(node, h5py.Dataset):
         h.update(b"\x02" + node.dtype.str.encode() + repr(node.shape).encode())
         if not node.fletcher32 and node.size:
-            h.update(np.ascontiguousarray(node[()]).tobytes())
+            h.update(_array_bytes(np.asarray(node[()])))
         return
     for name in sorted(node.keys()):
         if name in skip or name in NOT_DIGESTED:
