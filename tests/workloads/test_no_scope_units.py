@@ -106,3 +106,37 @@ def test_pinned_to_gpu1_with_idle_window_units_and_phases(tmp_path, monkeypatch)
     assert dec["energy_j"] == pytest.approx(90.0 * dec["duration_s"], abs=0.5)
     assert dec["j_per_unit"] == pytest.approx(dec["energy_j"] / 60)
     json.dumps(r)                                  # the record stays plain JSON
+
+
+NO_PYVISA = r'''
+import sys
+sys.modules["pyvisa"] = None                  # importing it now raises ImportError, as where it is not installed
+sys.modules["pyvisa_py"] = None
+import app.capture.without_scope as ws
+ws.IDLE_WINDOW_S = 0.3
+from app.cli import main
+code = main(["capture", "--bench", sys.argv[1], "--workload", "idle", "--param", "seconds=0.3", "--out", sys.argv[2],
+             "--json"])
+print("PYVISA_LOADED", any(m.startswith("pyvisa") and sys.modules[m] is not None for m in sys.modules))
+sys.exit(code)
+'''
+
+
+def test_a_capture_without_a_scope_needs_no_pyvisa(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    fake = tmp_path / "fake_nvml"
+    fake.mkdir()
+    (fake / "pynvml.py").write_text(FAKE % str(tmp_path / "never"))
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH.format(work=tmp_path / "work"))
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", NO_PYVISA, str(bench), str(tmp_path / "out")], cwd=root,
+                         capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": f"{fake}:{root}", "PATH": str(Path(sys.executable).parent),
+                              "CUDA_VISIBLE_DEVICES": "0"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "PYVISA_LOADED False" in out.stdout
+    doc = json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])
+    assert doc["runs"][0]["measurand"] == "GPU 0 (NVML)"
