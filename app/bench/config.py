@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from app.bench.limits import (
+    check_acquisition_ranges,
+    check_channel_ranges,
+    check_target_ranges,
+    check_text,
+)
 from app.errors import BenchError
 from instruments.families import driver_names
 
@@ -243,11 +249,23 @@ class _Ctx:
         return BenchError(f"{self.source}: [{key}] {message}")
 
 
+def _shown(value: Any) -> str:
+    """The value as the message shows it: a number of absurd length by its digit count."""
+    text = repr(value)
+    if len(text) <= 40:
+        return text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"a {len(text.lstrip('-'))}-digit integer ({text[:12]}…)"
+    return text[:37] + "…"
+
+
 def _coerce(ctx: _Ctx, where: str, spec: _Key, value: Any) -> Any:
     kind = spec.kind
     ok = False
     if kind == "str":
         ok = isinstance(value, str)
+        if ok:
+            check_text(ctx.fail, where, value)
     elif kind == "bool":
         ok = isinstance(value, bool)
     elif kind == "int":
@@ -255,7 +273,11 @@ def _coerce(ctx: _Ctx, where: str, spec: _Key, value: Any) -> Any:
     elif kind == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:                # an integer of hundreds of digits
+                raise ctx.fail(where, f"is {_shown(value)}, too large for any quantity; it must be "
+                                      f"{spec.allowed}.") from None
             if not math.isfinite(value):
                 raise ctx.fail(where, f"is {value}; it must be {spec.allowed}.")
     elif kind == "channel":
@@ -266,12 +288,14 @@ def _coerce(ctx: _Ctx, where: str, spec: _Key, value: Any) -> Any:
     elif kind == "strlist":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if ok:
+            for k, item in enumerate(value):
+                check_text(ctx.fail, f"{where}[{k}]", item)
             value = tuple(value)
     if not ok:
-        raise ctx.fail(where, f"is {value!r} ({type(value).__name__}); it must be "
+        raise ctx.fail(where, f"is {_shown(value)} ({type(value).__name__}); it must be "
                               f"{_TYPE_WORDS[kind]}: {spec.allowed}.")
     if not spec.check(value):
-        raise ctx.fail(where, f"is {value!r}; it must be {spec.allowed}.")
+        raise ctx.fail(where, f"is {_shown(value)}; it must be {spec.allowed}.")
     return value
 
 
@@ -318,10 +342,15 @@ def _check_channels(ctx: _Ctx, v: dict[str, Any], c: dict[str, Any]) -> None:
                        'with a current probe, measure the voltage at the board (measured_at = "board").')
 
 
-def _check_acquisition(ctx: _Ctx, acq: dict[str, Any]) -> None:
-    if acq["window_s"] * acq["sample_rate_hz"] < 10:
-        raise ctx.fail("acquisition.sample_rate_hz", f"gives only {acq['window_s'] * acq['sample_rate_hz']:.3g} "
-                       "samples in acquisition.window_s; at least 10 samples per window are needed.")
+def _check_ranges(ctx: _Ctx, v: dict[str, Any] | None, c: dict[str, Any] | None, acq: dict[str, Any] | None,
+                  tgt: dict[str, Any]) -> None:
+    """The physical ranges of app/bench/limits.py, before anything is connected."""
+    for name, ch in (("voltage", v), ("current", c)):
+        if ch is not None:
+            check_channel_ranges(ctx.fail, name, ch)
+    if acq is not None:
+        check_acquisition_ranges(ctx.fail, acq, c)
+    check_target_ranges(ctx.fail, tgt)
 
 
 def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
@@ -357,17 +386,15 @@ def parse_bench(data: dict, source: str = "<bench>") -> BenchConfig:
                            '"tegrastats" or "nvml".')
         if v is not None and c is not None:
             _check_channels(ctx, v, c)
-        if acq is not None:
-            _check_acquisition(ctx, acq)
     else:
         _check_channels(ctx, v, c)
-        _check_acquisition(ctx, acq)
         if marker is not None and marker.channel in (v["channel"], c["channel"]):
             raise ctx.fail("marker.channel", f"is {marker.channel}, a channel already used for voltage or current; "
                            "wire the marker GPIO to a free channel or to the external trigger input (\"ext\").")
     if tgt["kind"] == "ssh" and not tgt.get("host", "").strip():
         raise ctx.fail("target.host", 'is missing; kind = "ssh" needs the board\'s host name, address '
                        "or ~/.ssh/config alias.")
+    _check_ranges(ctx, v, c, acq, tgt)
 
     return BenchConfig(
         scope=scope,

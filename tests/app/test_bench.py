@@ -102,7 +102,7 @@ def test_integer_accepted_where_a_number_is_expected():
     ('resource = "TCPIP::192.168.1.50::5025::SOCKET"', 'resource = " "', "scope.resource", "VISA resource"),
     ("pretrigger = 0.1", "pretrigger = 1.0", "acquisition.pretrigger", "from 0 up to"),
     ("window_s = 1.2", "window_s = -1.2", "acquisition.window_s", "above 0"),
-    ("sample_rate_hz = 1.0e6", "sample_rate_hz = 5.0", "acquisition.sample_rate_hz", "at least 10 samples"),
+    ("sample_rate_hz = 1.0e6", "sample_rate_hz = 5.0", "acquisition.sample_rate_hz", "at least 1000 samples"),
     ('kind = "ssh"', 'kind = "telnet"', "target.kind", '"local"'),
     ("port = 22", "port = 70000", "target.port", "1 to 65535"),
     ('setup = ["sudo nvpmodel -m 0", "sudo jetson_clocks"]', 'setup = "sudo reboot"', "target.setup", "list of strings"),
@@ -167,3 +167,45 @@ def test_bad_toml_and_missing_file(tmp_path):
         loads_bench("[scope\nresource=", "bench.toml")
     with pytest.raises(BenchError, match="no such bench file"):
         load_bench(tmp_path / "nope.toml")
+
+
+# -- the fuzz set of issue 23 (case 7): each file gives one clear message naming the key, never a traceback, and
+# nothing nonsensical is accepted. Each row: the edit, the key named, words of the message.
+FUZZ = [
+    ("window_s = 1.2", "window_s = " + "9" * 400, "acquisition.window_s", "400-digit integer"),
+    ('workdir = "~/joulebench"', 'workdir = "~/joule\\u0000bench"', "target.workdir", "NUL character"),
+    ('host = "orin-nx"', 'host = "orin\\u0000nx"', "target.host", "NUL character"),
+    ('setup = ["sudo nvpmodel -m 0", "sudo jetson_clocks"]', 'setup = ["sudo nvpmodel -m 0", "a\\u0000b"]',
+     "target.setup[1]", "NUL character"),
+    ("window_s = 1.2\nsample_rate_hz = 1.0e6", "window_s = 1e-9\nsample_rate_hz = 1e10", "acquisition.sample_rate_hz",
+     "at least 1000 samples"),
+    ("sample_rate_hz = 1.0e6", "sample_rate_hz = 1e12", "acquisition.sample_rate_hz", "faster than 2.5e+10 Hz"),
+    ("deskew_s = 0.0", "deskew_s = 0.99", "current.deskew_s", "at most 0.001 s"),
+    ("trigger_timeout_s = 30.0", "trigger_timeout_s = 30.0\nsettle_s = 1e300", "acquisition.settle_s", "at most 3600 s"),
+    ("shunt_ohm = 0.01", "shunt_ohm = 1e-300", "current.shunt_ohm", "1e-05 to 100 ohm"),
+    ("trigger_level_a = 0.5", "trigger_level_a = -1e9", "acquisition.trigger_level_a", "could never fire"),
+    ("window_s = 1.2", "window_s = 1e308", "acquisition.window_s", "more than 10000 s"),
+    ("window_s = 1.2", "window_s = 1e400", "acquisition.window_s", "is inf"),
+    ('host = "orin-nx"', 'host = "orin nx"', "target.host", "no spaces"),
+    ("port = 22", "port = " + "7" * 50, "target.port", "50-digit integer"),
+]
+
+
+@pytest.mark.parametrize("old,new,key,words", FUZZ, ids=[row[2] + ": " + row[1][:24] for row in FUZZ])
+def test_fuzzed_bench_files_give_one_clear_message(old, new, key, words):
+    from app.bench.config import bench_problems
+    text = edit(old, new)
+    with pytest.raises(BenchError) as err:
+        loads_bench(text, "bench.toml")
+    msg = str(err.value)
+    assert msg.startswith(f"bench.toml: [{key}]") and words in msg, msg
+    assert len(msg) < 600                                       # a 400-digit value is not echoed whole
+    import tomllib
+    assert any(str(p).startswith(f"bench.toml: [{key}]") for p in bench_problems(tomllib.loads(text), "bench.toml"))
+
+
+def test_the_trigger_level_check_uses_the_channel_as_the_scope_shows_it():
+    # 0.01 V/div around 0.0 V on a 10-division screen shows -0.05 to +0.05 V; across 0.01 ohm that is -5 A to 5 A
+    loads_bench(edit("trigger_level_a = 0.5", "trigger_level_a = 4.9"), "bench.toml")
+    with pytest.raises(BenchError, match=r"shows -0.05 to 0.05 V \(-5 to 5 A\)"):
+        loads_bench(edit("trigger_level_a = 0.5", "trigger_level_a = 5.1"), "bench.toml")
