@@ -44,12 +44,12 @@ import json, os, sys, time
 warm_a, warm_s, amps, seconds, tear_a, tear_s, report_s, ops = map(float, (warm_a, warm_s, amps, seconds, tear_a,
                                                                           tear_s, report_s, ops))
 status, progress = int(status), int(progress)
-def switch(a, t=None):
+def switch(a, t=None, tag=""):
     t = time.monotonic() if t is None else t
     with open(control, "a") as fh:
-        fh.write(f"{t!r} {a!r}\n")
+        fh.write(f"{t!r} {a!r} {tag}\n")
     return t
-switch(warm_a, float(os.environ["JOULEBENCH_LAUNCH_T"]) + EXEC_TO_CURRENT_S)
+switch(warm_a, float(os.environ["JOULEBENCH_LAUNCH_T"]) + EXEC_TO_CURRENT_S, "launch")
 time.sleep(warm_s)
 t0 = switch(amps)
 print("@joulebench " + json.dumps({"event": "begin", "t": t0}), flush=True)
@@ -72,16 +72,20 @@ sys.exit(status)
 '''.replace("EXEC_TO_CURRENT_S", repr(EXEC_TO_CURRENT_S))
 
 
-@pytest.fixture
-def rig(tmp_path):
+def make_rig(tmp_path, profile_extra=""):
     control = tmp_path / "control.txt"
     profile = tmp_path / "profile.toml"
     profile.write_text(f'supply_v = 19.0\nsource_ohm = 0.0\nshunt_ohm = 0.01\nnoise_v = 0.002\nnoise_a = 0.002\n'
                        f'seed = 7\ninitial_a = {IDLE_A}\ncontrol_file = "{control}"\n'
-                       f'marker_file = "{tmp_path / "marker.txt"}"\n')
+                       f'marker_file = "{tmp_path / "marker.txt"}"\n{profile_extra}')
     script = tmp_path / "load.py"
     script.write_text(LOAD_SCRIPT)
     return tmp_path, control, profile, script
+
+
+@pytest.fixture
+def rig(tmp_path):
+    return make_rig(tmp_path)
 
 
 def bench_text(resource, *, target='kind = "local"\nworkdir = "WORK"', trigger_a=0.4, timeout_s=20.0,
