@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import h5py
+
 from app.errors import SessionError
 from app.session.data import (
     RUN_COLUMNS,
@@ -35,6 +37,7 @@ from app.session.data import (
 )
 from app.session.data_export import parquet_ready
 from app.session.extra import require
+from app.session.format import FORMAT, read_attrs
 from app.session.reader import SessionReader
 
 log = logging.getLogger(__name__)
@@ -81,9 +84,7 @@ def candidates(folder: Path, skip: set[Path]) -> list[Path]:
 
 def checksum_of(s: SessionReader) -> str:
     digest = s.attrs.get("sha256")
-    if digest:
-        return f"sha256:{digest}"
-    return f"uuid:{s.attrs.get('uuid', '')}@{s.attrs.get('created', '')}"
+    return f"sha256:{digest}" if digest else f"uuid:{s.attrs.get('uuid', '')}@{s.attrs.get('created', '')}"
 
 
 def _previous(out: Path, fpath: Path):
@@ -123,8 +124,17 @@ def _read_session(path: Path, rel: str) -> tuple[str, list[dict[str, Any]], str,
 
 
 def _checksum_only(path: Path) -> str:
-    with SessionReader(path) as s:
-        return checksum_of(s)
+    """The checksum from the root's attributes alone (h5py, no digest recomputed): cheap for a touched file."""
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = read_attrs(f)
+    except OSError as exc:
+        raise SessionError(f"{path}: not a readable HDF5 file ({exc}); it is truncated, damaged or not a "
+                           "session.") from None
+    if attrs.get("format") != FORMAT:
+        raise SessionError(f'{path}: an HDF5 file, but not a Joulebench session (no format="{FORMAT}" attribute).')
+    digest = attrs.get("sha256")
+    return f"sha256:{digest}" if digest else f"uuid:{attrs.get('uuid', '')}@{attrs.get('created', '')}"
 
 
 def build_index(folder: str | Path, out: str | Path | None = None,
@@ -140,7 +150,7 @@ def build_index(folder: str | Path, out: str | Path | None = None,
     prev_runs, prev_files = _previous(out, fpath)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     result = IndexResult(out, fpath, None, None)
-    parts, file_rows = [], []
+    parts, new_rows, file_rows = [], [], []
     found = candidates(folder, {out.resolve(), fpath.resolve()})
     for k, path in enumerate(found):
         rel = path.relative_to(folder).as_posix()
@@ -162,13 +172,13 @@ def build_index(folder: str | Path, out: str | Path | None = None,
                 parts.append(prev_runs[rel])
             file_rows.append(entry)
             continue
-        entry.update(_index_one(path, rel, before, prev_runs, parts, result))
+        entry.update(_index_one(path, rel, before, prev_runs, parts, new_rows, result))
         file_rows.append(entry)
         if progress is not None:
             progress(k + 1, len(found))
     result.removed = sorted(set(prev_files) - {row["path"] for row in file_rows})
-    base = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
-        else typed_frame([], expand=False)
+    parts.append(typed_frame(new_rows, expand=False))
+    base = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[-1]
     result.runs = expand_columns(base.astype({name: dtype for name, dtype, _ in RUN_COLUMNS}))
     files = pd.DataFrame({name: pd.array([r.get(name) for r in file_rows], dtype=dtype)
                           for name, dtype in FILE_COLUMNS})
@@ -177,8 +187,10 @@ def build_index(folder: str | Path, out: str | Path | None = None,
     return result
 
 
-def _index_one(path: Path, rel: str, before, prev_runs, parts: list, result: IndexResult) -> dict[str, Any]:
-    """Open one new or changed file: its file-table fields; its rows appended to `parts`."""
+def _index_one(path: Path, rel: str, before, prev_runs, parts: list, new_rows: list,
+               result: IndexResult) -> dict[str, Any]:
+    """Open one new or changed file: its file-table fields; its kept rows appended to `parts` (frames), its rows
+    read to `new_rows` (dicts)."""
     why = partial_reason(path)
     if why is not None:
         result.bad[rel] = why
@@ -196,7 +208,7 @@ def _index_one(path: Path, rel: str, before, prev_runs, parts: list, result: Ind
         result.bad[rel] = str(exc)
         return {"status": "bad", "reason": str(exc), "runs": 0}
     result.read.append(rel)
-    parts.append(typed_frame(rows, expand=False))
+    new_rows += rows
     return {"checksum": checksum, "status": status, "reason": reason, "runs": len(rows)}
 
 
