@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +86,198 @@ def comparison_png(summaries: list[dict[str, Any]], out_png: str | Path, *, widt
     return metric
 
 
-def export_scene(scene, out: str | Path, kind: str, *, width_px: int | None = None) -> None:
-    """A pyqtgraph scene as drawn (the review plot on screen) written as a PNG (width_px wide) or an SVG."""
-    import pyqtgraph.exporters
+@dataclass
+class FigurePage:
+    """A drawing laid out as a figure: the title above it, the caption lines (the statistics) below it, all
+    inside the page. view: the QGraphicsView on screen (its visible part is drawn, as shown; nothing of it
+    is resized or moved); hidden: items of its scene left out of the figure (e.g. a box the caption repeats)."""
+
+    view: Any
+    title: str = ""
+    caption: tuple[str, ...] = ()
+    hidden: tuple = ()
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+ET.register_namespace("", SVG[1:-1])
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+PAGE_MARGIN = 0.025            # of the page's width, on every side
+TITLE_PX_PER_WIDTH = 0.014     # the title's pixel size, as a fraction of the page's width
+CAPTION_PX_PER_WIDTH = 0.0095
+MIN_WIDTH_PX = 400
+
+
+def export_scene(figure, out: str | Path, kind: str, *, width_px: int | None = None) -> str:
+    """A figure (a FigurePage, or a bare pyqtgraph scene) written as a PNG width_px wide or an SVG, laid out
+    as a page: title, drawing, caption. Qt's own QSvgGenerator writes the SVG (pyqtgraph 0.14's SVG exporter
+    raises in correctCoordinates). Every failure is a ReportError naming the file; returns what was written."""
+    _qt_app()
+    page = figure if isinstance(figure, FigurePage) else FigurePage(view=_view_of(figure))
+    if page.view is None:
+        raise ReportError(f"cannot draw {out}: nothing is on show to export")
+    source = page.view.mapToScene(page.view.viewport().rect()).boundingRect()
+    if source.width() <= 0 or source.height() <= 0:
+        raise ReportError(f"cannot draw {out}: the plot has no size on screen yet (show the window first)")
+    width = max(MIN_WIDTH_PX, int(width_px or 0) or int(source.width() * 1.5))
+    data = _page_bytes(page, source, width, kind)
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise ReportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return f"{kind.upper()} {width} px wide"
+
+
+def _view_of(scene):
+    views = scene.views() if scene is not None else []
+    return views[0] if views else None
+
+
+def _page_bytes(page: FigurePage, source, width: int, kind: str) -> bytes:
+    """The page drawn twice: once to measure (text heights), once onto the PNG or SVG."""
+    from PySide6.QtGui import QImage, QPainter
+
+    height, _ = _draw_page(None, page, source, width)
     if kind == "svg":
-        exporter = pyqtgraph.exporters.SVGExporter(scene)
-    else:
-        exporter = pyqtgraph.exporters.ImageExporter(scene)
-        if width_px:
-            exporter.parameters()["width"] = width_px
-    exporter.export(str(out))
+        return _svg_bytes(page, source, width, height)
+    if kind != "png":
+        raise ReportError(f"no figure format {kind!r}: png or svg")
+    image = QImage(width, height, QImage.Format_ARGB32)
+    image.fill(0xFFFFFFFF)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.TextAntialiasing)
+    try:
+        _draw_page(painter, page, source, width)
+    finally:
+        painter.end()
+    return _encoded(image)
+
+
+def _encoded(image) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    ok = image.save(buf, "PNG")
+    buf.close()
+    if not ok:
+        raise ReportError("cannot encode the PNG (Qt's PNG writer failed)")
+    return bytes(data.data())
+
+
+def _svg_pass(page: FigurePage, width: int, height: int, draw) -> ET.Element:
+    """One drawing onto Qt's SVG generator, parsed."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setResolution(page.view.logicalDpiX())   # as the plots' cached drawings (QPicture) were recorded
+    gen.setSize(QSize(width, height))
+    gen.setViewBox(QRect(0, 0, width, height))
+    gen.setTitle(page.title or "Joulebench figure")
+    gen.setDescription("\n".join(page.caption))
+    painter = QPainter()
+    if not painter.begin(gen):
+        raise ReportError("cannot draw the SVG: Qt's SVG generator refused to start")
+    try:
+        draw(painter)
+    finally:
+        painter.end()
+    buf.close()
+    return ET.fromstring(bytes(data.data()))
+
+
+def _svg_bytes(page: FigurePage, source, width: int, height: int) -> bytes:
+    """Qt's SVG generator ignores clipping, so each plot's data area is drawn on its own and clipped with an
+    SVG clipPath: first the page with every data area left empty (title, axes, labels, caption), then each
+    data area alone, inside its rectangle."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor
+
+    scene = page.view.scene()
+    boxes = [vb for vb in scene.items() if type(vb).__name__ == "ViewBox" and vb.isVisible()
+             and vb.sceneBoundingRect().intersects(source)]
+    groups = [vb.childGroup for vb in boxes]
+    frame_items = tuple(it for it in scene.items() if type(it).__name__ in ("AxisItem", "LabelItem")
+                        and it.isVisible())          # drawn once, with the frame
+
+    def frame(painter):
+        painter.fillRect(0, 0, width, height, QColor("white"))
+        _draw_page(painter, page, source, width, hidden_extra=tuple(groups))
+    root = _svg_pass(page, width, height, frame)
+    _, plot_rect = _draw_page(None, page, source, width)
+    k = plot_rect.width() / source.width()
+    defs = root.find(f"{SVG}defs")
+    if defs is None:
+        defs = ET.SubElement(root, f"{SVG}defs")
+    for n, vb in enumerate(boxes):
+        src = vb.sceneBoundingRect().intersected(source)
+        target = QRectF(plot_rect.x() + (src.x() - source.x()) * k, plot_rect.y() + (src.y() - source.y()) * k,
+                        src.width() * k, src.height() * k)
+        others = tuple(g for g in groups if g is not vb.childGroup) + tuple(page.hidden) + frame_items
+
+        def area(painter, src=src, target=target, others=others):
+            _render_hiding(scene, painter, target, src, others)
+        drawn = _svg_pass(page, width, height, area)
+        clip = ET.SubElement(defs, f"{SVG}clipPath", id=f"plot-area-{n}")
+        ET.SubElement(clip, f"{SVG}rect", x=f"{target.x():.3f}", y=f"{target.y():.3f}",
+                      width=f"{target.width():.3f}", height=f"{target.height():.3f}")
+        group = ET.SubElement(root, f"{SVG}g", {"clip-path": f"url(#plot-area-{n})"})
+        group.extend(e for e in drawn if e.tag not in (f"{SVG}title", f"{SVG}desc", f"{SVG}defs"))
+    root.set("version", "1.1")
+    root.attrib.pop("baseProfile", None)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _render_hiding(scene, painter, target, source, hidden) -> None:
+    """scene.render, with `hidden` items left out and shown again after."""
+    from PySide6.QtCore import Qt
+    shown = [(item, item.isVisible()) for item in hidden]
+    for item, _ in shown:
+        item.setVisible(False)
+    try:
+        scene.render(painter, target, source, Qt.KeepAspectRatio)
+    finally:
+        for item, visible in shown:
+            item.setVisible(visible)
+
+
+def _draw_page(painter, page: FigurePage, source, width: int, hidden_extra: tuple = ()):
+    """Lays out (and with a painter, draws) the page; returns its height in pixels and where the plots go."""
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QFontMetricsF
+
+    margin = round(width * PAGE_MARGIN)
+    inner = width - 2 * margin
+    y = float(margin)
+    title_font = QFont()
+    title_font.setPixelSize(max(12, round(width * TITLE_PX_PER_WIDTH)))
+    title_font.setBold(True)
+    caption_font = QFont("monospace")
+    caption_font.setStyleHint(QFont.TypeWriter)
+    caption_font.setPixelSize(max(10, round(width * CAPTION_PX_PER_WIDTH)))
+    flags = int(Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap)
+
+    def text(block: str, font: QFont, color: str) -> None:
+        nonlocal y
+        if not block:
+            return
+        rect = QFontMetricsF(font).boundingRect(QRectF(margin, y, inner, 1e6), flags, block)
+        if painter is not None:
+            painter.setFont(font)
+            painter.setPen(QColor(color))
+            painter.drawText(QRectF(margin, y, inner, rect.height() + 2), flags, block)
+        y += rect.height() + margin * 0.5
+
+    text(page.title, title_font, "#111111")
+    plot_rect = QRectF(margin, y, inner, source.height() * inner / source.width())
+    if painter is not None:
+        _render_hiding(page.view.scene(), painter, plot_rect, source, tuple(page.hidden) + hidden_extra)
+    y += plot_rect.height() + margin * 0.5
+    text("\n".join(page.caption), caption_font, "#222222")
+    return int(math.ceil(y + margin * 0.5)), plot_rect

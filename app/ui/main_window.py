@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.capture_control.failed.connect(self.capture_failed)
         self.campaign_control.done.connect(self.campaign_done)
         self.sessions.error.connect(self.show_error)
+        self.sessions.info.connect(self.show_info)
         self.results.run_activated.connect(self.review_control.review_run)
 
     def _menus(self) -> None:

@@ -124,6 +124,7 @@ def window_context(run: RunView, window: int) -> dict:
 
 class SessionBrowser(QWidget):
     error = Signal(str)
+    info = Signal(str)             # what was done (an export written), for the window's message bar
 
     def __init__(self, folder: str | Path = "sessions", parent=None):
         super().__init__(parent)

@@ -29,6 +29,7 @@ MAX_RAW_POINTS = 6000
 BINS_PER_PIXEL = 2
 AXIS_WIDTH_PX = 76
 Y_PAD = 0.06
+AXIS_TEXT = (40, 40, 40)
 CHANNELS = (("Voltage", "V", (31, 119, 180), ("v_min", "v_max")), ("Current", "A", (214, 39, 40), ("i_min", "i_max")),
             ("Power", "W", (44, 160, 44), ("p_min", "p_max")))
 
@@ -56,6 +57,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
             p = self.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
             p.getAxis("left").setWidth(AXIS_WIDTH_PX)
+            for side in ("left", "bottom"):              # dark axis text: readable on screen and on paper
+                p.getAxis(side).setTextPen(AXIS_TEXT)
+                p.getAxis(side).setPen(AXIS_TEXT)
             p.setDownsampling(auto=False)
             p.setClipToView(True)
             p.setMouseEnabled(x=True, y=False)          # the wheel zooms time; y follows the data in view

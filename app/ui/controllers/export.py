@@ -3,11 +3,12 @@ The session browser's buttons and the main window's File menu both call ExportCo
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.errors import JoulebenchError
+from app.errors import JoulebenchError, ReportError
 from app.report.formats import (
     FIGURE,
     SELECTION,
@@ -15,7 +16,11 @@ from app.report.formats import (
     ExportSource,
     export_format,
 )
+from app.report.figures import FigurePage
 from app.ui.trace_markers import si, stats_box_text
+
+log = logging.getLogger(__name__)
+FIGURE_WIDTH_PX = 1800          # a figure's PNG width: sharp on a slide or a printed page
 
 CSV_BYTES_PER_ROW = 80          # "time_s,voltage_v,current_a,power_w" at full precision: about 80 bytes a row
 CSV_ASK_ABOVE_BYTES = 200e6
@@ -74,30 +79,31 @@ class ExportController:
             t0, t1 = plot.marker_times()
             return ExportSource((Path(self.review.current),), run=run, window=window, start_s=t0, stop_s=t1)
         if fmt.of == FIGURE:
-            return ExportSource((Path(self.review.current),), run=run, window=window, figure=plot.scene(),
-                                width_px=max(1200, plot.width()))
+            # the plots as drawn, as a page: the title above, the statistics below (not the box over the trace);
+            # nothing on screen is resized or moved, so the review stays as it was
+            stats = stats_box_text(plot.last_stats, plot.last_channels)
+            page = FigurePage(view=plot, title=self.figure_title(), caption=tuple(stats.splitlines()),
+                              hidden=(plot.stats_box,))
+            return ExportSource((Path(self.review.current),), run=run, window=window, figure=page,
+                                width_px=FIGURE_WIDTH_PX)
         return ExportSource((Path(self.review.current),))
 
     def export(self, name: str, path: str) -> bool:
+        """Writes the export; whatever goes wrong is said in the window (the review's error signal), never
+        only on stderr; what was written is said too (its info signal, when it has one)."""
         fmt = export_format(name)
         try:
-            if fmt.of == FIGURE:
-                self._export_figure(fmt, path)
-            else:
-                fmt.writer(self.source(fmt), path)
+            if fmt.of == FIGURE and self.review.plot.trace is None:
+                raise ReportError("nothing to export yet: open a session and show a window first")
+            what = fmt.writer(self.source(fmt), path)
         except (JoulebenchError, OSError) as exc:
             self.review.error.emit(f"export failed: {exc}")
             return False
+        except Exception as exc:  # noqa: BLE001  (a bug in a writer or a library: still said in the window)
+            log.exception("export %s to %s failed", name, path)
+            self.review.error.emit(f"export failed ({type(exc).__name__}): {exc}; details in the log")
+            return False
+        info = getattr(self.review, "info", None)
+        if info is not None:
+            info.emit(f"wrote {path}" + (f": {what}" if what else ""))
         return True
-
-    def _export_figure(self, fmt: ExportFormat, path: str) -> None:
-        """The plots with a title (session, run, window, markers) and the marker statistics in the image."""
-        plot = self.review.plot
-        plot0 = plot.plots[0][0]
-        plot0.setTitle(self.figure_title() + "<br><span style='font-size:8pt'>"
-                       + stats_box_text(plot.last_stats, plot.last_channels).replace("\n", " · ")
-                       + "</span>")
-        try:
-            fmt.writer(self.source(fmt), path)
-        finally:
-            plot0.setTitle(None)
