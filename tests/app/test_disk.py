@@ -139,12 +139,10 @@ def test_an_h5py_error_midway_still_closes_the_session(tmp_path, monkeypatch):
     from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
     from app.bench.config import DEMO_BENCH, load_bench
     from workloads.spec import find_workload
-    calls = {"n": 0}
     real_finish = writer_module.WindowWriter.finish
 
     def failing_finish(self, summary, attrs=None):
-        calls["n"] += 1
-        if calls["n"] == 2:
+        if self.group.name.startswith("/runs/002/"):        # run 1 (with or without its idle window) is saved
             raise RuntimeError("Unable to synchronously flush file (file write failed: errno = 28, error message "
                                "= 'No space left on device', total write size = 30300)")
         return real_finish(self, summary, attrs)
