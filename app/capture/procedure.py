@@ -95,6 +95,8 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
                 raise WorkloadError(f"{spec.source_path}: its files list names {outside[0]}, outside the workload "
                                     f"file's folder ({spec.base_dir}); nothing was uploaded. Move the file "
                                     "there, or list its folder in target.upload_from in the bench file.")
+        for item in plan:
+            item.command                 # an unknown --param name is refused here, before anything is connected
         check_output_dir(req.out_dir)
         check_free_space(req.out_dir, bench, plan, req.windows)
         try:

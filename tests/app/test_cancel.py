@@ -79,3 +79,17 @@ def test_a_stop_signal_while_waiting_for_the_workload_exits_130_with_the_session
         run = s.run(1)
         assert run.status == "incomplete" and run.attrs["reason"] == "cancelled by the operator"
         assert run.attrs["launcher_reason"] == "cancelled"
+
+
+def test_an_unknown_workload_parameter_is_refused_before_anything_is_connected(tmp_path):
+    # the scope's port is closed: had the capture connected first, the error would be the scope's
+    from app.bench.config import DEMO_BENCH
+    from workloads.errors import WorkloadError
+    from workloads.spec import find_workload
+    text = DEMO_BENCH.read_text()
+    bench = loads_bench(text.replace(text.split('resource = "', 1)[1].split('"', 1)[0], "TCPIP::127.0.0.1::1::SOCKET",
+                                     1), "bench.toml")
+    req = CaptureRequest(bench=bench, workload=find_workload("idle"), params={"colour": "red"}, out_dir=tmp_path)
+    with pytest.raises(WorkloadError, match="has no parameter 'colour'"):
+        Capture(req).run()
+    assert list(tmp_path.iterdir()) == []
