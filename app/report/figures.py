@@ -280,4 +280,4 @@ def _draw_page(painter, page: FigurePage, source, width: int, hidden_extra: tupl
         _render_hiding(page.view.scene(), painter, plot_rect, source, tuple(page.hidden) + hidden_extra)
     y += plot_rect.height() + margin * 0.5
     text("\n".join(page.caption), caption_font, "#222222")
-    return int(math.ceil(y + margin * 0.5)), plot_rect
+    return math.ceil(y + margin * 0.5), plot_rect

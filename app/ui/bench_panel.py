@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -131,7 +131,7 @@ class BenchPanel(QWidget):
         self.errors: dict[str, QLabel] = {}
         self.source_path = ""
         outer = QVBoxLayout(self)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()            # two rows: the panel fits a laptop's dock
         self.load_button = QPushButton("Load bench…")
         self.save_button = QPushButton("Save bench…")
         self.apply_button = QPushButton("Apply")
@@ -141,10 +141,10 @@ class BenchPanel(QWidget):
         self.zero_button = QPushButton("Zero current")
         self.zero_button.setToolTip("With no current flowing (board unpowered or probe shorted): measure the "
                                     "current channel's offset and fill in zero_offset_v")
-        for b in (self.load_button, self.save_button, self.apply_button, self.find_button, self.test_button,
-                  self.range_button, self.zero_button):
-            buttons.addWidget(b)
-        buttons.addStretch()
+        for k, b in enumerate((self.load_button, self.save_button, self.apply_button, self.find_button,
+                               self.test_button, self.range_button, self.zero_button)):
+            buttons.addWidget(b, *((0, k) if k < 3 else (1, k - 3)))
+        buttons.setColumnStretch(4, 1)
         outer.addLayout(buttons)
         self.info = QLabel("")
         self.info.setWordWrap(True)

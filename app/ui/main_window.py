@@ -296,8 +296,9 @@ class MainWindow(QMainWindow):
         geo = self.settings.value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
-        else:
-            self.resize(1400, 860)
+        else:                                      # at most the screen's free area (a 1 366×768 laptop)
+            free = self.screen().availableGeometry()
+            self.resize(min(1400, free.width()), min(860, free.height()))
         state = self.settings.value("window_state")
         if state is not None:
             self.restoreState(state)

@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -138,6 +140,7 @@ class SessionBrowser(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.folder_button = QPushButton("Folder…")
         self.open_button = QPushButton("Open (Ctrl+O)")
+        self.folder_label.setMinimumWidth(40)          # a long path is cut here, not the panel widened
         top.addWidget(self.folder_label, 1)
         for b in (self.refresh_button, self.folder_button, self.open_button):
             top.addWidget(b)
@@ -153,21 +156,40 @@ class SessionBrowser(QWidget):
         sel = QHBoxLayout()
         self.run_box = QComboBox()
         self.window_box = QComboBox()
-        # one button per export format the browser offers (app/report/formats.py), in the table's order
-        self.export_buttons = {fmt.name: QPushButton(fmt.label) for fmt in browser_formats()}
-        self.note_button = QPushButton("Add note at markers…")
-        self.histogram_button = QPushButton("P histogram…")
-        self.compare_button = QPushButton("Compare runs…")
         sel.addWidget(QLabel("Run"))
         sel.addWidget(self.run_box)
         sel.addWidget(QLabel("Window"))
         sel.addWidget(self.window_box)
-        sel.addStretch()
-        for b in (self.note_button, self.histogram_button, self.compare_button, *self.export_buttons.values()):
-            sel.addWidget(b)
+        # the review's actions in a tool bar: icons with their words, a tooltip each, and those that do not fit
+        # in an overflow menu (») rather than labels cut short
+        self.toolbar = QToolBar("Review")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.toolbar.setIconSize(QSize(16, 16))
+        style = self.style()
+
+        def tool(text: str, icon, tip: str):
+            act = self.toolbar.addAction(style.standardIcon(icon), text)
+            act.setIconText(text)                    # Qt would drop the "…" that says a dialog follows
+            act.setToolTip(tip)
+            return self.toolbar.widgetForAction(act)
+        self.fit_button = tool("Fit all", QStyle.SP_TitleBarMaxButton,
+                               "Show the whole window (Home); the wheel zooms time, drag pans")
+        self.note_button = tool("Add note at markers…", QStyle.SP_FileDialogInfoView,
+                                "Save a note over the markers' span into the session (the data stay untouched)")
+        self.histogram_button = tool("P histogram…", QStyle.SP_FileDialogListView,
+                                     "The distribution of power between the markers")
+        self.compare_button = tool("Compare runs…", QStyle.SP_FileDialogContentsView,
+                                   "Every run of this session, overlaid or side by side")
+        self.toolbar.addSeparator()
+        # one button per export format the browser offers (app/report/formats.py), in the table's order
+        self.export_buttons = {fmt.name: tool(fmt.label, QStyle.SP_DialogSaveButton,
+                                              f"{fmt.label.rstrip('…')} ({fmt.suffix.upper()} file)")
+                               for fmt in browser_formats()}
+        sel.addWidget(self.toolbar, 1)
         rl.addLayout(sel)
         self.result_label = QLabel("")             # the run on show and its result
         self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.result_label.setWordWrap(True)
         rl.addWidget(self.result_label)
         self.plot = TracePlot()
         rl.addWidget(self.plot, 1)
@@ -191,6 +213,7 @@ class SessionBrowser(QWidget):
         for name, button in self.export_buttons.items():
             button.clicked.connect(lambda *_, name=name: self.exports.ask_export(name))
         self.note_button.clicked.connect(self.notes.ask_note)
+        self.fit_button.clicked.connect(self.plot.fit_all)
         self.histogram_button.clicked.connect(self.show_histogram)
         self.compare_button.clicked.connect(self.show_compare)
         self._memory_run: int | None = None        # the run shown from a capture's memory, until its file opens

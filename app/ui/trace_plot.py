@@ -266,6 +266,11 @@ class TracePlot(pg.GraphicsLayoutWidget):
         _, yhi = hi.getData()
         return x, ylo, yhi
 
+    def fit_all(self) -> None:
+        """The whole window in view (the toolbar's Fit all, the Home key)."""
+        if self.trace is not None:
+            self.plots[0][0].setXRange(self.trace.t_first, self.trace.t_last, padding=0)
+
     # -- markers (app/ui/trace_markers.py) ----------------------------------------
     @property
     def last_stats(self) -> IntervalStats | None:

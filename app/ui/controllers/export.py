@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.errors import JoulebenchError, ReportError
+from app.report.figures import FigurePage
 from app.report.formats import (
     FIGURE,
     SELECTION,
@@ -16,7 +17,6 @@ from app.report.formats import (
     ExportSource,
     export_format,
 )
-from app.report.figures import FigurePage
 from app.ui.trace_markers import si, stats_box_text
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class ExportController:
         except (JoulebenchError, OSError) as exc:
             self.review.error.emit(f"export failed: {exc}")
             return False
-        except Exception as exc:  # noqa: BLE001  (a bug in a writer or a library: still said in the window)
+        except Exception as exc:
             log.exception("export %s to %s failed", name, path)
             self.review.error.emit(f"export failed ({type(exc).__name__}): {exc}; details in the log")
             return False
