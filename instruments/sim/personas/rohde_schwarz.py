@@ -17,7 +17,8 @@ import numpy as np
 
 from instruments.sim.engine import Quantizer
 from instruments.sim.personas.base import AUTO_TRIGGER_S, Block, Persona, channel_arg, positive
-from instruments.sim.scpi import DATA_OUT_OF_RANGE, SETTINGS_CONFLICT, ScpiError, choice, parse_float
+from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, SETTINGS_CONFLICT, ScpiError, choice,
+                                  parse_float)
 
 CODES_PER_DIV = 25          # 10 divisions over 250 of the 256 byte codes, centred on 128
 
@@ -144,8 +145,11 @@ class RohdeSchwarzPersona(Persona):
         self.e.points = value
 
     def _set_format(self, s, a) -> None:
-        word = a.split(",")[0]
-        self.data_format = choice(word, {"UINT": "UINT", "REAL": "REAL", "ASCii": "ASC"})
+        word, _, bits = a.partition(",")
+        fmt = choice(word, {"UINT": "UINT", "REAL": "REAL", "ASCii": "ASC"})
+        if bits.strip() and bits.strip() != {"UINT": "8", "REAL": "32", "ASC": "0"}[fmt]:
+            raise ScpiError(*ILLEGAL_PARAMETER)      # UINT,16 is not modelled: refused, not sent as 8 bits
+        self.data_format = fmt
 
     def _state(self) -> str:
         return {"ARMED": "RUN", "TRIGGERED": "RUN", "RUN": "RUN"}.get(self.e.state, "COMP")
