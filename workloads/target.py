@@ -84,6 +84,8 @@ class RunResult:
 LAUNCH_EVENT = "@launch"      # the launcher's own events, passed to on_event beside the workload's
 EXIT_EVENT = "@exit"
 MARKER_EVENT = "@marker"
+SYNC_EVENT = "@sync"
+SYNC_AFTER_S = (0.05, 0.15, 0.3, 0.6, 1.0)    # the local target sends a sync line this long after the start
 
 
 class LauncherOutput:
@@ -143,6 +145,9 @@ class LauncherOutput:
             if self.start_s is None:
                 self.start_s = msg.get("start")
             return Event(EXIT_EVENT, float(t), {"status": msg.get("status")}) if _is_time(t) else None
+        if kind == "sync":          # a round trip: the desktop's instant sent, the board's when it arrived
+            sent = msg.get("sent")
+            return Event(SYNC_EVENT, float(t), {"sent": float(sent)}) if _is_time(t) and _is_time(sent) else None
         if kind == "marker":
             self.markers.append(msg)
             if msg.get("status") != 0:
@@ -313,10 +318,15 @@ class LocalTarget(Target):
         for r in readers:
             r.start()
         cancelled = False
+        started = time.monotonic()
+        syncs = list(SYNC_AFTER_S)
         while proc.poll() is None:
             if cancel is not None and cancel.is_set() and not cancelled:
                 cancelled = True
                 _tell(proc, b"cancel\n")
+            if syncs and time.monotonic() - started >= syncs[0]:
+                syncs.pop(0)
+                _tell(proc, f"sync {time.monotonic()!r}\n".encode())
             time.sleep(0.02)
         for r in readers:
             r.join(10)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.measure.region import ClockMap
 from workloads.protocol import PREFIX as PROTOCOL_PREFIX
 from workloads.protocol import Event
-from workloads.target import EXIT_EVENT, LAUNCH_EVENT
+from workloads.target import EXIT_EVENT, LAUNCH_EVENT, SYNC_EVENT
 
 WIDENING_MAX_WINDOWS = 12      # with no length known, windows at doubling gaps: at most this many
 LOG_KEEP_LINES = 200           # output lines kept with their times: this many from the start and from the end
@@ -81,11 +81,12 @@ class RunLive:
         return self._first("end") is not None or self._first(EXIT_EVENT) is not None
 
     def clock(self) -> ClockMap | None:
-        """The board clock seen from the desktop: bounded above by the fastest event, below by the exec's round
-        trip (sent at exec_sent_s; the launcher's first stamp, or its exec stamp, was taken after it arrived)."""
+        """The board clock seen from the desktop: bounded above by the fastest event, below by the round trips
+        of the sync lines (where the target sends them) and of the exec (sent at exec_sent_s; the launcher's
+        first stamp, or its exec stamp, was taken after it arrived)."""
         with self._lock:
             pairs = [(d, e.t) for d, e in self.arrivals]
-            sent = []
+            sent = [(e.fields["sent"], e.t) for _, e in self.arrivals if e.event == SYNC_EVENT]
             if self.exec_sent_s is not None:
                 for _, e in self.arrivals:
                     if e.event == LAUNCH_EVENT:

@@ -116,6 +116,9 @@ class RunAnalysis:
                              voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
                              partial=partial)
         result.warnings.extend(marker_warnings)
+        if not placement.method.endswith("edges") and placement.method != "marker":
+            result.warnings.append(f"[begin, end] rests on no edge of the record: {placement.note}")
+        result.warnings.extend(getattr(self, "_event_problems", []))
         bound = getattr(self, "_bound_parts", None)
         if bound is not None:
             result.alignment["bound_parts_s"] = dict(bound)
@@ -136,6 +139,7 @@ class RunAnalysis:
             else:
                 placement = place(first.trace, events, bound)
             problems = check_events(events)
+            self._event_problems = [f"the run's board events are out of order: {p}" for p in problems]
             if problems:
                 placement = replace(placement, note=f"{placement.note}; " + "; ".join(problems))
             log.info("placement: %s (%s)", placement.method, placement.note)

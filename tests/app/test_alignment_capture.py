@@ -115,3 +115,23 @@ def test_hidden_launch_over_loopback_sshd(tmp_path, sshd):
     _within(r, 0.01)
     assert r["alignment"] == "edges"
     assert details["alignment"]["bound_parts_s"]["clock_s"] > 0
+
+
+def test_sync_lines_bound_the_local_clock_by_a_round_trip(tmp_path):
+    # a local target shares the desktop's clock: the true offset is 0, and the map's bounds must hold it; the
+    # launcher answers each "sync" line at once, so the bounds are a round trip apart, not the exec's
+    from app.capture.live_run import RunLive
+    from workloads.target import SYNC_EVENT, LocalTarget
+    target = LocalTarget(tmp_path / "work")
+    target.connect()
+    live = RunLive()
+    live.exec_sent_s = __import__("time").monotonic()
+    res = target.run("sleep 0.8", on_event=live.on_event)
+    assert res.ok
+    syncs = [(d, e) for d, e in live.arrivals if e.event == SYNC_EVENT]
+    assert len(syncs) >= 3
+    for arrived, e in syncs:
+        assert e.fields["sent"] <= e.t <= arrived           # sent, stamped, arrived: one clock, in that order
+    clock = live.clock()
+    assert clock.offset_lo_s <= 0.0 <= clock.offset_s
+    assert clock.width_s < 0.05

@@ -15,7 +15,8 @@ when:
 Nothing of the run is left on the board. Its own messages are stdout lines
 `@joulebench-launcher NONCE {json}` (NONCE from --nonce, new for every run, so
 a workload's output cannot pass for the launcher's): start, telemetry samples,
-marker, exit.
+marker, sync, exit. A stdin line "sync <desktop instant>" is answered at once
+with a sync message stamped on the board's clock (the desktop's clock map).
 
 The board-clock stamp taken immediately before the exec is given to the
 command as JOULEBENCH_LAUNCH_T. With --marker-high/--marker-low, the launcher
@@ -157,10 +158,18 @@ def watch_stdin(proc):
         if not data:
             kill_group(proc, "connection lost")
             return
+        t_read = time.monotonic()
         buf += data
         if b"cancel" in buf:
             kill_group(proc, "cancelled")
             return
+        while b"\n" in buf:                     # "sync <desktop instant>": answered at once with the board's
+            line, buf = buf.split(b"\n", 1)     # clock, so the desktop bounds the clocks' offset by a round trip
+            if line.startswith(b"sync "):
+                try:
+                    say({"event": "sync", "t": t_read, "sent": float(line[5:])})
+                except ValueError:
+                    pass
 
 
 def read_hwmon(root):
