@@ -111,10 +111,12 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
             self.report("connecting target", 0.05, f"connecting to {bench.target.kind} target")
             self.target = make_target(bench, req.password)
             self.target.connect()
+            self.check_cancel()                    # each phase honours a cancel as soon as it returns
             facts = self.target.facts()
             files = list({f.name: f for spec in specs for f in spec.files}.values())
             self.report("uploading", 0.08, f"uploading {', '.join(p.name for p in files) or 'nothing'}")
             self.target.upload(files)
+            self.check_cancel()
             telemetry = tele.options_for(bench.target.telemetry, facts)
             if telemetry is None and not bench.has_scope:
                 raise AnalysisError(no_telemetry_advice(bench.target.telemetry, facts))
@@ -160,16 +162,17 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
             release_free_memory()        # what the capture's threads freed goes back to the system (app/system/heap.py)
 
     def _disconnect(self) -> None:
-        if self.scope is not None:
-            try:
-                self.scope.stop()
-            except JoulebenchError:
-                pass
-            self.scope.close()
-            self.scope = None
-        if self.target is not None:
-            self.target.close()
-            self.target = None
+        """Stop and close both ends whatever state they are in: a download cancelled midway leaves the VISA
+        session closed, and its library's own error must not replace the capture's outcome."""
+        scope, self.scope = self.scope, None
+        target, self.target = self.target, None
+        for what, step in (("stop the scope", scope and scope.stop), ("close the scope", scope and scope.close),
+                           ("close the target", target and target.close)):
+            if step:
+                try:
+                    step()
+                except Exception as exc:       # noqa: BLE001 - the capture's own outcome is what is reported
+                    log.info("could not %s: %s: %s", what, type(exc).__name__, exc)
 
     def _open_session(self, facts: dict[str, Any], command: str) -> SessionWriter:
         bench, req = self.req.bench, self.req

@@ -93,3 +93,29 @@ def test_an_unknown_workload_parameter_is_refused_before_anything_is_connected(t
     with pytest.raises(WorkloadError, match="has no parameter 'colour'"):
         Capture(req).run()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("phase", ["configuring", "connecting target", "uploading", "arming", "waiting for trigger",
+                                   "downloading", "running"])
+def test_a_cancel_in_each_phase_is_the_operators_cancel(tmp_path, phase):
+    # the demo bench (simulated scope, this computer as the board), the 60 s idle workload: whatever the phase, the
+    # capture ends as cancelled, nothing is left running, and a session is saved once one was begun
+    from app.bench.config import DEMO_BENCH, load_bench
+    from workloads.spec import find_workload
+    cancel = threading.Event()
+
+    def progress(p):
+        if p.stage == phase:
+            cancel.set()
+    req = CaptureRequest(bench=load_bench(DEMO_BENCH), workload=find_workload("idle"), params={"seconds": "60"},
+                         windows=0, out_dir=tmp_path)
+    with pytest.raises(CaptureFailed, match="cancelled by the operator") as err:
+        Capture(req, progress=progress, cancel=cancel).run()
+    outcome = err.value.outcome
+    assert outcome.failed_runs == []
+    if phase in ("configuring", "connecting target", "uploading"):
+        assert outcome.session_path is None and list(tmp_path.iterdir()) == []
+    else:
+        assert not list(tmp_path.glob("*.partial"))
+        with SessionReader(outcome.session_path) as s:
+            assert s.status == "incomplete" and s.run(1).attrs["reason"] == "cancelled by the operator"
