@@ -48,7 +48,11 @@ def points_in(element) -> int:
 
 def test_svg_and_png_through_the_file_menu_leave_the_review_as_it_was(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window()
+    w.resize(1366, 768)
     plot = open_known(qtbot, w, tmp_path)
+    w.show_info("a line in the message bar, as the export will write one")   # the layout as it will be
+    qtbot.waitUntil(lambda: w.width() == 1366 and plot.width() > 400)
+    qtbot.wait(100)                                     # the docks take their size on later turns of the loop
     plot.plots[0][0].setXRange(0.1, 0.6, padding=0)        # zoomed in: 500 samples in view, drawn raw
     before = (plot.plots[0][0].viewRange()[0], plot.plots[0][0].vb.width(), plot.width())
     svg, png = tmp_path / "fig.svg", tmp_path / "fig.png"
