@@ -200,6 +200,9 @@ class SshTarget(Target):
         except (OSError, asyncssh.Error) as exc:
             raise TargetError(f"{self.description}: cannot connect ({exc}). Is the board on and reachable, is the "
                               "host name or ~/.ssh/config alias right, is sshd running?") from None
+        except ValueError as exc:                # asyncssh parses known_hosts (and keys) into ValueErrors
+            raise TargetError(f"{self.description}: {self.known_hosts} (target.known_hosts) or the key files "
+                              f"cannot be read: {exc}. Fix or remove that line; nothing was trusted.") from None
         home = self._exec("printf %s \"$HOME\"").strip()
         wd = self.workdir_spec
         self.workdir = home + wd[1:] if wd.startswith("~") else wd

@@ -239,3 +239,16 @@ def test_a_stalled_link_is_declared_dead_after_the_keepalive_time(sshd, tmp_path
         t.close()
     for pid in checks.read_pids(pids_file, 2):           # the board's side notices once its sshd runs again
         assert checks.wait_gone(pid, 20), f"process {pid} survived the lost connection"
+
+
+def test_a_malformed_known_hosts_file_is_a_clear_error(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("@@@ not a known_hosts line\n")
+    t = make(sshd, tmp_path, known_hosts=str(known))
+    try:
+        with pytest.raises(TargetError, match=r"known_hosts \(target.known_hosts\) or the key files cannot be "
+                                              r"read: Invalid known hosts"):
+            t.connect()
+    finally:
+        t.close()
+    assert known.read_text() == "@@@ not a known_hosts line\n"
