@@ -35,7 +35,7 @@ from app.ui.controllers.campaign import CampaignController
 from app.ui.controllers.capture import CaptureController
 from app.ui.controllers.host_keys import HostKeyController
 from app.ui.controllers.live import LiveController
-from app.ui.controllers.review import ReviewController
+from app.ui.controllers.review import ReviewController, session_files
 from app.ui.controllers.tasks import TaskRunner
 from app.ui.live_view import LiveView
 from app.ui.results_panel import ResultsPanel
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None):
         super().__init__()
         self.setWindowTitle("Joulebench")
+        self.setAcceptDrops(True)                         # a session file (.h5) dropped here opens in the review
         self.settings = settings or QSettings("Joulebench", "Joulebench")
         self.sessions_dir = Path(sessions_dir)
         central = QWidget()
@@ -178,7 +179,8 @@ class MainWindow(QMainWindow):
         self.host_keys = HostKeyController(bench_source=lambda: self.bench_control.bench, tasks=self.tasks,
                                            notices=m, parent=self)
         self.tasks.on_host_key = self.host_keys.ask_trust
-        self.review_control = ReviewController(self.sessions, show_panel=self.show_panel, parent=self)
+        self.review_control = ReviewController(self.sessions, show_panel=self.show_panel, settings=self.settings,
+                                               parent=self)
         self.capture_control = CaptureController(
             self.capture_panel, self.results, self.sessions, sessions_dir=self.sessions_dir, bench_source=current,
             stop_live=self.live_control.stop, notices=m, show_panel=self.show_panel,
@@ -207,6 +209,8 @@ class MainWindow(QMainWindow):
             return a
         file_menu = bar.addMenu("&File")
         action(file_menu, "&Open session…", self.review_control.open_session, "Ctrl+O")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(lambda: self.review_control.fill_recent_menu(self.recent_menu))
         for fmt in menu_formats():           # the export formats the menu offers (app/report/formats.py)
             action(file_menu, fmt.menu, lambda *_, name=fmt.name: self.review_control.ask_export(name), fmt.shortcut)
         file_menu.addSeparator()
@@ -324,6 +328,20 @@ class MainWindow(QMainWindow):
 
     def show_info(self, text: str) -> None:
         self.message.show_info(text)
+
+    # -- a session file dropped on the window ------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if session_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        if session_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+            self.review_control.open_dropped(event.mimeData().urls())
+        else:
+            event.ignore()
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -139,7 +139,7 @@ class SessionBrowser(QWidget):
         self.folder_label = QLabel()
         self.refresh_button = QPushButton("Refresh")
         self.folder_button = QPushButton("Folder…")
-        self.open_button = QPushButton("Open (Ctrl+O)")
+        self.open_button = QPushButton("Open selected")
         self.folder_label.setMinimumWidth(40)          # a long path is cut here, not the panel widened
         top.addWidget(self.folder_label, 1)
         for b in (self.refresh_button, self.folder_button, self.open_button):
