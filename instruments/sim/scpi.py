@@ -58,7 +58,13 @@ class CommandTable:
         self._entries: list[tuple[tuple[_PatternToken, ...], Handler]] = []
 
     def add(self, pattern: str, handler: Handler) -> None:
-        self._entries.append((_compile(pattern), handler))
+        """Register a pattern; a persona registering a pattern again (its own `:SINGle`) replaces the handler."""
+        compiled = _compile(pattern)
+        for k, (existing, _) in enumerate(self._entries):
+            if existing == compiled:
+                self._entries[k] = (compiled, handler)
+                return
+        self._entries.append((compiled, handler))
 
     def find(self, tokens: list[str]) -> tuple[Handler, list[int]] | None:
         parsed = []

@@ -145,7 +145,8 @@ def test_short_long_forms_joined_commands_and_error_queue():
         try:
             t.write(":chan1:scal 0.5;offs 12.5")                    # relative header after ';'
             assert float(t.query(":CHANnel1:SCALe?")) == 0.5
-            assert t.query(":CHAN1:OFFS?;:CHANNEL1:PROBE?") == "1.250000e+01;1.000000e+00"
+            # InfiniiVision replies: signed NR3 with an upper-case exponent, joined with ';'
+            assert t.query(":CHAN1:OFFS?;:CHANNEL1:PROBE?") == "+1.25000000E+01;+1.00000000E+00"
             t.write(":BOGus:COMMand 1")
             assert t.query(":SYSTem:ERRor?") == '-113,"Undefined header"'
             assert t.query(":SYST:ERR?") == '+0,"No error"'

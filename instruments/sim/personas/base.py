@@ -167,6 +167,11 @@ class Persona:
         """An integer reply in the family's NR1 form (Keysight prints the sign: "+0")."""
         return str(int(value))
 
+    def nr3(self, value: float) -> str:
+        """A real-valued reply in the family's form. Default: the Rigol guides' scientific notation
+        ("1.000000e+00", e.g. MSO1000Z/DS1000Z guide, :CHANnel<n>:SCALe?)."""
+        return f"{value:.6e}"
+
     def _common_query_or_set(self, attr: str):
         def handler(s, a, q):
             if q:
@@ -300,11 +305,11 @@ class Persona:
 
     def _trigger_props(self) -> None:
         """The edge trigger, the sample-rate query and the waveform source, spelled alike in both dialects."""
-        self.table.add(":ACQuire:SRATe", lambda s, a, q: f"{self.e.sample_rate_hz:.6e}" if q else None)
+        self.table.add(":ACQuire:SRATe", lambda s, a, q: self.nr3(self.e.sample_rate_hz) if q else None)
         self.prop(":TRIGger:MODE", lambda s: "EDGE", lambda s, a: choice(a, {"EDGE": "EDGE"}))
         self.prop(":TRIGger:EDGE:SOURce", lambda s: f"CHAN{self.e.trigger_channel}" if self.e.trigger_channel else "EXT",
                   lambda s, a: setattr(self.e, "trigger_channel", trigger_source_arg(a)))
-        self.prop(":TRIGger:EDGE:LEVel", lambda s: f"{self.e.trigger_level_v:.6e}",
+        self.prop(":TRIGger:EDGE:LEVel", lambda s: self.nr3(self.e.trigger_level_v),
                   lambda s, a: setattr(self.e, "trigger_level_v", parse_float(a)))
         self.prop(":TRIGger:EDGE:SLOPe", lambda s: "POS", lambda s, a: choice(a, {"POSitive": "POS"}))
         self.prop(":WAVeform:SOURce", lambda s: f"CHAN{self.wav_source}",
@@ -313,10 +318,10 @@ class Persona:
     def _channel_props(self, offset_sign: float, bw_on: str) -> None:
         self.prop(":CHANnel#:DISPlay", lambda s: "1" if self.channel(s).display else "0",
                   lambda s, a: setattr(self.channel(s), "display", parse_bool(a)))
-        self.prop(":CHANnel#:SCALe", lambda s: f"{self.channel(s).scale_v:.6e}", self._set_scale)
-        self.prop(":CHANnel#:OFFSet", lambda s: f"{offset_sign * self.channel(s).centre_v:.6e}",
+        self.prop(":CHANnel#:SCALe", lambda s: self.nr3(self.channel(s).scale_v), self._set_scale)
+        self.prop(":CHANnel#:OFFSet", lambda s: self.nr3(offset_sign * self.channel(s).centre_v),
                   lambda s, a: setattr(self.channel(s), "centre_v", offset_sign * parse_float(a)))
-        self.prop(":CHANnel#:PROBe", lambda s: f"{self.channel(s).probe:.6e}",
+        self.prop(":CHANnel#:PROBe", lambda s: self.nr3(self.channel(s).probe),
                   lambda s, a: setattr(self.channel(s), "probe", positive(a)))
         self.prop(":CHANnel#:COUPling", lambda s: self.channel(s).coupling,
                   lambda s, a: setattr(self.channel(s), "coupling",

@@ -36,17 +36,17 @@ class KeysightPersona(Persona):
         self.wav_points_mode = "NORMAL"
         self.wav_points = self.screen_points
         self._channel_props(1.0, "1")
-        self.prop(":TIMebase:RANGe", lambda s: f"{self.e.window_s:.8e}", lambda s, a: self._timebase(positive(a)))
-        self.prop(":TIMebase:SCALe", lambda s: f"{self.e.window_s / 10:.8e}",
+        self.prop(":TIMebase:RANGe", lambda s: self.nr3(self.e.window_s), lambda s, a: self._timebase(positive(a)))
+        self.prop(":TIMebase:SCALe", lambda s: self.nr3(self.e.window_s / 10),
                   lambda s, a: self._timebase(10 * positive(a)))
-        self.prop(":TIMebase:POSition", lambda s: f"{self.position_s:.8e}", lambda s, a: self._position(parse_float(a)))
+        self.prop(":TIMebase:POSition", lambda s: self.nr3(self.position_s), lambda s, a: self._position(parse_float(a)))
         self.prop(":TIMebase:REFerence", lambda s: {0.1: "LEFT", 0.5: "CENT", 0.9: "RIGH"}[self.reference],
                   lambda s, a: self._reference(choice(a, {"LEFT": "0.1", "CENTer": "0.5", "RIGHt": "0.9"})))
         self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
         self.acq_type = "NORM"
         self.prop(":ACQuire:TYPE", lambda s: self.acq_type, lambda s, a: setattr(
             self, "acq_type", choice(a, {"NORMal": "NORM", "HRESolution": "HRES"})))
-        self.table.add(":ACQuire:POINts", lambda s, a, q: f"{self.e.points:d}" if q else None)
+        self.table.add(":ACQuire:POINts", lambda s, a, q: self.nr1(self.e.points) if q else None)
         self._trigger_props()
         self.prop(":TRIGger:SWEep", lambda s: "AUTO" if self.e.auto_trigger_s is not None else "NORM",
                   self._set_sweep)
@@ -54,7 +54,7 @@ class KeysightPersona(Persona):
         # command *OPC? and *WAI wait for (the guide's "ensure the acquisition is complete" examples)
         self.table.add(":DIGitize", lambda s, a, q: self.arm_single(overlapped=True))
         self.table.add(":TRIGger:FORCe", lambda s, a, q: self.e.force_trigger())
-        self.table.add(":OPERegister:CONDition", lambda s, a, q: str(self._condition()) if q else None)
+        self.table.add(":OPERegister:CONDition", lambda s, a, q: self.nr1(self._condition()) if q else None)
         self.wav_format = "BYTE"
         self.prop(":WAVeform:FORMat", lambda s: self.wav_format[:4],
                   lambda s, a: setattr(self, "wav_format", choice(a, {"BYTE": "BYTE", "ASCii": "ASCII"})))
@@ -70,7 +70,7 @@ class KeysightPersona(Persona):
         self.prop(":WAVeform:POINts:MODE", lambda s: self.wav_points_mode[:4],
                   lambda s, a: setattr(self, "wav_points_mode",
                                        choice(a, {"NORMal": "NORMAL", "MAXimum": "MAXIMUM", "RAW": "RAW"})))
-        self.prop(":WAVeform:POINts", lambda s: str(self._points()), self._set_points)
+        self.prop(":WAVeform:POINts", lambda s: self.nr1(self._points()), self._set_points)
         self.table.add(":WAVeform:PREamble", lambda s, a, q: self._preamble() if q else None)
         self.table.add(":WAVeform:DATA", lambda s, a, q: self._data() if q else None)
 
@@ -79,8 +79,13 @@ class KeysightPersona(Persona):
         self.e.auto_trigger_s = AUTO_TRIGGER_S if auto else None
 
     def nr1(self, value: int) -> str:
-        """Programmer's guide, "Number formats": integers come back as NR1 with an explicit sign ("+0")."""
+        """Integers come back as NR1 with an explicit sign ("+0", "+1000": the preamble's points and
+        yreference, :OPERegister:CONDition?, :WAVeform:POINts?)."""
         return f"{int(value):+d}"
+
+    def nr3(self, value: float) -> str:
+        """Reals come back as signed NR3 with an upper-case exponent ("+1.20000000E+00", :TIMebase:RANGe?)."""
+        return f"{value:+.8E}"
 
     def _timebase_compound(self, s, a, q):
         """`:TIMebase?` answers with every timebase setting, as the instrument does."""

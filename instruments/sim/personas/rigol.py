@@ -43,13 +43,17 @@ class RigolPersona(Persona):
         # guide, :MATH:DISPlay?: 1 or 0; the simulated scope has no math channel to show
         self.prop(":MATH:DISPlay", lambda s: "0", lambda s, a: only_bool(a, False))
         self.prop(":TIMebase:MODE", lambda s: "MAIN", lambda s, a: choice(a, {"MAIN": "MAIN"}))
-        self.prop(":TIMebase:MAIN:SCALe", lambda s: f"{self.e.window_s / self.horizontal_divisions:.6e}",
+        # guide, :TIMebase:MAIN:SCALe? / :OFFSet?: scientific notation, "1.000000e-06"
+        self.prop(":TIMebase:MAIN:SCALe", lambda s: self.nr3(self.e.window_s / self.horizontal_divisions),
                   lambda s, a: self._scale(positive(a)))
-        self.prop(":TIMebase:MAIN:OFFSet", lambda s: f"{self.offset_s:.6e}", lambda s, a: self._offset(parse_float(a)))
+        self.prop(":TIMebase:MAIN:OFFSet", lambda s: self.nr3(self.offset_s), lambda s, a: self._offset(parse_float(a)))
         self.prop(":ACQuire:MDEPth", lambda s: self._depth_reply(), self._mdepth)
         self._trigger_props()
-        self.prop(":TRIGger:SWEep", lambda s: "SING", lambda s, a: choice(a, {"SINGle": "SING", "AUTO": "AUTO",
-                                                                                "NORMal": "NORM"}))
+        # guide, :TRIGger:SWEep?: AUTO, NORM or SING; :SINGle sets SING, as pressing SINGLE does
+        self.sweep = "SING"
+        self.prop(":TRIGger:SWEep", lambda s: self.sweep, lambda s, a: setattr(
+            self, "sweep", choice(a, {"SINGle": "SING", "AUTO": "AUTO", "NORMal": "NORM"})))
+        self.table.add(":SINGle", lambda s, a, q: self._single())
         self.table.add(":TRIGger:STATus", lambda s, a, q: self._status() if q else None)
         self.table.add(":TFORce", lambda s, a, q: self.e.force_trigger())
         self.prop(":WAVeform:MODE", lambda s: self.wav_mode[:4],
@@ -63,6 +67,10 @@ class RigolPersona(Persona):
                                                                                      int(positive(a))))
         self.table.add(":WAVeform:PREamble", lambda s, a, q: self._preamble() if q else None)
         self.table.add(":WAVeform:DATA", lambda s, a, q: self._data() if q else None)
+
+    def _single(self) -> None:
+        self.sweep = "SING"
+        self.arm_single()
 
     def _set_format(self, s, a) -> None:
         only(a, {"BYTE": "BYTE"})
