@@ -157,3 +157,46 @@ def test_an_h5py_error_midway_still_closes_the_session(tmp_path, monkeypatch):
     with SessionReader(path) as s:
         assert s.status == "incomplete" and "is full" in s.attrs["reason"]
         assert s.run(1).status == "complete" and s.run(2).status == "incomplete"
+
+
+def test_a_capture_that_may_not_fit_is_warned_about_before_connecting(small_disk, caplog):
+    # one 2 s window at 100 kHz of two channels is 200 000 samples: at most 2 bytes and 1/8 byte of overview a
+    # sample and channel, 3 windows a run (the triggered one, 1 sampled, an idle one) for 4 runs -> 10.2 MB at
+    # most; at least 1 byte a sample of one window -> 0.425 MB
+    import logging
+
+    from app.bench.config import DEMO_BENCH, load_bench
+    from app.capture.context import PlannedRun, capture_bytes, check_free_space
+    from workloads.spec import find_workload
+    bench = load_bench(DEMO_BENCH)
+    plan = [PlannedRun(find_workload("idle"))] * 4
+    points = 2.0 * 100_000
+    most, least = capture_bytes(bench, plan, 1)
+    assert most == int(4 * 3 * points * (2 * 2 + 0.125)) and least == int(points * (2 + 0.125))
+    folder = small_disk(RESERVE_BYTES + (most + least) // 2)
+    with caplog.at_level(logging.WARNING):
+        check_free_space(folder, bench, plan, 1)
+    assert any("may write up to" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failure_while_closing_keeps_the_partial_with_every_run_readable(tmp_path, monkeypatch):
+    from app.session import integrity
+    path = tmp_path / "s.h5"
+    vw, iw = int8_window(4.75, 12.0)
+    from app.measure.energy import PowerTrace, summarise
+    summary = summarise(PowerTrace(vw, iw, shunt_ohm=0.01))
+    w = SessionWriter(path, bench_toml="", resource="sim")
+    for _ in range(2):
+        run = w.begin_run()
+        run.add_window(vw, iw, summary, current_scaling={"shunt_ohm": 0.01})
+        run.finish({"duration_s": 0.5}, record={"run": run.number, "energy_j": 6.0})
+
+    def failing(f):
+        raise RuntimeError("Can't close dataset (file write failed: errno = 28, 'No space left on device')")
+    monkeypatch.setattr(integrity, "root_digest", failing)
+    with pytest.raises(SessionError, match=r"Every run finished before is in .*s\.h5\.partial; `report` reads it"):
+        w.close()
+    monkeypatch.undo()
+    assert not path.exists()
+    with SessionReader(tmp_path / "s.h5.partial") as s:
+        assert s.damage() == [] and [r.record["energy_j"] for r in s.runs()] == [6.0, 6.0]
