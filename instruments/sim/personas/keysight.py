@@ -4,6 +4,17 @@ Offset is the centre-screen voltage; 10 horizontal divisions; :TIMebase:RANGe/PO
 bit (8) of :OPERegister:CONDition?; :WAVeform:POINts MAX switches the points mode; preamble of ten fields
 with yreference 128 for BYTE; #8 blocks; BYTE (unsigned, 0 = hole, 1 and 255 the rails) or ASCii (volts as
 NR3 in a block); compound queries such as `:TIMebase?`; `:MEASure:VAVerage? [DISPlay,]<source>`.
+
+Reply forms (the guide's "Return Format" of each query, and what a real InfiniiVision prints):
+* :WAVeform:PREamble? — format, type, points, count, xreference, yreference NR1, the rest NR3, all signed
+  ("+0,+0,+1000,+1,+2.00000000E-010,-1.00000000E-007,+0,+3.12500000E-002,+1.25000000E-002,+128", a published
+  capture); type is the :ACQuire:TYPE (0 NORMal, 3 HRESolution), not the points mode.
+* integers (:OPERegister:CONDition?, :WAVeform:POINts?, :ACQuire:POINts?, *ESR?, *STB?) — signed NR1 ("+8").
+* reals (:TIMebase:RANGe?, :CHANnel<n>:SCALe? …) — signed NR3, upper-case exponent ("+1.20000000E+00"); the
+  number of digits a real scope prints varies with the value, this persona always prints nine.
+* :SYSTem:ERRor? — `+0,"No error"`, `-113,"Undefined header"`; *OPC? — `1`; :TIMebase? and :CHANnel<n>? —
+  the compound replies ":TIM:MODE MAIN;REF CENT;MAIN:RANG …;POS …".
+* :WAVeform:DATA? — `#8` definite-length block and one newline.
 """
 
 from __future__ import annotations

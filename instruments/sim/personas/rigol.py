@@ -9,6 +9,15 @@ prints it (`raw_points_field = "range"` models firmware that reports the STARt/S
 DHO: the same tree with 10 divisions, 12-bit samples sent as WORD codes scaled to 16 bits (7 500 codes per
 division around 32 768, as a published DHO824 capture shows), pages of 125 000 points, the preamble's points
 field the page size, and :ACQuire:MDEPth? in NR3 ("1.0000E+06").
+
+Reply forms (MSO1000Z/DS1000Z guide, each command's "Return Format" and example):
+* :WAVeform:PREamble? — format, type, points, count, xreference, yorigin, yreference as integers, the rest in
+  %e notation ("0,2,6000000,1,1.000000e-09,-3.000000e-03,0,4.132813e-01,0,122").
+* reals (:CHANnel<n>:SCALe?, :OFFSet?, :PROBe?, :TIMebase:MAIN:SCALe?, :ACQuire:SRATe?,
+  :TRIGger:EDGE:LEVel?) — scientific notation with six decimals ("1.000000e+00").
+* integers (:ACQuire:MDEPth?, :WAVeform:STARt?, :STOP?) — NR1; words (:TRIGger:STATus? TD/WAIT/RUN/AUTO/STOP,
+  :WAVeform:MODE? NORM/MAX/RAW, :TRIGger:SWEep? AUTO/NORM/SING, :WAVeform:SOURce? CHAN1) — upper-case short forms.
+* :SYSTem:ERRor? — `0,"No error"`; :WAVeform:DATA? — `#9` definite-length block and one newline.
 """
 
 from __future__ import annotations

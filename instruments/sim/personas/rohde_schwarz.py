@@ -9,6 +9,14 @@ CHANnel<m>:DATA:HEADer? (xstart, xstop, points, values per sample), :XORigin? :X
     volts = YORigin + YINCrement · code,   time = XORigin + i · XINCrement
 
 10 vertical divisions; MEASurement<n>:RESult:ACTual? MEAN answers the mean.
+
+Reply forms (RTB2000/RTM3000 user manual, each command's example):
+* CHANnel<m>:DATA:HEADer? — "-9.477E-008,9.477E-008,120000,1": xstart and xstop with four significant digits
+  and a three-digit exponent, the record length and the values per sample as NR1.
+* CHANnel<m>:DATA? — a `#9` block after FORMat UINT,8 or REAL,32; after FORMat ASCii the volts as fixed-point
+  numbers with six decimals, comma separated ("-0.125000,-0.123016,…").
+* FORMat? — UINT,8 / REAL,32 / ASC,0; ACQuire:STATe? — RUN or COMP; SYSTem:ERRor? — `0,"No error"`.
+* *STB? — NR1 with bit 2 set while the error queue holds an entry (the manual's status reporting system).
 """
 
 from __future__ import annotations

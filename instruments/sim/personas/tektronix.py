@@ -11,6 +11,15 @@ DATa:WIDth 1 or 2 bytes, or ASCii; the WFMOutpre fields asked by name:
 An attached TPP/TekVPI probe sets CH<x>:PROBe:GAIN (0.1 for 10X); CH<x>:PROBEFunc:EXTAtten is external
 attenuation on top. Refusals set *ESR? bits and are listed by ALLEv?. MEASUrement:MEAS<x>:RESUlts:CURRentacq:MEAN?
 answers the mean.
+
+Reply forms (4/5/6 Series programmer manual), with HEADer OFF:
+* WFMOutpre:<field>? — the bare value: NR3 reals ("4.000000E-03"), NR1 integers for PT_Off and NR_Pt.
+* CURVe? — a `#9` definite-length block of SRIbinary codes (DATa:WIDth 1 or 2, LSB first), or ASCII NR1 codes
+  joined with ',' after DATa:ENCdg ASCii.
+* DATa:SOUrce:AVAILable? — the channels that hold a waveform, comma separated ("CH1,CH2").
+* ALLEv? — `<code>,"<message>"` for each event, `0,"No events to report - queue empty"` when none; EVMsg? one
+  event; EVENT? its code; *ESR? NR1.
+* ACQuire:STATE? — 1 while acquiring, 0 once the sequence is complete; VERBose? and DISplay:…:STATE? — 1 or 0.
 """
 
 from __future__ import annotations
