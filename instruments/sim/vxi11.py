@@ -108,7 +108,7 @@ def _accepted(xid: int, results: bytes, accept_stat: int = 0) -> bytes:
 
 
 class _RpcHandler(socketserver.BaseRequestHandler):
-    server: "_RpcServer"
+    server: _RpcServer
 
     def handle(self) -> None:
         sock: socket.socket = self.request
@@ -147,7 +147,7 @@ class _RpcServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, listener: "Vxi11Listener", prog: int, vers: int, call):
+    def __init__(self, address, listener: Vxi11Listener, prog: int, vers: int, call):
         self.listener, self.prog, self.vers, self.call = listener, prog, vers, call
         super().__init__(address, _RpcHandler)
 

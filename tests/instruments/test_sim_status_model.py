@@ -43,7 +43,7 @@ class Raw:
         self.sock.settimeout(0.2)
         try:
             return not (self.buf or self.sock.recv(1))
-        except socket.timeout:
+        except TimeoutError:
             return True
         finally:
             self.sock.settimeout(3)
@@ -66,7 +66,7 @@ def n(reply: str) -> int:
 
 
 def test_common_queries_answer(raw):
-    name, sim, c = raw
+    _, sim, c = raw
     assert c.ask("*IDN?") == sim.persona.idn
     assert n(c.ask("*TST?")) == 0          # self-test passed
     assert c.ask("*OPT?") == "0"           # no options
@@ -75,7 +75,7 @@ def test_common_queries_answer(raw):
 
 
 def test_a_command_error_sets_esr_bit_5_and_the_status_byte_through_ese_and_sre(raw):
-    name, sim, c = raw
+    name, _, c = raw
     c.send("*ESE 32;*SRE 32\n")
     c.send("NOSUCH:HEADer 1\n")
     assert n(c.ask("*ESE?")) == 32 and n(c.ask("*SRE?")) == 32
@@ -119,7 +119,7 @@ def test_opc_after_an_overlapped_single_waits_for_the_acquisition():
 
 
 def test_framing_newlines_semicolons_and_no_partial_reply(raw):
-    name, sim, c = raw
+    _, sim, c = raw
     c.send("*CLS\n*IDN?\n*OPC?\n")                          # three messages in one segment
     assert c.line() == sim.persona.idn and c.line() == "1"
     assert c.ask("*IDN?;*OPC?") == sim.persona.idn + ";1"   # replies of one message joined with ';'
