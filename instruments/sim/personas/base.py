@@ -107,11 +107,16 @@ class Persona:
         """Execute one message line; return its replies in order."""
         replies: list[str | Block] = []
         log.debug("%s <- %r", type(self).__name__, line[:200])
-        for tokens, arg, is_query in split_message(line):
-            head = tokens[0].upper() if len(tokens) == 1 else ""
-            if head == "*WAI" or (head == "*OPC" and is_query):
-                self.wait_for_operations()          # outside the lock: the acquisition goes on meanwhile
-            with self.e.lock:
+        self.e.lock.acquire()                       # a message runs whole, as one parser executes it ...
+        try:
+            for tokens, arg, is_query in split_message(line):
+                head = tokens[0].upper() if len(tokens) == 1 else ""
+                if head == "*WAI" or (head == "*OPC" and is_query):
+                    self.e.lock.release()           # ... except while *WAI/*OPC? wait: the acquisition goes on
+                    try:
+                        self.wait_for_operations()
+                    finally:
+                        self.e.lock.acquire()
                 found = self.table.find(tokens)
                 if found is None:
                     self.push(*UNDEFINED_HEADER)
@@ -124,6 +129,8 @@ class Persona:
                     return []
                 if reply is not None:
                     replies.append(reply)
+        finally:
+            self.e.lock.release()
         return replies
 
     # -- IEEE 488.2 status model ---------------------------------------------------
