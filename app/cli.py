@@ -219,28 +219,32 @@ def _print_table(outcome) -> None:
     if not outcome.runs:
         print("no run completed")
         return
-    head = f"{'run':>3} {'T (s)':>10} {'P avg (W)':>10} {'P idle (W)':>10} {'E (J)':>12} {'± U (J)':>9} " \
-           f"{'E dyn (J)':>11} {'J/GOp':>11} method"
+    from app.report.numbers import format_value, with_uncertainty   # one way of writing numbers, as the GUI's
+
+    def f(x, unit=""):
+        return format_value(x, unit, missing="—")
+    head = f"{'run':>3} {'T':>10} {'P avg':>10} {'P idle':>10} {'E ± U (k≈2)':>20} {'E dyn':>10} " \
+           f"{'J/GOp':>9} method"
     print(head)
     for r in outcome.runs:
-        def f(x, spec):
-            return format(x, spec) if x is not None else "—"
-        print(f"{r['run']:>3} {f(r['duration_s'], '10.4f')} {f(r['avg_power_w'], '10.4f')} "
-              f"{f(r['idle_power_w'], '10.4f')} {f(r['energy_j'], '12.5g')} {f(r['uncertainty_j'], '9.3g')} "
-              f"{f(r['dynamic_energy_j'], '11.5g')} {f(r['j_per_gop'], '11.5g')} {r['energy_method']}"
+        print(f"{r['run']:>3} {f(r['duration_s'], 's'):>10} {f(r['avg_power_w'], 'W'):>10} "
+              f"{f(r['idle_power_w'], 'W'):>10} "
+              f"{with_uncertainty(r['energy_j'], r['uncertainty_j'], 'J', missing='—'):>20} "
+              f"{f(r['dynamic_energy_j'], 'J'):>10} {f(r['j_per_gop']):>9} {r['energy_method']}"
               + (" (partial)" if r.get("partial") else ""))
         if r.get("launch_to_begin_j") is not None or r.get("end_to_exit_j") is not None:
             idle = f"; idle from {r['idle_source']}" if r.get("idle_source") else ""
-            print(f"    start-up tax: launch → begin {f(r.get('launch_to_begin_j'), '.4g')} J, "
-                  f"end → exit {f(r.get('end_to_exit_j'), '.4g')} J (outside E){idle}")
+            print(f"    start-up tax: launch → begin {f(r.get('launch_to_begin_j'), 'J')}, "
+                  f"end → exit {f(r.get('end_to_exit_j'), 'J')} (outside E){idle}")
         if r.get("measurand"):
             print(f"    NO SCOPE: measured {r['measurand']} by {r.get('energy_source')}; fidelity: {r.get('fidelity')}")
         for w in r["warnings"]:
             print(f"    warning: {w}")
     s = outcome.summary()
     if s["runs"]:
-        ci = f" ± {s['energy_j_ci95']:.4g} (95 % CI)" if s["energy_j_ci95"] is not None else ""
-        print(f"mean energy over {s['runs']} run(s): {s['energy_j_mean']:.6g} J{ci}")
+        mean = with_uncertainty(s["energy_j_mean"], s["energy_j_ci95"], "J")
+        ci = " (95 % CI)" if s["energy_j_ci95"] else ""
+        print(f"mean energy over {s['runs']} run(s): {mean}{ci}")
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from app.report.numbers import format_value, with_uncertainty
 from app.report.tables import build_report
 from app.session.reader import SessionReader
 
@@ -42,8 +43,34 @@ def _no_scope_note(runs: list[dict]) -> str:
     return f'<p class="warn"><strong>{html.escape(text)}</strong></p>'
 
 
-def _fmt(x, spec: str = ".5g") -> str:
-    return "" if x is None else format(x, spec) if isinstance(x, (int, float)) else html.escape(str(x))
+def _fmt(x, digits: int = 4) -> str:
+    """A value alone (app/report/numbers.py): no float noise, "" when missing."""
+    return html.escape(format_value(x, digits=digits)) if isinstance(x, (int, float)) else \
+        ("" if x is None else html.escape(str(x)))
+
+
+def _pm(value, u) -> str:
+    """value ± its 95 % interval, rounded at the interval's second significant digit; no dangling "±"."""
+    return html.escape(with_uncertainty(value, u))
+
+
+SIMULATED_TEXT = ("SIMULATED BENCH: {which} measured with the simulated oscilloscope (scope resource {resource}), "
+                  "not an instrument. The numbers show how Joulebench works; they are not measurements of a board.")
+
+
+def _simulated_note(paths: list[Path]) -> str:
+    """A banner when any session was captured on the simulated bench (its scope resource is "sim…")."""
+    sims = []
+    for p in paths:
+        with SessionReader(p) as s:
+            resource = str(s.group_attrs("bench").get("resource", ""))
+        if resource.strip().lower().startswith("sim"):
+            sims.append(resource)
+    if not sims:
+        return ""
+    which = "every session was" if len(sims) == len(paths) else f"{len(sims)} of {len(paths)} sessions were"
+    text = SIMULATED_TEXT.format(which=which, resource=", ".join(sorted(set(sims))))
+    return f'<p class="sim"><strong>{html.escape(text)}</strong></p>'
 
 
 def write_html_report(paths: Iterable[str | Path], out_html: str | Path) -> Path:
@@ -68,10 +95,10 @@ def write_html_report(paths: Iterable[str | Path], out_html: str | Path) -> Path
         name = s.get("label") or s.get("workload")
         ratio = s[f"{metric}_mean"] / best if best and s.get(f"{metric}_mean") else None
         rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(json.dumps(s.get('params') or {}))}</td>"
-                    f"<td>{s.get('n_runs')}</td><td>{_fmt(s.get('energy_j_mean'))} ± {_fmt(s.get('energy_j_ci95'), '.3g')}"
-                    f"</td><td>{_fmt(s.get('j_per_gop_mean'))} ± {_fmt(s.get('j_per_gop_ci95'), '.3g')}</td>"
-                    f"<td>{_fmt(s.get('avg_power_w_mean'), '.4g')}</td><td>{_fmt(s.get('duration_s_mean'), '.4g')}</td>"
-                    f"<td>{_fmt(ratio, '.3f')}</td></tr>")
+                    f"<td>{s.get('n_runs')}</td><td>{_pm(s.get('energy_j_mean'), s.get('energy_j_ci95'))}"
+                    f"</td><td>{_pm(s.get('j_per_gop_mean'), s.get('j_per_gop_ci95'))}</td>"
+                    f"<td>{_fmt(s.get('avg_power_w_mean'))}</td><td>{_fmt(s.get('duration_s_mean'))}</td>"
+                    f"<td>{_fmt(ratio, 3)}</td></tr>")
     with SessionReader(paths[0]) as s:
         bench_toml = s.group_attrs("bench").get("toml", "")
         scope = s.group_attrs("bench").get("scope_idn", "")
@@ -87,8 +114,10 @@ def write_html_report(paths: Iterable[str | Path], out_html: str | Path) -> Path
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3em .6em;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}pre{{background:#f4f4f4;padding:.6em;overflow-x:auto}}
-img{{max-width:100%}}.warn{{border:2px solid #b00020;padding:.5em}}</style></head><body>
+img{{max-width:100%}}.warn{{border:2px solid #b00020;padding:.5em}}
+.sim{{border:2px solid #8a5a00;background:#fff4d6;padding:.5em}}</style></head><body>
 <h1>Energy report</h1>
+{_simulated_note(paths)}
 {_no_scope_note(runs)}
 <p>{len(runs)} runs from {len(paths)} session(s); scope: {html.escape(str(scope) or "none")}. Means with 95 % intervals;
 lower is better; ratio to the best by {"J/GOp" if metric == "j_per_gop" else "energy"}.</p>

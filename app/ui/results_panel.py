@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -22,8 +21,11 @@ from PySide6.QtWidgets import (
 
 from app.errors import JoulebenchError
 from app.report.figures import comparison_metric
+from app.report.numbers import format_percent, format_value
+from app.report.numbers import with_uncertainty as number_with_uncertainty
 from app.report.tables import build_report
 from app.session.reader import SessionReader
+from app.ui.budget_dialog import BudgetDialog, budget_rows, budget_summary
 
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
                "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings", "Parameters")
@@ -31,24 +33,15 @@ SUMMARY_COLUMNS = ("Workload", "Parameters", "Runs", "Energy mean ± 95 % CI (J)
                    "Ratio to best (95 % CI)")
 
 
-def _f(x, spec=".5g"):
-    return "" if x is None or x == "" else format(float(x), spec)
+def _f(x, digits: int = 4) -> str:
+    """A value alone, for a table cell under a header that names its unit (app/report/numbers.py)."""
+    return format_value(x, digits=digits)
 
 
 def with_uncertainty(value, u) -> str:
     """A value and its uncertainty, the value rounded where the uncertainty's second significant digit falls
-    (71.1 ± 2.0, never 71.105 ± 2)."""
-    if value is None or value == "":
-        return ""
-    value = float(value)
-    if u is None or u == "" or not math.isfinite(float(u)) or float(u) <= 0:
-        return format(value, ".5g")
-    u = float(u)
-    digits = 1 - int(math.floor(math.log10(u)))          # two significant digits of u
-    if digits > 0:
-        return f"{value:.{digits}f} ± {u:.{digits}f}"
-    step = 10 ** (-digits)
-    return f"{round(value / step) * step:.0f} ± {round(u / step) * step:.0f}"
+    (71.1 ± 2.0, never 71.105 ± 2): app/report/numbers.py's rule, for a cell whose header names the unit."""
+    return number_with_uncertainty(value, u)
 
 
 def params_text(params) -> str:
@@ -135,7 +128,7 @@ class ResultsPanel(QWidget):
                       with_uncertainty(row.get("energy_j"), row.get("uncertainty_j")),
                       _f(row.get("avg_power_w")), _f(row.get("idle_power_w")),
                       _f(row.get("dynamic_energy_j")), _f(row.get("duration_s")), _f(row.get("j_per_gop")),
-                      row.get("energy_method") or "", source_text(row), _f(tele, ".3g"), "; ".join(warnings),
+                      row.get("energy_method") or "", source_text(row), _f(tele, 3), "; ".join(warnings),
                       params_text(row.get("params")))
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem("" if v is None else str(v)))
@@ -149,7 +142,8 @@ class ResultsPanel(QWidget):
             ratio = ""
             if best_k is not None and s.get(f"{metric}_mean"):
                 q, q_ci = ratio_with_interval(means[r], cis[r], means[best_k], cis[best_k], same=(r == best_k))
-                ratio = f"×{q:.3g}" + (f" ({q - q_ci:.3g} – {q + q_ci:.3g})" if q_ci else "")
+                ratio = f"×{format_value(q, digits=3)}" + (
+                    f" ({format_value(q - q_ci, digits=3)} – {format_value(q + q_ci, digits=3)})" if q_ci else "")
             values = (s.get("label") or s["workload"], params_text(s.get("params")), s["n_runs"],
                       with_uncertainty(s.get("energy_j_mean"), s.get("energy_j_ci95")),
                       with_uncertainty(s.get("j_per_gop_mean"), s.get("j_per_gop_ci95")), ratio)
@@ -188,24 +182,35 @@ class ResultsPanel(QWidget):
         idx = rows[0].row() if rows else (len(self.run_rows) - 1 if self.run_rows else None)
         return None if idx is None else self.run_rows[idx]
 
-    def budget_text(self, row: dict) -> str:
+    def budget_of(self, row: dict) -> tuple[list[dict], list[str]]:
+        """The run's budget terms and the notes under them (no scope; the window means)."""
         with SessionReader(row["session_file"]) as s:
             details = s.run(int(row["run"])).details
-        lines = [f"{row['workload']} run {row['run']}: E = {_f(row.get('energy_j'))} J, "
-                 f"U (k=2) = {_f(row.get('uncertainty_j'), '.3g')} J", ""]
-        lines.append(f"  {'term':<44} {'u (relative)':>13} {'u (J)':>11} {'dof':>6}")
-        for b in details.get("budget", []):
-            dof = "∞" if b.get("dof") is None else f"{b['dof']:.3g}"
-            lines.append(f"  {b['name']:<44} {b['relative_u'] * 100:11.4f} % {b['u_j']:11.4g} {dof:>6}")
+        notes = []
         if row.get("fidelity"):
-            lines += ["", f"No scope: {row.get('measurand')}, {row.get('energy_source')}.", row["fidelity"]]
+            notes.append(f"No scope: {row.get('measurand')}, {row.get('energy_source')}. {row['fidelity']}")
         if details.get("window_means_w"):
-            lines.append("")
-            lines.append("window mean powers (W): " + ", ".join(f"{m:.5g}" for m in details["window_means_w"]))
-        return "\n".join(lines)
+            notes.append("Window mean powers: " + ", ".join(format_value(m, "W") for m in details["window_means_w"]))
+        return list(details.get("budget", [])), notes
+
+    def budget_text(self, row: dict) -> str:
+        """The budget as aligned plain text (what Copy shows; the dialog is a table)."""
+        budget, notes = self.budget_of(row)
+        rows = budget_rows(budget)
+        width = max([len(r[0]) for r in rows] + [4])
+        lines = [f"{row['workload']} run {row['run']}: {budget_summary(row, budget)}", "",
+                 f"  {'term':<{width}}  {'u':>10}  {'u (rel)':>9}  {'dof':>6}  {'share of u_c²':>13}"]
+        for name, u, rel, dof, _, share in rows:
+            lines.append(f"  {name:<{width}}  {format_value(u, 'J', 3):>10}  {format_percent(rel):>9}  "
+                         f"{'inf' if dof is None else format_value(dof, digits=3):>6}  {format_percent(share):>13}")
+        lines.append(f"  {'total':<{width}}  {'':>10}  {'':>9}  {'':>6}  "
+                     f"{format_percent(math.fsum(r[-1] for r in rows)):>13}")
+        return "\n".join(lines + [""] + notes)
 
     def show_budget(self) -> None:
         row = self.selected_run()
         if row is None or row.get("energy_j") is None:
             return
-        QMessageBox.information(self, "Uncertainty budget", self.budget_text(row))
+        budget, notes = self.budget_of(row)
+        self.budget_dialog = BudgetDialog(f"{row['workload']} run {row['run']}", row, budget, notes, self)
+        self.budget_dialog.show()

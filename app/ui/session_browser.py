@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import JoulebenchError
 from app.report.formats import browser_formats
+from app.report.numbers import format_value, with_uncertainty
 from app.session.reader import RunView, SessionReader, run_window
 from app.ui.controllers.export import ExportController
 from app.ui.controllers.notes import NoteController
@@ -41,7 +42,7 @@ def session_row(path: Path) -> tuple:
         with SessionReader(path) as s:
             runs = s.runs()
             energies = [r.record["energy_j"] for r in runs if r.record and r.record.get("energy_j") is not None]
-            energy = f"{sum(energies) / len(energies):.5g}" if energies else ""
+            energy = format_value(sum(energies) / len(energies)) if energies else ""
             return (s.attrs.get("created", ""), s.attrs.get("label", ""), s.workload_name, len(runs), energy,
                     s.status, path.name)
     except JoulebenchError as exc:
@@ -53,12 +54,11 @@ MAX_LOG_MARKS = 40
 
 def result_text(record: dict) -> str:
     """E ± U (rounded to its uncertainty), the method, T and J/GOp of a run record."""
-    from app.ui.results_panel import with_uncertainty
-    text = f"E = {with_uncertainty(record.get('energy_j'), record.get('uncertainty_j'))} J ({record.get('energy_method')})"
+    text = f"E = {with_uncertainty(record.get('energy_j'), record.get('uncertainty_j'), 'J')} ({record.get('energy_method')})"
     if record.get("duration_s"):
         text += f", T = {si(record['duration_s'], 's')}"
     if record.get("j_per_gop") is not None:
-        text += f", {record['j_per_gop']:.4g} J/GOp"
+        text += f", {format_value(record['j_per_gop'])} J/GOp"
     if record.get("measurand"):
         text += f"; NO SCOPE: {record['measurand']}"
     return text
