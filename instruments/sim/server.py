@@ -163,9 +163,13 @@ class SimScope:
         self._thread.start()
         self.vxi11: Vxi11Listener | None = None
         if vxi11:
-            self.vxi11 = Vxi11Listener(self._respond_bytes, self.persona.status_byte, self.engine.force_trigger,
+            self.vxi11 = Vxi11Listener(self._respond_bytes, self._status_byte, self.engine.force_trigger,
                                        host, portmapper_port)
         log.info("simulated %s scope on %s:%d", persona, self.host, self.port)
+
+    def _status_byte(self) -> int:
+        with self.engine.lock:
+            return self.persona.status_byte()
 
     def _respond_bytes(self, line: str) -> bytes:
         self.persona.corrupt = self.faults.corrupt
