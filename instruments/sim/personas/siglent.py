@@ -15,7 +15,8 @@ Reply forms (SDS programming guide):
   offsets the guide's waveform-reading example reads (vdiv 0x9C, offset 0xA0, code_per_div 0xA4, adc_bit 0xAC,
   interval 0xB0, delay 0xB4, timebase index 0x144 into its table starting at 200 ps/div, probe 0x148).
 * :ACQuire:POINts?, :ACQuire:SRATe?, :WAVeform:MAXPoint?, :CHANnel<n>:SCALe? and the other reals — NR3 with
-  three significant digits ("1.00E+04"); :ACQuire:MDEPth? — the depth as a word ("10K", "10M").
+  three significant digits ("1.00E+04"; the digit count is this simulator's choice); :ACQuire:MDEPth? — the
+  depth as a word ("10K", "10M").
 * :CHANnel<n>:PROBe? — `VALue,<x>`; :TRIGger:STATus? — Arm, Ready, Trig'd, Stop, Auto.
 * :WAVeform:DATA? — signed BYTE codes in a `#9` block followed by two newlines.
 """

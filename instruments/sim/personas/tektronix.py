@@ -13,7 +13,8 @@ attenuation on top. Refusals set *ESR? bits and are listed by ALLEv?. MEASUremen
 answers the mean.
 
 Reply forms (4/5/6 Series programmer manual), with HEADer OFF:
-* WFMOutpre:<field>? — the bare value: NR3 reals ("4.000000E-03"), NR1 integers for PT_Off and NR_Pt.
+* WFMOutpre:<field>? — the bare value: NR3 reals ("4.000000E-03"; the digit count is this simulator's choice),
+  NR1 integers for PT_Off and NR_Pt.
 * CURVe? — a `#9` definite-length block of SRIbinary codes (DATa:WIDth 1 or 2, LSB first), or ASCII NR1 codes
   joined with ',' after DATa:ENCdg ASCii.
 * DATa:SOUrce:AVAILable? — the channels that hold a waveform, comma separated ("CH1,CH2").
