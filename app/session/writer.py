@@ -261,7 +261,7 @@ class SessionWriter:
                 raise SessionError(f"cannot create the session file {self.partial_path}: a file of that name "
                                    "exists (another capture is writing it); nothing was overwritten.") from None
             self._remove_partial()
-            raise SessionError(f"cannot create the session file {self.partial_path}: {exc}. "
+            raise SessionError(f"cannot create the session file {self.partial_path}: {one_line(exc)}. "
                                f"Check that the folder is writable and the disk is not full"
                                f"{free_space_note(self.path.parent)}.") from None
         try:
@@ -269,7 +269,7 @@ class SessionWriter:
                                target, workload, label, operator, notes, campaign)
         except (OSError, RuntimeError, ValueError, SessionError) as exc:
             self._abandon_file()
-            raise SessionError(f"cannot write the session file {self.partial_path}: {exc}. Nothing was "
+            raise SessionError(f"cannot write the session file {self.partial_path}: {one_line(exc)}. Nothing was "
                                f"captured yet; free some disk space{free_space_note(self.path.parent)}.") from None
         try:
             self._fd: int | None = int(self.file.id.get_vfd_handle())
@@ -374,7 +374,7 @@ class SessionWriter:
         try:
             self.file.flush()
         except (OSError, RuntimeError) as exc:
-            raise SessionError(f"cannot write {self.partial_path}: {exc}. Check the free disk space.") from None
+            raise SessionError(f"cannot write {self.partial_path}: {one_line(exc)}. Check the free disk space.") from None
 
     def start_writeback(self) -> None:
         """Have the disk start on the raw codes written so far (app/system/writeback.py), so the fsync at close waits
@@ -398,7 +398,7 @@ class SessionWriter:
             except (OSError, RuntimeError, ValueError):
                 pass
             self.file = None
-            raise SessionError(f"cannot finish the session file {self.partial_path}: {exc}. Every run finished "
+            raise SessionError(f"cannot finish the session file {self.partial_path}: {one_line(exc)}. Every run finished "
                                f"before is in {self.partial_path}; `report` reads it"
                                f"{free_space_note(self.path.parent)}.") from None
         self.file = None
@@ -410,7 +410,7 @@ class SessionWriter:
             raise SessionError(f"{self.path} appeared while this session was written; it is left as it was and "
                                f"this session stays in {self.partial_path}.") from None
         except OSError as exc:
-            raise SessionError(f"cannot finish the session file {self.partial_path}: {exc}. The data "
+            raise SessionError(f"cannot finish the session file {self.partial_path}: {one_line(exc)}. The data "
                                f"written so far is in {self.partial_path}.") from None
         log.info("session saved: %s (%s)", self.path, self._status)
         return self.path
@@ -422,6 +422,12 @@ class SessionWriter:
         if exc is not None and self._status == "complete":
             self.mark_incomplete(_reason_of(exc))
         self.close()
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's text on one line (HDF5's messages span several), at most 300 characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:300] + " …"
 
 
 def free_space_note(folder: Path) -> str:
