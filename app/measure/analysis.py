@@ -412,9 +412,12 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         region_T = e0 - b0
     else:
         first_on_board = WindowData(first.trace, first.summary, placement.board_at_zero_s)
+        # no measured work goes on after the process exited, whatever end it reported (the launcher's stamp)
+        part_end = min(end_board, timing.exit_s) if timing.exit_s is not None and timing.exit_s > begin_board \
+            else end_board
         candidates = []
         for w in [first_on_board, *steady]:
-            part = _in_region_part(w, begin_board, end_board, (placement.half_width_s or 0.0) if w is first_on_board
+            part = _in_region_part(w, begin_board, part_end, (placement.half_width_s or 0.0) if w is first_on_board
                                    else 0.0)
             if part is not None:
                 candidates.append((w, part))

@@ -23,7 +23,9 @@ def power_w(amps):
 
 
 # A workload with its busy current and operation count as parameters. It reports a fixed T (so the energy is
-# P(amps) * T exactly) and, with hot_s, leaves the board drawing tear_a for hot_s after it exits.
+# P(amps) * T exactly) and, with hot_s, leaves the board drawing tear_a for hot_s after it exits. It is busy for
+# 1.5 s, so that the sampled windows (0.4 s each, at widening gaps once `begin` has arrived, the first about
+# 0.25 s after it on a busy machine) lie inside the busy stretch that the reported T (50 s) claims.
 LOAD = r'''
 import json, os, sys, time
 control, amps, seconds, report_s, ops, hot_s = sys.argv[1], *map(float, sys.argv[2:7])
@@ -56,7 +58,7 @@ def make_rig(tmp_path):
     (tmp_path / "load.toml").write_text(
         f'name = "load"\nfiles = ["load.py"]\n'
         f'command = "python3 load.py {control} {{amps}} {{seconds}} {{report_s}} {{ops}} {{hot_s}}"\n'
-        f'[params]\namps = 0.75\nseconds = 0.6\nreport_s = 50\nops = 1e9\nhot_s = 0\n')
+        f'[params]\namps = 0.75\nseconds = 1.5\nreport_s = 50\nops = 1e9\nhot_s = 0\n')
     bench = loads_bench(f'''
 [scope]
 resource = "sim:keysight:{profile}"
