@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.errors import JoulebenchError
 from app.measure.energy import PowerTrace, TraceSummary, power_histogram
 from app.session.reader import SessionReader
+from app.ui.run_names import entry_name, run_entry
 from app.ui.trace_markers import si
 
 COMPARE_MAX_BINS = 4000
@@ -98,7 +99,11 @@ class CompareDialog(QDialog):
             run = reader.run(n)
             if not run.window_numbers():
                 continue
-            item = QListWidgetItem(f"{Path(reader.path).name} · run {n}")
+            label = run.attrs.get("label")            # a campaign's entry names the curve, not the file alone
+            entry = entry_name(label, run.attrs.get("workload"), with_params=False) if label else ""
+            item = QListWidgetItem(f"{entry} · run {n} · {Path(reader.path).name}" if entry
+                                   else f"{Path(reader.path).name} · run {n}")
+            item.setToolTip(f"{reader.path}, run {n}" + (f": {run_entry(run.attrs)}" if entry else ""))
             item.setData(Qt.UserRole, (reader, n))
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked)

@@ -3,6 +3,7 @@ ranging, run it, and watch the comparison table fill in, its intervals narrowing
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from PySide6.QtCore import Qt, Signal
@@ -24,8 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.bench.suite import ORDERS, Suite, load_suite, parse_suite
+from app.report.numbers import format_value, with_uncertainty
+from app.ui.run_names import entry_name
 from workloads.spec import BUILTIN_DIR, builtin_workloads
 
+MATRIX_TEXT = "the matrix below (or open a suite file)"
 TABLE_COLUMNS = ("entry", "n", "E (J)", "± 95 %", "J/GOp", "± 95 %", "P (W)", "T (s)", "× best", "± 95 %", "p vs best")
 
 
@@ -38,8 +42,13 @@ class CampaignPanel(QWidget):
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.open_button = QPushButton("Open suite…")
-        self.suite_label = QLabel("the matrix below")
+        self.unload_button = QPushButton("Unload suite")
+        self.unload_button.setToolTip("Back to the matrix below and its settings")
+        self.unload_button.hide()
+        self.suite_label = QLabel(MATRIX_TEXT)
+        self.suite_label.setWordWrap(True)
         row.addWidget(self.open_button)
+        row.addWidget(self.unload_button)
         row.addWidget(self.suite_label, 1)
         lay.addLayout(row)
         self.matrix = QTableWidget(0, 3)
@@ -94,6 +103,7 @@ class CampaignPanel(QWidget):
         lay.addWidget(self.table, 3)
         self.loaded: Suite | None = None
         self.open_button.clicked.connect(self._open)
+        self.unload_button.clicked.connect(self.unload)
         self.run_button.clicked.connect(self.run_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
 
@@ -104,14 +114,47 @@ class CampaignPanel(QWidget):
             self.load(path)
 
     def load(self, path: str) -> Suite:
+        """Open a suite file: its entries run, and its own settings are shown here (and may be changed)."""
         self.loaded = load_suite(path)
-        self.suite_label.setText(f"{self.loaded.name} ({path})")
+        self._show_settings(self.loaded)
+        self.matrix.setEnabled(False)
+        entries = "; ".join(entry_name(e.label, e.workload.name, e.params) for e in self.loaded.entries)
+        self.suite_label.setText(f"Suite “{self.loaded.name}” ({path}), {self.loaded.windows} window(s) a run: "
+                                 f"{entries}")
+        self.suite_label.setToolTip(path)
+        self.unload_button.show()
         return self.loaded
 
+    def unload(self) -> None:
+        """Back to the matrix and the settings it had."""
+        self.loaded = None
+        self.matrix.setEnabled(True)
+        self.suite_label.setText(MATRIX_TEXT)
+        self.suite_label.setToolTip("")
+        self.unload_button.hide()
+
+    def _show_settings(self, suite: Suite) -> None:
+        self.repeats.setValue(suite.repeats)
+        self.order.setCurrentText(suite.order)
+        if isinstance(suite.settle, str):
+            self.settle.setCurrentText(suite.settle)
+            self.settle_s.setValue(suite.settle_s)
+        else:
+            self.settle.setCurrentText("seconds")
+            self.settle_s.setValue(max(self.settle_s.minimum(), float(suite.settle)))
+        self.ranging.setChecked(suite.ranging == "first")
+
+    def _settings(self) -> dict:
+        settle = self.settle.currentText()
+        return {"repeats": self.repeats.value(), "order": self.order.currentText(),
+                "settle": self.settle_s.value() if settle == "seconds" else settle, "settle_s": self.settle_s.value(),
+                "ranging": "first" if self.ranging.isChecked() else "none"}
+
     def suite(self) -> Suite:
-        """The suite to run: the opened file, else the checked rows of the matrix with the settings here."""
+        """The suite to run: the opened file with the settings shown here (its own, unless changed), else the
+        checked rows of the matrix with the settings here."""
         if self.loaded is not None:
-            return self.loaded
+            return dataclasses.replace(self.loaded, **self._settings())
         entries = []
         for r in range(self.matrix.rowCount()):
             if self.matrix.item(r, 0).checkState() != Qt.Checked:
@@ -122,10 +165,7 @@ class CampaignPanel(QWidget):
                 key, _, value = pair.partition("=")
                 params[key] = _value(value)
             entries.append({"label": name, "workload": name, "params": params})
-        settle = self.settle.currentText()
-        data = {"name": "campaign", "repeats": self.repeats.value(), "order": self.order.currentText(),
-                "settle": self.settle_s.value() if settle == "seconds" else settle, "settle_s": self.settle_s.value(),
-                "ranging": "first" if self.ranging.isChecked() else "none", "entry": entries}
+        data = {"name": "campaign", **self._settings(), "entry": entries}
         return parse_suite(data, "the campaign matrix", BUILTIN_DIR)
 
     def show_table(self, doc: dict) -> None:
@@ -133,11 +173,12 @@ class CampaignPanel(QWidget):
         for row in doc.get("entries", []):
             r = self.table.rowCount()
             self.table.insertRow(r)
-            values = (row["label"], row["n"], row["energy_j_mean"], row["energy_j_ci95"], row["j_per_gop_mean"],
-                      row["j_per_gop_ci95"], row["avg_power_w_mean"], row["duration_s_mean"], row["ratio_to_best"],
-                      row["ratio_to_best_ci95"], row["p_value_vs_best"])
+            values = (row["label"], row["n"], *_pair(row["energy_j_mean"], row["energy_j_ci95"]),
+                      *_pair(row["j_per_gop_mean"], row["j_per_gop_ci95"]), format_value(row["avg_power_w_mean"]),
+                      format_value(row["duration_s_mean"]), *_pair(row["ratio_to_best"], row["ratio_to_best_ci95"]),
+                      format_value(row["p_value_vs_best"], digits=2))
             for c, v in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(_cell(v)))
+                self.table.setItem(r, c, QTableWidgetItem(_cell(v) if v != "" else "—"))
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -149,6 +190,15 @@ def _value(text: str):
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _pair(value, ci) -> tuple[str, str]:
+    """A mean and its interval in two cells, rounded together (app/report/numbers.py)."""
+    text = with_uncertainty(value, ci)
+    if " ± " in text and not text.startswith("("):
+        mean, half = text.split(" ± ")
+        return mean, half
+    return text or "—", "—"
 
 
 def _cell(v) -> str:

@@ -44,6 +44,7 @@ from app.ui.warmup import preload, warm_kernels
 
 log = logging.getLogger(__name__)
 DEMO_TEXT = "Demo bench (simulated scope, this computer as target)"
+SIMULATED_TITLE = "SIMULATED bench (demo, not a measurement)"
 
 
 class MessageBar(QWidget):
@@ -57,12 +58,14 @@ class MessageBar(QWidget):
         close = QPushButton("×")
         close.setFixedWidth(28)
         close.clicked.connect(self.clear)
+        self.is_error = False
         lay.addWidget(self.label, 1)
         lay.addWidget(close)
         self.hide()
 
     def show_message(self, text: str, error: bool = True) -> None:
         self.label.setText(text)
+        self.is_error = error
         self.setStyleSheet("background: #fde7e9; color: #8a0010;" if error else "background: #e6f4ea; color: #0b5e20;")
         self.show()
 
@@ -188,7 +191,7 @@ class MainWindow(QMainWindow):
         self.campaign_control = CampaignController(
             self.campaign_panel, sessions_dir=self.sessions_dir, bench_source=current,
             busy=lambda: self.capture_control.worker is not None, stop_live=self.live_control.stop,
-            sessions_changed=self.sessions.refresh, notices=m, parent=self)
+            sessions_changed=self.sessions.refresh, notices=m, session_saved=self.results.add_session, parent=self)
         self.bench_control.changed.connect(self._bench_changed)
         self.capture_control.done.connect(self.capture_done)
         self.capture_control.failed.connect(self.capture_failed)
@@ -315,12 +318,16 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         bench = self.bench
+        simulated = bench.has_scope and bench.scope.resource.strip().lower().startswith("sim")
+        self.setWindowTitle(f"Joulebench — {SIMULATED_TITLE}" if simulated else "Joulebench")
         where = DEMO_TEXT if self.demo else (bench.source_path or "bench (edited, not saved)")
         target = "this computer" if bench.target.kind == "local" else \
             f"{bench.target.user + '@' if bench.target.user else ''}{bench.target.host}"
         scope = self.bench_control.scope_idn or bench.scope.resource
         if not bench.has_scope:
             scope = "none: energy from the board's telemetry alone (lower fidelity)"
+        if simulated:
+            scope = f"SIMULATED ({bench.scope.resource}; its numbers are not measurements)"
         self.status.setText(f"Bench: {where}   |   Scope: {scope}   |   Target: {target}")
 
     def show_error(self, text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -26,6 +25,7 @@ from app.report.numbers import with_uncertainty as number_with_uncertainty
 from app.report.tables import build_report
 from app.session.reader import SessionReader
 from app.ui.budget_dialog import BudgetDialog, budget_rows, budget_summary
+from app.ui.run_names import entry_name, params_text
 
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
                "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings", "Parameters")
@@ -42,17 +42,6 @@ def with_uncertainty(value, u) -> str:
     """A value and its uncertainty, the value rounded where the uncertainty's second significant digit falls
     (71.1 ± 2.0, never 71.105 ± 2): app/report/numbers.py's rule, for a cell whose header names the unit."""
     return number_with_uncertainty(value, u)
-
-
-def params_text(params) -> str:
-    if not params:
-        return ""
-    if isinstance(params, str):
-        try:
-            params = json.loads(params)
-        except ValueError:
-            return params
-    return ", ".join(f"{k}={v}" for k, v in sorted(params.items())) if isinstance(params, dict) else str(params)
 
 
 def ratio_with_interval(mean: float, ci: float, best: float, best_ci: float, same: bool) -> tuple[float, float]:
@@ -124,7 +113,7 @@ class ResultsPanel(QWidget):
             warnings = row.get("warnings") or []
             if row.get("clipped"):
                 warnings = ["CLIPPED"] + list(warnings)
-            values = (row.get("workload"), row.get("run"), row.get("run_status"),
+            values = (entry_name(row.get("label"), row.get("workload"), with_params=False), row.get("run"), row.get("run_status"),
                       with_uncertainty(row.get("energy_j"), row.get("uncertainty_j")),
                       _f(row.get("avg_power_w")), _f(row.get("idle_power_w")),
                       _f(row.get("dynamic_energy_j")), _f(row.get("duration_s")), _f(row.get("j_per_gop")),
@@ -144,7 +133,8 @@ class ResultsPanel(QWidget):
                 q, q_ci = ratio_with_interval(means[r], cis[r], means[best_k], cis[best_k], same=(r == best_k))
                 ratio = f"×{format_value(q, digits=3)}" + (
                     f" ({format_value(q - q_ci, digits=3)} – {format_value(q + q_ci, digits=3)})" if q_ci else "")
-            values = (s.get("label") or s["workload"], params_text(s.get("params")), s["n_runs"],
+            values = (entry_name(s.get("label"), s["workload"], with_params=False), params_text(s.get("params")),
+                      s["n_runs"],
                       with_uncertainty(s.get("energy_j_mean"), s.get("energy_j_ci95")),
                       with_uncertainty(s.get("j_per_gop_mean"), s.get("j_per_gop_ci95")), ratio)
             for c, v in enumerate(values):

@@ -31,22 +31,41 @@ from app.report.numbers import format_value, with_uncertainty
 from app.session.reader import RunView, SessionReader, run_window
 from app.ui.controllers.export import ExportController
 from app.ui.controllers.notes import NoteController
+from app.ui.run_names import entry_name, run_entry
 from app.ui.trace_markers import format_stats, si
 from app.ui.trace_plot import TracePlot
 
 COLUMNS = ("Created (UTC)", "Label", "Workload", "Runs", "Energy (J)", "Status", "File")
 
 
-def session_row(path: Path) -> tuple:
+def session_rows(path: Path) -> list[tuple]:
+    """The Sessions table's rows of one file: one row, or for a campaign (runs with several labels) one row per
+    entry, each with its own runs and mean energy."""
     try:
         with SessionReader(path) as s:
             runs = s.runs()
-            energies = [r.record["energy_j"] for r in runs if r.record and r.record.get("energy_j") is not None]
-            energy = format_value(sum(energies) / len(energies)) if energies else ""
-            return (s.attrs.get("created", ""), s.attrs.get("label", ""), s.workload_name, len(runs), energy,
-                    s.status, path.name)
+            groups: dict[str, list] = {}
+            for r in runs:
+                groups.setdefault(str(r.attrs.get("label") or ""), []).append(r)
+            if len(groups) <= 1:
+                groups = {"": runs}
+            rows = []
+            for label, members in groups.items():
+                energies = [r.record["energy_j"] for r in members
+                            if r.record and r.record.get("energy_j") is not None and r.attrs.get("scored", True)]
+                energy = format_value(sum(energies) / len(energies)) if energies else ""
+                workload = (entry_name(label, members[0].attrs.get("workload"), with_params=False) if label
+                            else s.workload_name)
+                rows.append((s.attrs.get("created", ""), s.attrs.get("label", ""), workload, len(members), energy,
+                             s.status, path.name))
+            return rows
     except JoulebenchError as exc:
-        return ("", "", "", "", "", f"unreadable: {exc}", path.name)
+        return [("", "", "", "", "", f"unreadable: {exc}", path.name)]
+
+
+def session_row(path: Path) -> tuple:
+    """The first of a file's rows (one per campaign entry)."""
+    return session_rows(path)[0]
 
 
 MAX_LOG_MARKS = 40
@@ -156,6 +175,8 @@ class SessionBrowser(QWidget):
         sel = QHBoxLayout()
         self.run_box = QComboBox()
         self.window_box = QComboBox()
+        self.run_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.run_box.setMinimumContentsLength(14)          # an entry's long name does not widen the window
         sel.addWidget(QLabel("Run"))
         sel.addWidget(self.run_box)
         sel.addWidget(QLabel("Window"))
@@ -230,10 +251,12 @@ class SessionBrowser(QWidget):
 
     def refresh(self) -> None:
         self.folder_label.setText(f"Sessions in {self.folder.resolve()}")
-        self.paths = sorted(self.folder.glob("*.h5"), reverse=True) if self.folder.is_dir() else []
-        self.table.setRowCount(len(self.paths))
-        for r, p in enumerate(self.paths):
-            for c, v in enumerate(session_row(p)):
+        files = sorted(self.folder.glob("*.h5"), reverse=True) if self.folder.is_dir() else []
+        rows = [(p, row) for p in files for row in session_rows(p)]     # a campaign: a row per entry
+        self.paths = [p for p, _ in rows]
+        self.table.setRowCount(len(rows))
+        for r, (_, row) in enumerate(rows):
+            for c, v in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.table.resizeColumnsToContents()
 
@@ -270,7 +293,8 @@ class SessionBrowser(QWidget):
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for n in self.reader.run_numbers():
-            self.run_box.addItem(str(n), n)
+            entry = run_entry(self.reader.run(n).attrs) if self.reader.group_attrs("campaign") else ""
+            self.run_box.addItem(f"{n} · {entry}" if entry else str(n), n)
         self.run_box.blockSignals(False)
         if draw:
             self._run_chosen()
@@ -349,7 +373,8 @@ class SessionBrowser(QWidget):
         self.result_label.setText(f"run {run.number}: {result_text(r)}; saved when the capture ends")
 
     def _show_result(self, run: RunView) -> None:
-        self.result_label.setText(f"{self.current.name} · run {run.number}: "
+        entry = run_entry(run.attrs) if run.attrs.get("label") else ""
+        self.result_label.setText(f"{self.current.name} · run {run.number}{' · ' + entry if entry else ''}: "
                                   + (result_text(run.record) if run.record else f"no result ({run.status})"))
 
     # -- distribution and comparison ----------------------------------------------------

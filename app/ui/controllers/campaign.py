@@ -14,6 +14,9 @@ from app.ui.campaign_panel import CampaignPanel
 from app.ui.workers import CampaignWorker
 
 
+METRIC_WORDS = {"j_per_gop": "energy per operation (J/GOp)", "energy_j": "energy per run (J)"}
+
+
 class CampaignController(QObject):
     """bench_source() gives the bench (None: it has an error, already shown); busy() says a capture holds
     the scope; stop_live() frees it; sessions_changed() refreshes the session list."""
@@ -22,7 +25,7 @@ class CampaignController(QObject):
 
     def __init__(self, panel: CampaignPanel, *, sessions_dir: Path, bench_source: Callable[[], BenchConfig | None],
                  busy: Callable[[], bool], stop_live: Callable[[], None], sessions_changed: Callable[[], None],
-                 notices, parent: QWidget | None = None):
+                 notices, session_saved: Callable[[str], None] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.panel = panel
         self.sessions_dir = Path(sessions_dir)
@@ -31,8 +34,10 @@ class CampaignController(QObject):
         self.stop_live = stop_live
         self.sessions_changed = sessions_changed
         self.notices = notices
+        self.session_saved = session_saved          # a campaign's session file, for the Results panel
         self.dialog_parent = parent
         self.worker: CampaignWorker | None = None
+        self.worker_cancelled = False                # Cancel was pressed: its end is news, not an error
         panel.run_requested.connect(self.start)
         panel.cancel_requested.connect(self.cancel)
 
@@ -58,6 +63,7 @@ class CampaignController(QObject):
 
     def cancel(self) -> None:
         if self.worker is not None:
+            self.worker_cancelled = True
             self.worker.cancel.set()
 
     def _finished(self, doc) -> None:
@@ -65,16 +71,33 @@ class CampaignController(QObject):
         self.panel.set_running(False)
         self.worker = None
         self.sessions_changed()
-        self.notices.show_info(f"campaign done: best {doc['best']} by {doc['metric']}; saved in {doc['session']}")
+        self._to_results(doc)
+        runs = sum(int(e.get("n") or 0) for e in doc.get("entries", []))
+        self.panel.progress.setValue(self.panel.progress.maximum())
+        self.panel.stage.setText(f"done: {runs} scored run(s) saved in {Path(str(doc.get('session'))).name}")
+        self.notices.show_info(f"campaign done: the best is {doc['best']} by {METRIC_WORDS.get(doc['metric'], doc['metric'])}"
+                               f"; saved in {doc['session']}")
         self.done.emit(doc)
+
+    def _to_results(self, doc) -> None:
+        """The campaign's runs in the Results panel, each by its entry."""
+        if doc is not None and doc.get("session") and self.session_saved is not None:
+            self.session_saved(str(doc["session"]))
 
     def _failed(self, message, doc) -> None:
         if doc is not None:
             self.panel.show_table(doc)
+            self._to_results(doc)
         self.panel.set_running(False)
         self.worker = None
         self.sessions_changed()
-        self.notices.show_error(message)
+        cancelled = self.worker_cancelled
+        self.worker_cancelled = False
+        self.panel.stage.setText("cancelled: the finished runs are saved" if cancelled else "stopped (see the message)")
+        if cancelled:                              # asked for: said plainly, not as an error
+            self.notices.show_info(message)
+        else:
+            self.notices.show_error(message)
         self.done.emit(doc)
 
     def confirm_quit(self) -> bool:

@@ -42,6 +42,7 @@ class CaptureController(QObject):
         self.on_host_key = on_host_key
         self.dialog_parent = parent
         self.worker: CaptureWorker | None = None
+        self.cancel_asked = False                 # Cancel was pressed: its end is said as news, not an error
         panel.capture_requested.connect(self.start)
         panel.cancel_requested.connect(self.cancel)
 
@@ -78,6 +79,7 @@ class CaptureController(QObject):
     def cancel(self) -> None:
         if self.worker is not None:
             self.panel.stage.setText("cancelling: stopping the workload and saving what was captured…")
+            self.cancel_asked = True
             self.worker.cancel.set()
 
     def _ended(self) -> None:
@@ -107,12 +109,17 @@ class CaptureController(QObject):
     def _failed(self, message: str, outcome, cause) -> None:
         self._ended()
         from workloads.errors import HostKeyError
+        cancelled, self.cancel_asked = self.cancel_asked, False
+        saved = ""
         if outcome is not None and outcome.session_path is not None:
             self.results.add_session(str(outcome.session_path))
-            message += f" — what was captured is saved in {outcome.session_path} (marked incomplete)"
-        self.panel.stage.setText("stopped")
+            saved = f"what was captured is saved in {outcome.session_path} (marked incomplete)"
+            message += f" — {saved}"
+        self.panel.stage.setText("cancelled" if cancelled else "stopped")
         if isinstance(cause, HostKeyError):
             self.on_host_key(cause)
+        elif cancelled:                     # the operator's own Cancel: news, in neutral words, not an error
+            self.notices.show_info("Capture cancelled as asked" + (f"; {saved}." if saved else "; nothing was saved."))
         else:
             self.notices.show_error(message)
         self.failed.emit(message)
@@ -126,6 +133,7 @@ class CaptureController(QObject):
         if answer != QMessageBox.Yes:
             return False
         worker = self.worker
+        self.cancel_asked = True
         worker.cancel.set()
         worker.thread.wait(60000)
         return True
