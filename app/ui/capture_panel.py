@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import JoulebenchError
+from workloads.protocol import PREFIX
 from workloads.spec import builtin_workloads, load_workload
 
 OTHER = "Other workload file…"
@@ -74,13 +77,25 @@ class CapturePanel(QWidget):
         self.stage = QLabel("ready")
         lay.addWidget(self.progress)
         lay.addWidget(self.stage)
+        out_row = QHBoxLayout()
+        self.events = QLabel("")                 # the workload's protocol events, as progress in words
+        self.events.setWordWrap(True)
+        self.raw_toggle = QCheckBox("raw")
+        self.raw_toggle.setToolTip("Show every line as the workload printed it, its @joulebench protocol events "
+                                   "included")
+        out_row.addWidget(QLabel("Output"))
+        out_row.addWidget(self.events, 1)
+        out_row.addWidget(self.raw_toggle)
+        lay.addLayout(out_row)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
         self.log.setPlaceholderText("the workload's output appears here")
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
         self._last_shape, self._repeats = None, 0
+        self._lines: list[tuple[str, str]] = []  # every line as printed (the raw view redraws from it)
         lay.addWidget(self.log)
+        self.raw_toggle.toggled.connect(self._redraw_log)
         self.workload_box.currentTextChanged.connect(self._chosen)
         self.capture_button.clicked.connect(self.capture_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -127,18 +142,34 @@ class CapturePanel(QWidget):
             self._started = time.monotonic()
             self.progress.setValue(0)
             self.log.clear()
+            self._lines.clear()
+            self._last_shape, self._repeats = None, 0
+            self.events.setText("")
 
     def show_progress(self, p) -> None:
+        """The capture's stage; one time estimate: the core's own when its message has one, else ours."""
         self.progress.setValue(int(p.fraction * 1000))
         elapsed = time.monotonic() - self._started
         left = ""
-        if 0.05 < p.fraction < 1.0 and elapsed > 2:
+        if 0.05 < p.fraction < 1.0 and elapsed > 2 and not ETA.search(p.message):
             left = f" — about {elapsed * (1 - p.fraction) / p.fraction:.0f} s left"
         self.stage.setText(f"{p.message}{left}")
 
     def add_line(self, stream: str, line: str) -> None:
-        """Lines that repeat with only their numbers changed (a workload's per-trial output) collapse into one
-        line with a count and the latest values; the pane keeps the last MAX_LOG_LINES lines."""
+        """A line of the workload's output: its own lines shown (those repeating with only their numbers
+        changed collapse into one with a count), its @joulebench protocol events said as progress above the
+        pane, and shown as printed only with "raw" ticked. The pane keeps the last MAX_LOG_LINES lines."""
+        self._lines.append((stream, line))
+        if len(self._lines) > MAX_LOG_LINES:
+            del self._lines[: len(self._lines) - MAX_LOG_LINES]
+        event = protocol_event(stream, line)
+        if event is not None:
+            self.events.setText(event_text(event, self.events.text()))
+            if not self.raw_toggle.isChecked():
+                return
+        self._append(stream, line)
+
+    def _append(self, stream: str, line: str) -> None:
         text = ("! " if stream == "stderr" else "") + line
         shape = re.sub(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", "#", text)
         if shape == self._last_shape and self.log.blockCount() > 0:
@@ -151,3 +182,40 @@ class CapturePanel(QWidget):
             return
         self._last_shape, self._repeats = shape, 1
         self.log.appendPlainText(text)
+
+    def _redraw_log(self) -> None:
+        self.log.clear()
+        self._last_shape, self._repeats = None, 0
+        for stream, line in self._lines:
+            if self.raw_toggle.isChecked() or protocol_event(stream, line) is None:
+                self._append(stream, line)
+
+
+ETA = re.compile(r"\b(left|remaining|ETA)\b")
+
+
+def protocol_event(stream: str, line: str) -> dict | None:
+    """A @joulebench event line of the workload's stdout (workloads/protocol.py), parsed; None otherwise."""
+    if stream != "stdout" or not line.startswith(PREFIX):
+        return None
+    try:
+        obj = json.loads(line[len(PREFIX):])
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) and "event" in obj else None
+
+
+def event_text(event: dict, shown: str) -> str:
+    """An event in words for the line above the output: begin, a phase, the workload's own progress, end."""
+    name = str(event.get("event"))
+    if name == "progress" and isinstance(event.get("fraction"), (int, float)):
+        phase = shown.split(" · ")[0] if shown.startswith("phase ") else ""
+        done = f"workload {min(100.0, max(0.0, float(event['fraction']) * 100)):.0f} % done"
+        return f"{phase} · {done}" if phase else done
+    if name == "phase":
+        return f"phase {event.get('name', '?')}"
+    if name == "begin":
+        return "measured region begun"
+    if name == "end":
+        return "measured region ended"
+    return f"event {name}"
