@@ -247,3 +247,20 @@ def test_the_docs_three_line_example_runs(tmp_path, session):
         exec(code.replace('SESSIONS = "sessions"', f"SESSIONS = {str(tmp_path)!r}"), {})
     printed = out.getvalue()
     assert "5.0" in printed and "4.8" in printed and "[0.0, 0.5]" in printed
+
+def test_the_docs_notebook_runs(tmp_path, session):
+    """docs/python-api.ipynb executed in a real kernel (nbclient, as nbmake runs notebooks) on generated sessions:
+    its `parameters` cell pointed at them, every cell must run without an error."""
+    import nbclient
+    import nbformat
+    root = Path(__file__).resolve().parents[2]
+    nb = nbformat.read(root / "docs" / "python-api.ipynb", as_version=4)
+    (tmp_path / "s.h5").write_bytes(session.read_bytes())
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and params[0].source == 'SESSIONS = "sessions"'
+    params[0].source = f"SESSIONS = {str(tmp_path)!r}"
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(root)}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    # the first 10 ms from begin hold 10 W samples (0 .. 0.010 s: 11 samples of 1 ms): 0.11 J; the run 5 J
+    assert "0.11 J in the first 10 ms; the run: 5 J" in printed
