@@ -112,6 +112,18 @@ class SshTarget(Target):
             return asyncssh.SSHClientConnectionOptions(**kwargs)
         return self._call(resolve(), 10)
 
+    def _host_is_known(self) -> bool:
+        """Whether known_hosts holds any key for this host (of any type)."""
+        asyncssh = _asyncssh()
+        if not os.path.exists(self.known_hosts):
+            return False
+        try:
+            endpoint = self._endpoint()
+            name = endpoint.host_key_alias or endpoint.host
+            return bool(asyncssh.read_known_hosts(self.known_hosts).match(name, "", endpoint.port)[0])
+        except (OSError, ValueError, asyncssh.Error, TargetError):
+            return False
+
     def _known_hosts_arg(self):
         if not os.path.exists(self.known_hosts):
             return ([], [], [])              # nothing trusted yet: every key is unknown
@@ -196,6 +208,12 @@ class SshTarget(Target):
                               "and target.identity_file (or that your key is in the agent), and that the public key "
                               "is in ~/.ssh/authorized_keys on the board.") from None
         except asyncssh.DisconnectError as exc:
+            if self._host_is_known():
+                # a recorded key of one type and a server offering another: no host key algorithm in common,
+                # which is a changed key as far as the operator is concerned (the interception warning)
+                err = self._host_key_error()
+                if err.changed:
+                    raise err from None
             raise TargetError(f"{self.description}: the SSH server closed the connection ({exc.reason}).") from None
         except (OSError, asyncssh.Error) as exc:
             raise TargetError(f"{self.description}: cannot connect ({exc}). Is the board on and reachable, is the "

@@ -252,3 +252,22 @@ def test_a_malformed_known_hosts_file_is_a_clear_error(sshd, tmp_path):
     finally:
         t.close()
     assert known.read_text() == "@@@ not a known_hosts line\n"
+
+
+def test_a_recorded_key_of_another_type_is_the_changed_key_warning(sshd, tmp_path):
+    # known_hosts holds an RSA key for the board, which now offers only ed25519: no host key algorithm in common,
+    # and the server closes the connection; that is reported as the changed key it is, not as a closed connection
+    other = tmp_path / "other_rsa"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(other)], check=True)
+    known = tmp_path / "known_hosts"
+    pub = (tmp_path / "other_rsa.pub").read_text().split()
+    known.write_text(f"[127.0.0.1]:{sshd.port} {pub[0]} {pub[1]}\n")
+    before = known.read_text()
+    t = make(sshd, tmp_path, known_hosts=str(known))
+    try:
+        with pytest.raises(HostKeyError, match="HAS CHANGED") as err:
+            t.connect()
+        assert err.value.changed
+    finally:
+        t.close()
+    assert known.read_text() == before
