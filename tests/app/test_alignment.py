@@ -95,3 +95,25 @@ def test_missing_clock_map_is_a_clear_error():
     from app.measure.alignment import AlignmentInputError, trigger_bound
     with pytest.raises(AlignmentInputError, match="clock map"):
         trigger_bound(None, 1.0, 2.0, 0.5, 0.1)
+
+
+def test_a_run_timed_by_the_launcher_has_no_anchor_and_says_so():
+    # no begin/end events (the workload printed none, or an end before its begin): only the exec and the exit,
+    # whose delays to the current are unknown, so the placement rests on the bound, with its width carried
+    from app.measure.alignment import place
+    sc = Scenario(lead_s=0.3, warm_a=0.55, window_s=1.4, pretrigger=0.2)
+    syn, bound, _ = placed(sc)
+    support_only = [e for e in syn.events if e.kind != "anchor"]
+    p = place(syn.first.trace, support_only, bound)
+    assert p.method == "clock-bound" and "anchors (none)" in p.note
+    assert p.half_width_s == pytest.approx(bound.half_width_s, rel=1e-12)
+
+
+def test_a_bound_too_wide_to_search_is_named():
+    from app.measure.alignment import MAX_HALF_WIDTH_S, CoarseBound, place
+    sc = Scenario(lead_s=0.3, warm_a=0.55, window_s=1.4, pretrigger=0.2)
+    syn, _, _ = placed(sc)
+    wide = CoarseBound(sc.exec_s - 20.0, sc.exec_s + 20.0, {})
+    assert wide.half_width_s > MAX_HALF_WIDTH_S
+    p = place(syn.first.trace, syn.events, wide)
+    assert p.method == "clock-bound" and "too wide" in p.note
