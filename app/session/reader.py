@@ -221,6 +221,10 @@ class SessionReader:
         try:
             self.file = h5py.File(self.path, "r")
         except OSError as exc:
+            if "unable to lock file" in str(exc):
+                raise SessionError(f"{self.path}: the file is open for writing by another program (a capture still "
+                                   "running, or the app's own writer); open it once that capture has finished, or "
+                                   "copy it and open the copy.") from None
             raise SessionError(f"{self.path}: not a readable HDF5 file ({exc}); it is truncated, damaged or "
                                "not a session. If a capture was interrupted, look for a .partial file "
                                "beside it.") from None

@@ -1,7 +1,9 @@
 """Session files: written atomically, readable by h5dump, read back lazily, faults reported."""
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -238,7 +240,6 @@ def test_rename_no_replace_both_ways(tmp_path, monkeypatch, how):
 
 def test_two_processes_capturing_into_one_folder_both_save(tmp_path):
     import sys
-    from pathlib import Path
     root = Path(__file__).resolve().parents[2]
     cmd = [sys.executable, str(root / "main.py"), "capture", "--demo", "--workload", "idle", "--param",
            "seconds=0.3", "--windows", "0", "--out", str(tmp_path)]
@@ -255,3 +256,19 @@ def test_two_processes_capturing_into_one_folder_both_save(tmp_path):
             assert s.status == "complete" and len(s.runs()) == 1
             labels.add(s.attrs["label"])
     assert labels == {"process 0", "process 1"}
+
+
+def test_a_session_being_written_by_another_process_says_so(tmp_path):
+    # HDF5 locks a file open for writing; a reader in another process was told "truncated, damaged or not a
+    # session"
+    import sys
+    w = SessionWriter(tmp_path / "s.h5", bench_toml="", resource="sim")
+    try:
+        res = subprocess.run([sys.executable, "-c", "import sys\nfrom app.session.reader import SessionReader\n"
+                              "from app.errors import SessionError\ntry:\n    SessionReader(sys.argv[1])\n"
+                              "except SessionError as e:\n    print(e)\n", str(tmp_path / "s.h5.partial")],
+                             capture_output=True, text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]),
+                             env={**os.environ, "HDF5_USE_FILE_LOCKING": "TRUE"})
+    finally:
+        w.close()
+    assert "is open for writing by another program" in res.stdout, res.stdout + res.stderr
