@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 
 from app.errors import JoulebenchError
 
@@ -33,6 +34,8 @@ class TraceContext:
         self._spans: list[tuple[pg.PlotItem, str, pg.LinearRegionItem]] = []
         self._trigger: pg.InfiniteLine | None = None
         self.context: dict = {}
+        self.legend: pg.LegendItem | None = None                # set by the plot that lays it out
+        self.notes_shown = 0
         # a long run's timeline: [begin, end] and where each captured window lies in it (shown for such runs)
         self.timeline = timeline
         timeline.setMaximumHeight(56)
@@ -79,6 +82,7 @@ class TraceContext:
                 item.setRegion(tuple(span))
             item.setVisible(ok)
         self._show_timeline(context.get("run_timeline"))
+        self.update_legend()
         zero = context.get("board_at_zero_s")
         if zero is not None:
             p0 = self.plots[0]
@@ -94,6 +98,26 @@ class TraceContext:
                                        labelOpts={"position": 0.85, "color": (160, 90, 0)})
                 p0.addItem(line, ignoreBounds=True)
                 self.items.append((p0, line))
+
+    def update_legend(self, notes: int | None = None) -> None:
+        """The legend under the plots: a swatch for each kind of span and line on show (notes hatched, so a
+        note over the region never reads as idle)."""
+        if notes is not None:
+            self.notes_shown = notes
+        legend = self.legend
+        if legend is None:
+            return
+        legend.clear()
+        shown = {key for p, key, item in self._spans if p is self.plots[0] and item.isVisible()}
+        for key, brush, tip in SPANS:
+            if key in shown:
+                legend.addItem(_swatch(pg.mkBrush(*brush)), LEGEND_NAMES.get(key, tip))
+        if self.notes_shown:
+            legend.addItem(_swatch(note_brush()), "note (saved in the session)")
+        legend.addItem(pg.PlotDataItem(pen=pg.mkPen((80, 80, 80), style=Qt.DashLine)), "trigger (t = 0)")
+        if self.context.get("phases"):
+            legend.addItem(pg.PlotDataItem(pen=pg.mkPen((200, 120, 0), style=Qt.DotLine)), "phase")
+        legend.addItem(pg.PlotDataItem(pen=pg.mkPen((120, 0, 160), width=2)), "markers A, B")
 
     def show_marker(self, window) -> None:
         """The window's marker GPIO on its strip (hidden when the window has none)."""
@@ -151,3 +175,17 @@ def _region(span, brush, tip: str) -> pg.LinearRegionItem:
     r.setToolTip(tip)
     r.setZValue(-10)
     return r
+
+
+NOTE_COLOR = (120, 0, 160)
+LEGEND_NAMES = {"region_s": "measured [begin, end]", "idle_span_s": "idle", "startup_s": "start-up tax"}
+
+
+def note_brush() -> QBrush:
+    """Notes are hatched: over the region's green they still read as a note, never as idle's grey."""
+    return QBrush(QColor(*NOTE_COLOR, 150), Qt.BDiagPattern)
+
+
+def _swatch(brush) -> pg.PlotDataItem:
+    """A legend sample filled with a span's brush."""
+    return pg.PlotDataItem(pen=pg.mkPen((90, 90, 90), width=0.5), fillLevel=0, fillBrush=brush)

@@ -79,6 +79,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
             self.bands.append((lo, hi, fill))
             self.strokes.append(strokes)
         self.plots[-1][0].setLabel("bottom", "Time from trigger", units="s")
+        for p, _ in self.plots[:-1]:              # one time scale, written once: under the power plot, with its unit
+            p.getAxis("bottom").setStyle(showValues=False)
         # the whole window, for navigation
         self.strip = self.addPlot(row=len(CHANNELS), col=0)
         self.strip.setMaximumHeight(70)
@@ -99,6 +101,10 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.overlay = TraceContext([p for p, _ in self.plots], self.addPlot(row=len(CHANNELS) + 1, col=0),
                                     self.addPlot(row=len(CHANNELS) + 2, col=0), AXIS_WIDTH_PX)
         self.timeline, self.marker_plot = self.overlay.timeline, self.overlay.marker_plot
+        # the legend of the spans and lines, in its own row under the plots: it never covers a trace
+        self.legend = pg.LegendItem(colCount=6, brush=None, labelTextColor=AXIS_TEXT, labelTextSize="8pt")
+        self.addItem(self.legend, row=len(CHANNELS) + 3, col=0)
+        self.overlay.legend = self.legend
         self.marker_curve = self.overlay.marker_curve
         # markers A and B on the power plot, with their statistics (app/ui/trace_markers.py)
         self.markers = MarkerPair(self.plots[2][0])

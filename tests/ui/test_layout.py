@@ -48,3 +48,21 @@ def test_fit_all_shows_the_whole_window(qtbot, make_window, tmp_path):
     w.sessions.fit_button.click()
     lo, hi = plot.plots[0][0].viewRange()[0]
     assert abs(lo - -0.1) < 1e-9 and abs(hi - 0.899) < 1e-9
+
+
+def test_the_reviews_legend_names_every_span_on_show(qtbot, make_window, tmp_path):
+    from tests.session_factory import write_session
+    w = make_window()
+    path = tmp_path / "s.h5"
+    write_session(path, [(4.0, 10.0, 0.5)])       # a run with its measured region and idle before the trigger
+    w.sessions.open_path(path)
+    plot = w.sessions.plot
+    names = [label.text for _, label in plot.legend.items]
+    assert names == ["measured [begin, end]", "idle", "trigger (t = 0)", "markers A, B"]
+    plot.set_markers(0.05, 0.35)
+    assert w.sessions.add_note("warm cache")
+    names = [label.text for _, label in w.sessions.plot.legend.items]
+    assert "note (saved in the session)" in names
+    # the upper plots' time ticks carry no numbers: the one time scale, with its unit, is under the power plot
+    assert not plot.plots[0][0].getAxis("bottom").style["showValues"]
+    assert plot.plots[2][0].getAxis("bottom").style["showValues"]

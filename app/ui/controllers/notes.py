@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QInputDialog
 from app.errors import JoulebenchError
 from app.session.annotations import add_annotation, read_annotations
 from app.session.reader import RunView
+from app.ui.trace_context import note_brush
 
 NOTE_COLOR = (120, 0, 160)
 
@@ -30,7 +31,7 @@ class NoteController:
             if a.window != window:
                 continue
             if a.t1_s > a.t0_s:
-                item = pg.LinearRegionItem((a.t0_s, a.t1_s), movable=False, brush=pg.mkBrush(*NOTE_COLOR, 30))
+                item = pg.LinearRegionItem((a.t0_s, a.t1_s), movable=False, brush=note_brush())
                 item.setToolTip(a.text)
                 label = pg.InfLineLabel(item.lines[0], text=a.text, position=0.9, color=NOTE_COLOR)
                 item._label = label
@@ -39,12 +40,14 @@ class NoteController:
                                        label=a.text, labelOpts={"position": 0.9, "color": NOTE_COLOR})
             plot0.addItem(item, ignoreBounds=True)
             self.items.append(item)
+        self.review.plot.overlay.update_legend(notes=len(self.items))
 
     def clear(self) -> None:
         plot0 = self.review.plot.plots[0][0]
         for item in self.items:
             plot0.removeItem(item)
         self.items = []
+        self.review.plot.overlay.update_legend(notes=0)
 
     def ask_note(self) -> None:
         if self.review.current is None:
