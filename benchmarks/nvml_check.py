@@ -136,6 +136,9 @@ def main():
               f"independent {fig['independent_counter_j']:.1f} J (bound {fig['counter_step_bound_j']:.1f} J, "
               f"step {1e3 * fig['independent_counter_step_s']:.0f} ms), instant {fig['instant_vs_counter_pct']:+.2f} %,"
               f" average {fig['average_vs_counter_pct']:+.2f} %, idle {fig['idle_power_w']} W, {per}")
+        for b in fig["budget"] or []:
+            if b["name"].startswith(("energy counter update step", "NVML accuracy", "NVML 1 s averaging")):
+                print(f"       budget: {b['name']}: u = {b['u_j']:.2f} J ({100 * b['relative_u']:.3f} %)")
         for p in fig["phases"] or []:
             print(f"       phase {p['name']}: {p['duration_s']:.3f} s, {p['energy_j']} J, {p['j_per_unit']} J/"
                   f"{p['units']}, {p['units_per_s']} {p['units']}/s, latency {p['latency_s']} s")

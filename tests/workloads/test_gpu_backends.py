@@ -65,12 +65,12 @@ def test_transformer_and_cnn_on_cuda_agree_with_the_cpu():
     prompt = torch.randint(0, args.vocab, (2, 32), generator=torch.Generator().manual_seed(1))
     logits = {}
     for dev in ("cpu", "cuda"):
-        model = lm.build(torch, args).to(dev).eval()
+        model = lm.build(torch, args).to(dev, torch.float32).eval()     # float32 whatever the default dtype
         cache = lm.new_cache(torch, args, torch.float32, torch.device(dev))
         logits[dev] = lm.generate(model, torch, prompt.to(dev), cache, 4)[0].cpu()
     assert torch.allclose(logits["cuda"], logits["cpu"], rtol=1e-4, atol=1e-4)
     cnn = load_script("cnn_infer")
     args = SimpleNamespace(seed=0, width=16, stages=3, blocks=1, classes=100, image_size=64)
-    images = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(2))
-    out = {dev: cnn.build(torch, args).to(dev).eval()(images.to(dev)).cpu() for dev in ("cpu", "cuda")}
+    images = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(2), dtype=torch.float32)
+    out = {dev: cnn.build(torch, args).to(dev, torch.float32).eval()(images.to(dev)).cpu() for dev in ("cpu", "cuda")}
     assert torch.allclose(out["cuda"], out["cpu"], rtol=1e-3, atol=1e-3)
