@@ -38,7 +38,10 @@ RUN_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("scored", "boolean", ""), ("energy_j", "float64", "J"), ("energy_u_j", "float64", "J"),
     ("dynamic_energy_j", "float64", "J"), ("dynamic_energy_u_j", "float64", "J"), ("duration_s", "float64", "s"),
     ("avg_power_w", "float64", "W"), ("idle_power_w", "float64", "W"), ("ops", "float64", "operations"),
-    ("j_per_gop", "float64", "J/GOp"), ("j_per_gop_u", "float64", "J/GOp"), ("coverage_k", "float64", ""),
+    ("j_per_gop", "float64", "J/GOp"), ("j_per_gop_u", "float64", "J/GOp"), ("units", "string", ""),
+    ("units_count", "float64", "units"), ("j_per_unit", "float64", "J/unit"), ("j_per_unit_u", "float64", "J/unit"),
+    ("dynamic_j_per_unit", "float64", "J/unit"), ("units_per_s", "float64", "units/s"),
+    ("latency_s", "float64", "s"), ("phases", "string", "JSON"), ("coverage_k", "float64", ""),
     ("energy_method", "string", ""), ("energy_source", "string", ""), ("windows", "Int64", ""),
     ("window_s", "float64", "s"), ("clipped", "boolean", ""), ("partial", "boolean", ""),
     ("alignment", "string", ""), ("idle_source", "string", ""), ("warnings", "string", "; -separated"),
@@ -50,7 +53,7 @@ RUN_COLUMNS: tuple[tuple[str, str, str], ...] = (
 UNITS = {name: unit for name, _, unit in RUN_COLUMNS if unit}
 # record field -> column, where the names differ
 RECORD_RENAMES = {"uncertainty_j": "energy_u_j", "dynamic_uncertainty_j": "dynamic_energy_u_j",
-                  "j_per_gop_uncertainty": "j_per_gop_u"}
+                  "j_per_gop_uncertainty": "j_per_gop_u", "j_per_unit_uncertainty": "j_per_unit_u"}
 
 
 def _json(text: Any, default: Any) -> Any:
@@ -114,7 +117,7 @@ def run_row(run: RunView, base: dict[str, Any]) -> dict[str, Any]:
         if column == "warnings":
             continue
         if column in UNITS or column in ("energy_method", "energy_source", "windows", "clipped", "partial",
-                                         "alignment", "idle_source"):
+                                         "alignment", "idle_source", "units"):
             row[column] = value
     if record:
         row["warnings"] = "; ".join(str(w) for w in record.get("warnings") or [])

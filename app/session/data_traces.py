@@ -90,6 +90,9 @@ class WindowData:
             "sample_interval_s": self.trace.dx, "markers": json.dumps(_json(self.run.attrs.get("markers"), [])),
             "annotations": json.dumps(notes), "run_status": self.run.status,
         }
+        phases = self.phases(details, origin, reference)
+        if phases is not None:
+            attrs["phases"] = json.dumps(phases)
         for key in ("region_s", "idle_span_s"):
             span = details.get(key)
             if span and None not in span:
@@ -98,6 +101,23 @@ class WindowData:
             if record.get(key) is not None:
                 attrs[key] = record[key]
         return attrs
+
+    def phases(self, details: dict, origin: float, reference: str) -> list[dict[str, Any]] | None:
+        """The workload's phase stretches on this time axis ([{name, t0_s, t1_s}]): each `phase` event lasts
+        until the next one or `end` (docs/workloads.md), placed by the board's `begin` (details.timing). None when
+        the run has no phases or the window's time is not counted from begin."""
+        events = _json(self.run.attrs.get("events"), [])
+        begin = (details.get("timing") or {}).get("begin_s")
+        if not reference.startswith("begin") or begin is None or not isinstance(events, list):
+            return None
+        marks = [e for e in events if isinstance(e, dict) and e.get("event") in ("phase", "end") and "t" in e]
+        marks.sort(key=lambda e: float(e["t"]))
+        out = []
+        for k, e in enumerate(marks):
+            if e["event"] == "phase" and k + 1 < len(marks):
+                out.append({"name": str(e.get("name", "")), "t0_s": float(e["t"]) - float(begin),
+                            "t1_s": float(marks[k + 1]["t"]) - float(begin)})
+        return out or None
 
     # -- data ---------------------------------------------------------------------------------------------------
     def columns(self) -> list[tuple[str, str]]:

@@ -87,6 +87,30 @@ def test_params_and_labels_get_columns_of_their_own(tmp_path):
     assert df["j_per_gop"].tolist() == pytest.approx([2.5, 3.0])                    # 5 J / 2 GOp, 6 J / 2 GOp
 
 
+def test_units_of_work_and_phases(tmp_path):
+    """A run that counted 500 tokens in two phases (prefill 0.2 s, decode 0.3 s; begin at board time 100 s)."""
+    vw, iw = int8_window(2.0, 10.0)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT)
+    res = analyse_run(AnalysisWindow(trace, summarise(trace)), 0.5, ops=None, unc=UncertaintyConfig())
+    record = {**res.record(), "units": "tokens", "units_count": 500, "j_per_unit": 5.0 / 500,
+              "phases": {"decode": {"energy_j": 3.0}}}
+    details = {**res.details(), "timing": {"begin_s": 100.0, "end_s": 100.5}}
+    events = [{"event": "begin", "t": 100.0}, {"event": "phase", "t": 100.0, "name": "prefill"},
+              {"event": "phase", "t": 100.2, "name": "decode"}, {"event": "end", "t": 100.5}]
+    with SessionWriter(tmp_path / "u.h5", bench_toml=BENCH_TOML, resource="sim") as w:
+        run = w.begin_run()
+        run.add_window(vw, iw, summarise(trace), current_scaling={"shunt_ohm": SHUNT, "deskew_s": 0.0})
+        run.finish({"duration_s": 0.5, "events": events}, record=record, details=details)
+    with open_session(tmp_path / "u.h5") as s:
+        df = s.runs()
+        ds = s.window(1).dataset(0.0, 0.001)
+    assert df["units"][0] == "tokens" and df["units_count"][0] == 500.0
+    assert df["j_per_unit"][0] == pytest.approx(0.01) and json.loads(df["phases"][0])["decode"]["energy_j"] == 3.0
+    phases = json.loads(ds.attrs["phases"])
+    assert [p["name"] for p in phases] == ["prefill", "decode"]
+    assert [t for p in phases for t in (p["t0_s"], p["t1_s"])] == pytest.approx([0.0, 0.2, 0.2, 0.5])
+
+
 def test_opening_reads_nothing_until_asked(tmp_path):
     not_a_session = tmp_path / "x.h5"
     not_a_session.write_text("not HDF5")
