@@ -77,8 +77,9 @@ def main(argv=None) -> int:
         except ValueError as exc:               # a scenario that never crosses the trigger level
             log.debug("trial %d skipped: %s", k, exc)
     n = len(rows)
-    edges = [r for r in rows if r["method"] == "edges"]
-    fallback = [r for r in rows if r["method"] != "edges"]
+    edges = [r for r in rows if r["method"] == "edges"]          # confirmed by two events or more
+    lone = [r for r in rows if r["method"] == "lone-edge"]
+    fallback = [r for r in rows if r["method"] == "clock-bound"]
     summary = {
         "command": "python benchmarks/alignment_coverage.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "trials": n,
@@ -88,6 +89,9 @@ def main(argv=None) -> int:
         "placed_on_edges": len(edges),
         "edges_within_1pct_share": (sum(abs(r["error_rel"]) < 0.01 for r in edges) / len(edges)) if edges else None,
         "edges_covered_share": (sum(r["covered"] for r in edges) / len(edges)) if edges else None,
+        "placed_on_a_lone_edge": len(lone),
+        "lone_edge_within_1pct_share": (sum(abs(r["error_rel"]) < 0.01 for r in lone) / len(lone)) if lone else None,
+        "lone_edge_covered_share": (sum(r["covered"] for r in lone) / len(lone)) if lone else None,
         "placed_by_bound": len(fallback),
         "bound_covered_share": (sum(r["covered"] for r in fallback) / len(fallback)) if fallback else None,
         "median_half_width_ms": 1e3 * float(np.median([r["half_width_s"] for r in rows])),

@@ -116,8 +116,10 @@ class RunAnalysis:
                              voltage=v_set, current=i_set, idle_window=idle_window, marker_region_s=marker_region,
                              partial=partial)
         result.warnings.extend(marker_warnings)
-        if not placement.method.endswith("edges") and placement.method != "marker":
+        if placement.method.endswith("clock-bound"):
             result.warnings.append(f"[begin, end] rests on no edge of the record: {placement.note}")
+        elif placement.method.endswith("lone-edge"):
+            result.warnings.append(f"[begin, end] rests on one unconfirmed edge: {placement.note}")
         result.warnings.extend(getattr(self, "_event_problems", []))
         bound = getattr(self, "_bound_parts", None)
         if bound is not None:

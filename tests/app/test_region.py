@@ -225,3 +225,16 @@ def test_alignment_term_is_the_power_step_times_the_shift():
     term = next(b for b in res.budget if b.name.startswith("alignment"))
     assert term.u_j == pytest.approx(19.0 * 0.5 * u, rel=0.02)
     assert res.record()["alignment_u_j"] == pytest.approx(term.u_j, rel=1e-12)
+
+
+def test_a_lone_unconfirmed_edge_keeps_its_place_and_carries_the_bound():
+    # only `begin` is given, nothing confirms its edge: placed on it, with the whole bound around it carried
+    w, events = _run()
+    only_begin = [e for e in events if e.name == "begin"]
+    bound = CoarseBound(1000.0 - 0.06, 1000.0 + 0.09, {})
+    p = place(w.trace, only_begin, bound)
+    assert p.method == "lone-edge" and p.events == ("begin",)
+    assert p.board_at_zero_s == pytest.approx(1000.0, abs=1e-4)
+    # the farther end of the bound from the placement: 1000.09 − τ
+    assert p.half_width_s == pytest.approx(1000.09 - p.board_at_zero_s, abs=1e-12)
+    assert p.u_s == pytest.approx(p.half_width_s / math.sqrt(3), rel=1e-12)
