@@ -9,6 +9,8 @@ Two sources, both read on the board by the launcher while the run goes on:
   driver's running average, about 1 s on recent GPUs) and its total-energy counter (J, mJ resolution, updated
   in steps of about 100 ms on an H100/H200) where it has one. NVML sees the GPU, not the board: it is compared
   with the shunt, never substituted for it.
+* RAPL (Linux powercap), read beside NVML where readable: the CPU packages' and DRAM's energy counters
+  (`RAPL_<zone>`, µJ, unwrapped by the launcher at max_energy_range_uj), the host's share beside the GPU.
 Samples carry the board's monotonic time. The board's input rail (VDD_IN, else VIN_SYS_5V0) is integrated
 over the measured region for `telemetry_energy_j`.
 """
@@ -68,12 +70,17 @@ def _rail_sample(t: float, r: Any) -> dict[str, Any] | None:
     v, a, w, c, own_t, span = (_number(r, k) for k in ("volts", "amps", "watts", "counter_j", "t", "t_span_s"))
     if math.isnan(w):
         w = v * a
-    if math.isnan(w):
+    if math.isnan(w) and math.isnan(c):                # a counter alone (RAPL) is a reading too
         return None
     if math.isnan(own_t) or not span >= 0:          # no bracket of its own (or a nonsensical one): the message's t
         own_t, span = t, math.nan
     return {"time_s": own_t, "rail": str(r.get("rail", "?")), "volts": v, "amps": a, "watts": w, "counter_j": c,
             "time_span_s": span}
+
+
+def rapl_rails(samples: list[dict[str, Any]]) -> list[str]:
+    """The host's RAPL zones the launcher read beside the GPUs (RAPL_package-0, RAPL_package-0_dram …)."""
+    return sorted({s["rail"] for s in samples if str(s["rail"]).startswith("RAPL_")})
 
 
 def gpu_rails(samples: list[dict[str, Any]]) -> list[str]:

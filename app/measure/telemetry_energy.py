@@ -104,6 +104,7 @@ class TelemetryEstimate:
     idle: IdleBaseline | None = None
     gpus: list[dict[str, Any]] = field(default_factory=list)
     visible_devices: str | None = None
+    host_energy_j: dict[str, float] = field(default_factory=dict)
     between: Callable[[float, float], tuple[float, float] | None] | None = None   # energy over a stretch
 
     @property
@@ -146,6 +147,7 @@ class TelemetryEstimate:
             "fidelity": self.fidelity, "telemetry_energy_j": self.samples_energy_j,
             "telemetry_counter_energy_j": self.counter_energy_j,
             "gpus": self.gpus, "visible_devices": self.visible_devices,
+            "host_energy_j": self.host_energy_j or None, "host_energy_note": HOST_NOTE if self.host_energy_j else None,
             "counter_step_s": max(self.counter_step_s.values()) if self.counter_step_s else None,
             "power_field": ",".join(sorted(set(self.power_field.values()))) or None,
         }
@@ -205,6 +207,21 @@ def _edge_bound_j(series: np.ndarray, t: float) -> float:
     if k == 0 or k >= len(ts):
         return 0.0
     return abs(series[k, 1] - series[k - 1, 1]) * (ts[k] - ts[k - 1]) / 2
+
+
+HOST_NOTE = ("RAPL (Linux powercap): the CPU packages' and DRAM's own energy counters, read beside the GPUs; "
+             "a model-based estimate on many CPUs, not the host's input: fans, disks, the rest of the board and "
+             "the power supply's losses are not in it")
+
+
+def host_energy(samples: list[dict[str, Any]], begin_s: float, end_s: float) -> dict[str, float]:
+    """The host's RAPL zones' energy over [begin, end] (J, from their unwrapped counters), where read."""
+    out = {}
+    for r in tele.rapl_rails(samples):
+        e = tele.counter_energy_j(samples, r, begin_s, end_s)
+        if e is not None:
+            out[r] = e
+    return out
 
 
 def _checked_series(samples: list[dict[str, Any]], rails: list[str], begin_s: float,
@@ -417,7 +434,7 @@ def estimate(samples: list[dict[str, Any]], begin_s: float, end_s: float, *, lau
         launch_to_begin_j=span(launch_s, begin_s), end_to_exit_j=span(end_s, exit_s), warnings=warnings,
         counter_step_s=steps, power_field=fields, idle=idle,
         gpus=_per_gpu(samples, series, steps, begin_s, end_s, idle) if source == "nvml" else [],
-        visible_devices=(info or {}).get("visible"),
+        visible_devices=(info or {}).get("visible"), host_energy_j=host_energy(samples, begin_s, end_s),
         between=(lambda t0, t1: counter_span_j(samples, series, steps, t0, t1)) if use_counter else None)
 
 
@@ -453,6 +470,9 @@ def compare_with_shunt(record: dict[str, Any], details: dict[str, Any], samples:
     if source == "nvml" and all(c is not None for c in counters):
         record["telemetry_counter_energy_j"] = math.fsum(counters)
         record["telemetry_counter_vs_shunt_pct"] = pct(record["telemetry_counter_energy_j"])
+    host = host_energy(samples, begin_s, end_s)
+    if host:
+        record["host_energy_j"], record["host_energy_note"] = host, HOST_NOTE
     try:
         est = estimate(samples, begin_s, end_s)
     except AnalysisError:

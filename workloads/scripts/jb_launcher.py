@@ -267,6 +267,59 @@ def nvml_power(pynvml, handle, instant, key):
     return pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, "average"
 
 
+def rapl_domains(root):
+    """(rail, energy_uj path, max_energy_range_uj) of the Linux powercap RAPL zones readable here: the CPU
+    packages and their subzones (dram, core, uncore). energy_uj is root-only on most kernels since 2020."""
+    out = []
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return out
+    for zone in names:
+        if not zone.startswith(("intel-rapl:", "amd-rapl:")):
+            continue
+        path = os.path.join(root, zone)
+        try:
+            with open(os.path.join(path, "name")) as fh:
+                name = fh.read().strip()
+            with open(os.path.join(path, "max_energy_range_uj")) as fh:
+                top = int(fh.read().strip())
+            with open(os.path.join(path, "energy_uj")) as fh:
+                int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        parent = zone.rsplit(":", 1)[0]
+        prefix = ""
+        if parent.count(":") >= 1 and parent in names:      # a subzone: name it after its package
+            try:
+                with open(os.path.join(root, parent, "name")) as fh:
+                    prefix = fh.read().strip() + "_"
+            except OSError:
+                pass
+        out.append(("RAPL_" + prefix + name, os.path.join(path, "energy_uj"), top))
+    return out
+
+
+def read_rapl(domains, state):
+    """One reading of each RAPL zone, unwrapped: the counter runs from 0 to max_energy_range_uj and starts
+    again, so a reading below the last one adds a whole range."""
+    rails = []
+    for rail, path, top in domains:
+        try:
+            t0 = time.monotonic()
+            with open(path) as fh:
+                raw = int(fh.read().strip())
+            t1 = time.monotonic()
+        except (OSError, ValueError):
+            continue
+        last, offset = state.get(rail, (raw, 0))
+        if raw < last:
+            offset += top + 1
+        state[rail] = (raw, offset)
+        rails.append({"rail": rail, "counter_j": (raw + offset) / 1e6, "t": (t0 + t1) / 2, "t_span_s": t1 - t0})
+    return rails
+
+
 def sample_nvml(interval, proc, stop):
     """NVIDIA GPUs through NVML (the nvidia-ml-py bindings), only those the workload can see: board power in
     mW (instantaneous where the driver offers it) and the total-energy counter in mJ where the GPU has one."""
@@ -285,6 +338,9 @@ def sample_nvml(interval, proc, stop):
     counters = {}
     instant = {}
     info = {"visible": os.environ.get("CUDA_VISIBLE_DEVICES"), "gpus": [i for i, _ in handles], "note": note}
+    rapl = rapl_domains(os.environ.get("JOULEBENCH_POWERCAP_ROOT", "/sys/class/powercap"))
+    rapl_state = {}
+    info["rapl"] = [r[0] for r in rapl]
     try:
         while True:
             done = stop.is_set() or proc.poll() is not None     # one reading more after the command's end
@@ -312,6 +368,7 @@ def sample_nvml(interval, proc, stop):
                 rail["t"] = (t0 + t1) / 2
                 rail["t_span_s"] = t1 - t0
                 rails.append(rail)
+            rails += read_rapl(rapl, rapl_state)     # the host's CPU packages and DRAM beside the GPUs
             if rails:
                 msg = {"event": "telemetry", "source": "nvml", "t": t, "rails": rails}
                 if info:
