@@ -1,11 +1,15 @@
 """Drive the app offscreen through a demo capture and a review; save PNGs for the README.
 
-    QT_QPA_PLATFORM=offscreen python3 tools/screenshots.py [--out resources/screenshots]
+    QT_QPA_PLATFORM=offscreen python3 tools/screenshots.py [--out resources/screenshots] [--size 1366x768]
+
+The README's pictures are taken at 1 366×768, a laptop's screen (the window must fit it); --size 1920x1080
+takes them at Full HD (into a folder of their own with --out).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -13,12 +17,19 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+log = logging.getLogger("screenshots")
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="resources/screenshots")
+    ap.add_argument("--size", default="1366x768", help="the window's size, WIDTHxHEIGHT (default 1366x768)")
     args = ap.parse_args()
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        ap.error(f"--size {args.size!r}: write it as WIDTHxHEIGHT, e.g. 1366x768")
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -31,7 +42,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="jb-shots-"))
     w = MainWindow(load_bench(DEMO_BENCH), demo=True, sessions_dir=tmp / "sessions",
                    settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat))
-    w.resize(1560, 900)
+    w.resize(width, height)
     w.show()
 
     def wait(ms: int) -> None:
@@ -42,7 +53,7 @@ def main() -> int:
     def shot(name: str) -> None:
         app.processEvents()
         w.grab().save(str(out / f"{name}.png"))
-        print(f"saved {out / name}.png", file=sys.stderr)
+        log.info("saved %s.png", out / name)
 
     w.tabs.setCurrentWidget(w.bench_panel)
     shot("bench")
@@ -63,8 +74,9 @@ def main() -> int:
     while not done:
         wait(200)
     if "err" in done:
-        print(f"capture failed: {done['err']}", file=sys.stderr)
+        log.error("capture failed: %s", done["err"])
         return 1
+    wait(800)                          # the review draws the new run on later turns of the event loop
     shot("results")
     w.tabs.setCurrentWidget(w.sessions)
     w.sessions.refresh()

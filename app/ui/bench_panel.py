@@ -78,6 +78,7 @@ SI_UNITS = {"timeout_s": "s", "volts_per_div": "V/div", "offset_v": "V", "shunt_
             "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V", "voltage_offset_error_v": "V",
             "current_offset_error_v": "V", "threshold_v": "V"}
 SIG_DIGITS = 6
+LABEL_MAX_PX = 190              # the label column's width; longer labels wrap
 
 
 def format_quantity(value: float, unit: str) -> str:
@@ -158,6 +159,7 @@ class BenchPanel(QWidget):
         self.wiring = QLabel("")
         self.wiring.setStyleSheet("font-family: monospace; background: #f6f6f6; padding: 6px;")
         self.wiring.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.wiring.setWordWrap(True)             # a long line wraps rather than widening the panel
         grid.addWidget(self.wiring)
         for section, keys in SCHEMA.items():
             box = QGroupBox(TITLES[section])
@@ -194,6 +196,7 @@ class BenchPanel(QWidget):
                 self.fields[name] = w
                 self.errors[name] = err
             grid.addWidget(box)
+        self._align_labels()
         scroll.setWidget(inner)
         outer.addWidget(scroll)
         self.load_button.clicked.connect(self._load)
@@ -203,6 +206,19 @@ class BenchPanel(QWidget):
         self.test_button.clicked.connect(self.test_requested)
         self.range_button.clicked.connect(self.autorange_requested)
         self.zero_button.clicked.connect(self.zero_requested)
+
+    def _align_labels(self) -> None:
+        """Every group's labels one width, so the fields line up from group to group."""
+        labels = []
+        for w in self.fields.values():
+            cell = w.parentWidget()
+            label = cell.parentWidget().layout().labelForField(cell)
+            if isinstance(label, QLabel):
+                labels.append(label)
+        width = min(LABEL_MAX_PX, max((lab.sizeHint().width() for lab in labels), default=0))
+        for lab in labels:
+            lab.setWordWrap(True)                 # a long label takes two lines, not the fields' room
+            lab.setFixedWidth(width)
 
     # -- values ------------------------------------------------------------------
     def set_bench(self, bench: BenchConfig) -> None:

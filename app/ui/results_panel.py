@@ -27,6 +27,7 @@ from app.session.reader import SessionReader
 from app.ui.budget_dialog import BudgetDialog, budget_rows, budget_summary
 from app.ui.run_names import entry_name, params_text
 
+CHART_MAX_PX = 240               # one run's bar should not take half the dock
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
                "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings", "Parameters")
 SUMMARY_COLUMNS = ("Workload", "Parameters", "Runs", "Energy mean ± 95 % CI (J)", "J/GOp mean ± 95 % CI",
@@ -81,6 +82,10 @@ class ResultsPanel(QWidget):
         self.chart = pg.PlotWidget(background="w")
         self.chart.setLabel("left", "energy per run")
         split.addWidget(self.chart)
+        split.setStretchFactor(0, 3)              # the tables first; the chart a strip under them
+        split.setStretchFactor(1, 2)
+        split.setStretchFactor(2, 2)
+        self.chart.setMaximumHeight(CHART_MAX_PX)
         lay.addWidget(split)
         row = QHBoxLayout()
         self.budget_button = QPushButton("Uncertainty budget of the selected run…")

@@ -32,7 +32,7 @@ from app.session.reader import RunView, SessionReader, run_window
 from app.ui.controllers.export import ExportController
 from app.ui.controllers.notes import NoteController
 from app.ui.run_names import entry_name, run_entry
-from app.ui.trace_markers import format_stats, si
+from app.ui.trace_markers import format_stats, readout_text, si
 from app.ui.trace_plot import TracePlot
 
 COLUMNS = ("Created (UTC)", "Label", "Workload", "Runs", "Energy (J)", "Status", "File")
@@ -228,7 +228,8 @@ class SessionBrowser(QWidget):
         self.table.doubleClicked.connect(lambda *_: self.open_selected())
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.window_box.currentIndexChanged.connect(self._window_chosen)
-        self.plot.markers_moved.connect(lambda st: self.readout.setText(format_stats(st)))
+        self.plot.markers_moved.connect(
+            lambda st: self.readout.setText(readout_text(st, self.plot.last_channels if st is not None else None)))
         self.exports = ExportController(self)
         self.notes = NoteController(self)
         for name, button in self.export_buttons.items():

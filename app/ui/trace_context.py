@@ -189,3 +189,19 @@ def note_brush() -> QBrush:
 def _swatch(brush) -> pg.PlotDataItem:
     """A legend sample filled with a span's brush."""
     return pg.PlotDataItem(pen=pg.mkPen((90, 90, 90), width=0.5), fillLevel=0, fillBrush=brush)
+
+
+class LegendRow(pg.LegendItem):
+    """A legend laid out as a row of the plots' layout (under them): pyqtgraph's own legend moves itself to its
+    parent's corner on every change (over the voltage trace); this one takes the height of its lines and
+    leaves its place to the layout."""
+
+    LINE_PX = 20
+
+    def updateSize(self) -> None:
+        lines = max(1, self.layout.rowCount())
+        height = lines * self.LINE_PX + 6
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height)
+        self.layout.invalidate()                 # its samples and labels placed again, at their new sizes
+        self.layout.activate()

@@ -129,3 +129,14 @@ def format_stats(st: IntervalStats | None) -> str:
         return "Markers: place them inside the window, apart"
     return (f"Δt {si(st.duration_s, 's')}   mean P {si(st.mean_w, 'W')}   min {si(st.min_w, 'W')}   "
             f"max {si(st.max_w, 'W')}   energy {si(st.energy_j, 'J')}")
+
+
+def readout_text(st: IntervalStats | None, ch: tuple[ChannelStats, ChannelStats] | None) -> str:
+    """The statistics between the markers for the readout beside the plots (two lines, never over a trace)."""
+    if st is None or ch is None:
+        return format_stats(st)
+    v, i = ch
+    return (f"{format_stats(st)}   p2p {si(st.max_w - st.min_w, 'W')}   std {si(st.std_w, 'W')}   "
+            f"Q {si(i.mean * st.duration_s, 'C')}\n"
+            f"V  mean {si(v.mean, 'V')}  min {si(v.min, 'V')}  max {si(v.max, 'V')}  p2p {si(v.p2p, 'V')}      "
+            f"I  mean {si(i.mean, 'A')}  min {si(i.min, 'A')}  max {si(i.max, 'A')}  p2p {si(i.p2p, 'A')}")

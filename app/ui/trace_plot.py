@@ -22,7 +22,7 @@ from PySide6.QtCore import QTimer, Signal
 
 from app.measure.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary
 from app.session.reader import WindowView
-from app.ui.trace_context import TraceContext
+from app.ui.trace_context import LegendRow, TraceContext
 from app.ui.trace_markers import MarkerPair
 
 MAX_RAW_POINTS = 6000
@@ -102,7 +102,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
                                     self.addPlot(row=len(CHANNELS) + 2, col=0), AXIS_WIDTH_PX)
         self.timeline, self.marker_plot = self.overlay.timeline, self.overlay.marker_plot
         # the legend of the spans and lines, in its own row under the plots: it never covers a trace
-        self.legend = pg.LegendItem(colCount=6, brush=None, labelTextColor=AXIS_TEXT, labelTextSize="8pt")
+        self.legend = LegendRow(colCount=6, brush=None, labelTextColor=AXIS_TEXT, labelTextSize="8pt")
         self.addItem(self.legend, row=len(CHANNELS) + 3, col=0)
         self.overlay.legend = self.legend
         self.marker_curve = self.overlay.marker_curve
@@ -110,6 +110,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.markers = MarkerPair(self.plots[2][0])
         self.markers.connect(self._markers_changed)
         self.stats_box = self.markers.stats_box
+        self.stats_box.setVisible(False)         # the statistics are in the readout under the plots (never over
+                                                 # a trace or a marker's label); exports write them under the page
         self.plots[0][0].sigXRangeChanged.connect(self._range_changed)
         self.trace: PowerTrace | None = None
         self.summary: TraceSummary | None = None
