@@ -131,8 +131,7 @@ class WindowTaking:
         label = f"window {k}" if k else "idle window"
         window = run.begin_window()
         stream = WindowStream(window, shunt_ohm=c.shunt_ohm, amps_per_volt=c.amps_per_volt,
-                              measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0,
-                              find_launch_edge=k == 1 and bench.marker is None)
+                              measured_at=v.measured_at, deskew_s=c.deskew_s, current_zero_v=c.zero_offset_v or 0.0)
         # the scope's own means of this acquisition, asked before the download so that nothing but local work
         # is left when its last byte lands (a failed question is raised by the self-check, after the download)
         scope_means = self._scope_means()
@@ -166,8 +165,6 @@ class WindowTaking:
             self._marker_wave = waves["marker"]
         window.finish(summary, extra)
         data = WindowData(trace, summary)
-        if stream.launch_edge is not None:
-            self._launch_edges[id(data)] = stream.launch_edge
         if forced_at is not None:
             self._forced_at[id(data)] = forced_at
         return data

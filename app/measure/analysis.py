@@ -1,7 +1,9 @@
 """From captured windows to a run's result (docs/method.md "What a capture is").
 
 Only [begin, end] is measured. Its place on the first window's axis comes
-from `app/measure/region.py` (the launch edge, or a marker).
+from the placement (`app/measure/alignment.py`: the clocks' bound and the
+record's edges inside it; `app/measure/region.py`: the Placement record and
+the marker's edges), with its alignment term.
 
 * integrated: [begin, end] fits in the first window; E = ∫ P dt over it.
 * extrapolated: it does not; each window's part inside [begin, end] (a

@@ -1,17 +1,14 @@
-"""Where the measured region [begin, end] lies on the scope's time axis (docs/method.md "Timing and alignment").
+"""Where the measured region [begin, end] lies on the scope's time axis (docs/method.md, "Placing board times
+on the scope's time axis"): the placement's record (`Placement`), the clock map, the marker's edges.
 
-Board times (the workload's events, the launcher's stamps) are placed on a
-window's axis through one shared instant:
+The capture places a run in two stages, a bound from the clocks and the record's own edges inside it
+(app/measure/alignment.py). Kept here besides:
 
-* without a marker, the launcher's exec stamp t_launch. The scope triggered
-  on the current rising at process start, δ after the exec; δ is estimated
-  from the record as the instant the current left its idle band before the
-  trigger, so t_scope = t_board − t_launch + t_edge (t_edge ≤ 0). What is left
-  of δ (exec → current visibly rising) is carried as an alignment
-  uncertainty.
-* with a marker, the GPIO the launcher raises at `begin`: the scope triggered
-  on it, so `begin` sits at the marker's rising edge and `end` at its falling
-  edge, exact to a sample.
+* `place_by_launch`, the earlier rule for a record known to show the process's start within
+  EXEC_TO_CURRENT_S of the exec (the launch stamp at the instant the current left its idle band before the
+  trigger). It is wrong when the start does not show (the trigger is then `begin`'s own step), which is why
+  the capture no longer uses it;
+* `marker_edges_s`, the marker channel's crossings.
 
 A sampled window of a long run (forced trigger) is placed through the
 desktop instant its trigger was forced, mapped to the board clock (see
