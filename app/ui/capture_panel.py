@@ -125,13 +125,19 @@ class CapturePanel(QWidget):
         name = self.workload_box.currentText()
         return self._other if name == OTHER else self.workloads[name]
 
-    def param_values(self) -> dict[str, str]:
-        out = {}
+    def param_values(self) -> dict[str, str | int | float]:
+        """The parameters typed, each as the workload declares it: a parameter whose default is a number is
+        stored as a number (trials=300 -> 300, not "300"); others as the text typed."""
+        try:
+            defaults = self.workload().params
+        except (KeyError, AttributeError):
+            defaults = {}
+        out: dict[str, str | int | float] = {}
         for pair in self.params.text().split():
             key, sep, value = pair.partition("=")
             if not sep or not key:
                 raise JoulebenchError(f"parameter {pair!r}: write it as NAME=VALUE")
-            out[key] = value
+            out[key] = typed_param(key, value, defaults.get(key))
         return out
 
     # -- state while capturing ------------------------------------------------------------
@@ -189,6 +195,18 @@ class CapturePanel(QWidget):
         for stream, line in self._lines:
             if self.raw_toggle.isChecked() or protocol_event(stream, line) is None:
                 self._append(stream, line)
+
+
+def typed_param(key: str, text: str, default) -> str | int | float:
+    """text as the type of the workload's declared default: a whole number for an integer default (a decimal
+    number is kept as one), a number for a float default; text when the default is text or undeclared."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return text
+    try:
+        return int(text) if isinstance(default, int) and re.fullmatch(r"[+-]?\d+", text) else float(text)
+    except ValueError:
+        raise JoulebenchError(f"parameter {key}: {text!r} is not a number (the workload declares "
+                              f"{key} = {default!r})") from None
 
 
 ETA = re.compile(r"\b(left|remaining|ETA)\b")

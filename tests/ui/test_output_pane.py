@@ -35,3 +35,18 @@ def test_one_time_estimate(qtbot, make_window):
     panel.show_progress(Progress("capture", 0.5, "run 1 of 2: downloading"))
     assert panel.stage.text().count("left") == 1 and panel.stage.text().startswith("run 1 of 2: downloading — about")
     panel.set_running(False)
+
+
+def test_parameters_are_typed_as_the_workload_declares_them(qtbot, make_window):
+    import pytest
+
+    from app.errors import JoulebenchError
+    w = make_window()
+    panel = w.capture_panel
+    panel.workload_box.setCurrentText("heat-slab-numpy")     # declares trials = 5000, an integer
+    assert isinstance(panel.workload().params["trials"], int)
+    panel.params.setText("trials=300")
+    assert panel.param_values() == {"trials": 300} and isinstance(panel.param_values()["trials"], int)
+    panel.params.setText("trials=3x")
+    with pytest.raises(JoulebenchError, match="trials: '3x' is not a number"):
+        panel.param_values()
