@@ -1,39 +1,65 @@
 """Statistics of P, V and I over intervals that do not fall on the sample grid, with a fractional deskew,
 against integrals worked out independently of app/measure/energy.py.
 
-The records are built so the answer is known in closed form: the voltage falls and the current rises
-linearly, code by code (V(t) = 12 − t volts, I(t) = 0.5 + 0.1·t amps, sampled every millisecond), so
-P(t) = V(t)·I(t + deskew) is a quadratic in t and its integrals are those of polynomials (numpy.polynomial,
-exact for polynomials). The trace's definition (energy.py's docstring): I at voltage sample k is the current
-channel at t_k + deskew, linear between its samples; P linear between samples (the trapezoid rule, whose error
-on a quadratic is span·dx²·|P''|/12 = 2.5 s · 1e-6 s² · 0.2 W/s² / 12 ≈ 4e-8 J here, far inside the tolerances).
+The records are built so the answer is known in closed form: the voltage falls and the current rises (or
+falls) linearly, code by code (V(t) = 12 − t volts, I(t) = 0.5 + 0.1·t or 0.8 − 0.1·t amps, sampled every
+millisecond from t = −0.5 s), so P(t) = V(t)·I(t + deskew) is a quadratic in t and its integrals are those of
+polynomials (numpy.polynomial, exact for polynomials). The trace's definition (energy.py's docstring): I at
+voltage sample k is the current channel at t_k + deskew, linear between its samples; P linear between samples
+(the trapezoid rule, whose error on a quadratic is span·dx²·|P''|/12 = 3 s · 1e-6 s² · 0.2 W/s² / 12 = 5e-8 J
+here, far inside the tolerances).
 """
 
+import math
+
+import h5py
 import numpy as np
 import pytest
 from numpy.polynomial import Polynomial
 
-from app.measure.energy import ROW, PowerTrace, channel_stats, interval_stats, summarise
+from app.errors import AnalysisError
+from app.measure.energy import (
+    MEANS_MAX_SAMPLES,
+    ROW,
+    PowerTrace,
+    channel_means,
+    channel_stats,
+    clip_fraction,
+    interval_stats,
+    power_histogram,
+    rail_count,
+    summarise,
+)
+from instruments.waveform import Waveform
 from tests.helpers import wave_from_volts
 
 DX = 1e-3
 N = 3000                 # 3 s: five full rows of 512 and a short one
+X0 = -0.5                # the first sample's time: half a second before the trigger
 SHUNT = 0.01
+DESKEWS = [0.0, 0.4e-3, 2.7e-3, -2.3e-3]     # none, fractional, more than two samples, the current leading
 
 
-def ramps(deskew_s=0.0, measured_at="board"):
-    """V(t) = 12 − t (codes of 1 mV: 12000 − k), I(t) = 0.5 + 0.1·t (codes of 1 µV across 0.01 ohm = 0.1 mA:
-    5000 + k), t = k ms. Every sample is an exact code."""
+def current_line(falling: bool) -> tuple[float, float]:
+    """(I at t = 0, dI/dt) of the current ramp, amps and amps per second."""
+    return (0.8, -0.1) if falling else (0.5, 0.1)
+
+
+def ramps(deskew_s=0.0, measured_at="board", falling=False):
+    """V(t) = 12 − t: codes of 1 mV, 12500 − k; I(t) = 0.5 + 0.1·t: codes of 1 µV across 0.01 ohm (0.1 mA),
+    4500 + k (falling: 0.8 − 0.1·t, 8500 − k); t = −0.5 s + k ms. Every sample is an exact code."""
     k = np.arange(N)
-    vw = wave_from_volts(12.0 - k * 1e-3, gain_v=1e-3, x_increment=DX)
-    iw = wave_from_volts((0.5 + k * 1e-4) * SHUNT, gain_v=1e-6, x_increment=DX, channel=2)
+    i0, slope = current_line(falling)
+    vw = wave_from_volts(12.0 - (X0 + k * DX), gain_v=1e-3, x_increment=DX, x_origin=X0)
+    iw = wave_from_volts((i0 + slope * (X0 + k * DX)) * SHUNT, gain_v=1e-6, x_increment=DX, x_origin=X0, channel=2)
     trace = PowerTrace(vw, iw, shunt_ohm=SHUNT, deskew_s=deskew_s, measured_at=measured_at)
     return trace, summarise(trace)
 
 
-def power_poly(deskew_s):
-    """P(t) in watts as a polynomial in t: (12 − t)·(0.5 + 0.1·(t + deskew))."""
-    return Polynomial([12.0, -1.0]) * Polynomial([0.5 + 0.1 * deskew_s, 0.1])
+def power_poly(deskew_s, falling=False):
+    """P(t) in watts as a polynomial in t: (12 − t)·I(t + deskew)."""
+    i0, slope = current_line(falling)
+    return Polynomial([12.0, -1.0]) * Polynomial([i0 + slope * deskew_s, slope])
 
 
 def integral(poly, t0, t1):
@@ -41,12 +67,16 @@ def integral(poly, t0, t1):
     return float(anti(t1) - anti(t0))
 
 
-@pytest.mark.parametrize("deskew_s", [0.0, 0.4e-3, 2.7e-3])
-@pytest.mark.parametrize("t0,t1", [(0.2503, 2.7777), (1.00005, 1.00095), (0.0, 2.5)])
-def test_interval_stats_off_the_grid_equal_the_analytic_integrals(deskew_s, t0, t1):
-    # (1.00005, 1.00095): both ends inside one 1 ms gap (the interval is 0.9 ms)
-    trace, summ = ramps(deskew_s)
-    p = power_poly(deskew_s)
+@pytest.mark.parametrize("falling", [False, True])
+@pytest.mark.parametrize("deskew_s", DESKEWS)
+@pytest.mark.parametrize("t0,t1", [(0.2503, 2.2777), (1.00005, 1.00095), (0.0, 2.0), ("first", "last")])
+def test_interval_stats_off_the_grid_equal_the_analytic_integrals(deskew_s, t0, t1, falling):
+    # (1.00005, 1.00095): both ends inside one 1 ms gap (the interval is 0.9 ms); ("first", "last"): from 0.3 of
+    # the trace's first gap to 0.4 of a sample before its last sample
+    trace, summ = ramps(deskew_s, falling=falling)
+    if t0 == "first":
+        t0, t1 = trace.t_first + 0.3 * DX, trace.t_last - 0.4 * DX
+    p = power_poly(deskew_s, falling)
     span = t1 - t0
     e = integral(p, t0, t1)
     ms = integral(p * p, t0, t1) / span
@@ -61,9 +91,11 @@ def test_interval_stats_off_the_grid_equal_the_analytic_integrals(deskew_s, t0, 
         # inside one gap P² is taken linear between its two ends (the trapezoid rule, energy.py's docstring):
         # mean P² = (P0² + P1²)/2, mean P = (P0 + P1)/2, so std = |P1 − P0|/2 (not the exact |P1 − P0|/√12)
         assert st.std_w == pytest.approx(abs(float(p(t1) - p(t0))) / 2, rel=1e-3)
-    # P rises over [0, 3] s (P' = 0.1·(12 − t) − (0.5 + 0.1 t) > 0 for t < 3.5 s), so its extremes sit at the ends
-    assert st.min_w == pytest.approx(float(p(t0)), rel=1e-8)
-    assert st.max_w == pytest.approx(float(p(t1)), rel=1e-8)
+    # P rises over the record (P' = 0.1·(12 − t) − (0.5 + 0.1 t) > 0 for t < 3.5 s), or falls (P' = −0.8 + 0.1 t
+    # − 0.1·(12 − t) < 0 for t < 10 s), so its extremes sit at the ends
+    lo, hi = sorted((float(p(t0)), float(p(t1))))
+    assert st.min_w == pytest.approx(lo, rel=1e-8) and st.max_w == pytest.approx(hi, rel=1e-8)
+    assert (st.t0_s, st.t1_s) == (t0, t1) and st.duration_s == pytest.approx(span, rel=1e-12)
 
 
 def test_rms_of_a_constant_power_with_partial_edges_is_the_power():
@@ -81,19 +113,34 @@ def test_rms_of_a_constant_power_with_partial_edges_is_the_power():
         assert st.std_w == pytest.approx(0.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("deskew_s", [0.0, 0.4e-3, 2.7e-3])
-def test_channel_stats_off_the_grid_with_fractional_deskew(deskew_s):
-    # samples in [0.2503, 2.7777] s: k = 251 … 2777. V = 12 − t_k, I = 0.5 + 0.1·(t_k + deskew), evenly spaced,
+@pytest.mark.parametrize("falling", [False, True])
+@pytest.mark.parametrize("deskew_s", DESKEWS)
+def test_channel_stats_off_the_grid_with_fractional_deskew(deskew_s, falling):
+    # samples in [0.2503, 2.2777] s: t_k = 0.251 … 2.277 s. V = 12 − t_k, I = I(t_k + deskew), evenly spaced,
     # so each mean is the midpoint of its ends and the extremes are the ends
-    trace, summ = ramps(deskew_s)
-    v, i = channel_stats(trace, summ, 0.2503, 2.7777)
-    ta, tb = 0.251, 2.777
+    trace, summ = ramps(deskew_s, falling=falling)
+    v, i = channel_stats(trace, summ, 0.2503, 2.2777)
+    ta, tb = 0.251, 2.277
     assert (v.min, v.max) == (pytest.approx(12.0 - tb, rel=1e-12), pytest.approx(12.0 - ta, rel=1e-12))
     assert v.mean == pytest.approx(12.0 - (ta + tb) / 2, rel=1e-12)
-    i_lo, i_hi = 0.5 + 0.1 * (ta + deskew_s), 0.5 + 0.1 * (tb + deskew_s)
+    i0, slope = current_line(falling)
+    i_lo, i_hi = sorted((i0 + slope * (ta + deskew_s), i0 + slope * (tb + deskew_s)))
     assert (i.min, i.max) == (pytest.approx(i_lo, rel=1e-12), pytest.approx(i_hi, rel=1e-12))
     assert i.mean == pytest.approx((i_lo + i_hi) / 2, rel=1e-12)
     assert i.p2p == pytest.approx(0.1 * (tb - ta), rel=1e-9)
+
+
+def test_channel_stats_and_means_of_an_interval_inside_one_gap_take_the_next_sample():
+    # [1.0003, 1.0007] s holds no sample: the statistics are those of the sample after it, t = 1.001 s
+    trace, summ = ramps()
+    v, i = channel_stats(trace, summ, 1.0003, 1.0007)
+    assert v.min == v.max == pytest.approx(12.0 - 1.001, rel=1e-12) and v.mean == pytest.approx(10.999, rel=1e-12)
+    assert i.min == i.max == pytest.approx(0.5 + 0.1001, rel=1e-12) and i.mean == pytest.approx(0.6001, rel=1e-12)
+    mean_v, mean_i, n = channel_means(trace, 1.0003, 1.0007)
+    assert (mean_v, mean_i, n) == (pytest.approx(10.999, rel=1e-12), pytest.approx(0.6001, rel=1e-12), 1)
+    # and an interval past the last sample reads the last one (t = 2.499 s)
+    mean_v, mean_i, n = channel_means(trace, 2.4995, 2.4999)
+    assert (mean_v, mean_i, n) == (pytest.approx(12.0 - 2.499, rel=1e-12), pytest.approx(0.7499, rel=1e-12), 1)
 
 
 def spike_trace(measured_at):
@@ -124,3 +171,89 @@ def test_row_extremes_of_an_interpolated_current_are_the_interpolated_values(mea
     # and a selection across full rows sees the same extremes
     _, cur = channel_stats(trace, summ, 0.1005, 1.9)
     assert cur.max == pytest.approx(0.6, rel=1e-12) and cur.min == pytest.approx(0.2, rel=1e-12)
+
+
+def long_ramp(codes_in):
+    """400 000 samples of 1 µs: V = 10 V, I rising one code (1 µA) a sample from 0: I_k = k µA (codes of 10 nV
+    across 0.01 ohm, int32). `codes_in` holds the current's codes: an array, or a dataset of an HDF5 file (read
+    piece by piece, as a session's record is)."""
+    n = 400_000
+    vw = wave_from_volts(np.full(n, 10.0), gain_v=1e-3, x_increment=1e-6)
+    iw = wave_from_volts(np.arange(n) * 1e-6 * SHUNT, gain_v=1e-8, x_increment=1e-6, dtype=np.int32, channel=2)
+    if codes_in is not None:
+        iw = Waveform(codes=codes_in(iw.codes), y_increment=iw.y_increment, y_origin=0.0, y_reference=0.0,
+                      x_increment=1e-6, x_origin=0.0, code_min=iw.code_min, code_max=iw.code_max, channel=2)
+        vw = Waveform(codes=codes_in(vw.codes), y_increment=vw.y_increment, y_origin=0.0, y_reference=0.0,
+                      x_increment=1e-6, x_origin=0.0, code_min=vw.code_min, code_max=vw.code_max)
+    return PowerTrace(vw, iw, shunt_ohm=SHUNT)
+
+
+@pytest.mark.parametrize("stored", ["memory", "file"])
+def test_channel_means_of_a_long_interval_from_spread_blocks(tmp_path, stored):
+    # more than MEANS_MAX_SAMPLES samples: the means come from evenly spread blocks. I is a straight line in
+    # the sample number, so any evenly spread set of whole blocks has the line's middle as its mean:
+    # samples 50 000 … 350 000 -> (50 000 + 350 000)/2 µA = 0.2 A (to the half-sample the spreading rounds to)
+    assert 350_001 - 50_000 > MEANS_MAX_SAMPLES
+    with h5py.File(tmp_path / "record.h5", "w") as fh:
+        names = iter(("current", "voltage"))
+        trace = long_ramp(None if stored == "memory" else lambda codes: fh.create_dataset(next(names), data=codes))
+        mean_v, mean_i, n = channel_means(trace, 0.05, 0.35)
+        assert n == 300_001
+        assert mean_v == pytest.approx(10.0, rel=1e-12)
+        assert mean_i == pytest.approx(0.2, abs=2e-6)              # 2 samples of 1 µA
+        # a short interval of the same record is read whole: samples 1000 … 2000 -> 1.5 mA exactly
+        assert channel_means(trace, 0.001, 0.002)[1] == pytest.approx(0.0015, rel=1e-12)
+
+
+def test_rails_counted_at_both_ends_of_the_code_range():
+    # int8 codes: 30 at −128, 20 at +127, the rest in between: 50 of 10 000 at a rail = 0.5 %
+    codes = np.full(10_000, 3, dtype=np.int8)
+    codes[:30] = -128
+    codes[-20:] = 127
+    assert rail_count(codes, -128, 127) == 50
+    assert rail_count(codes[:30], -128, 127) == 30 and rail_count(codes[-20:], -128, 127) == 20
+    assert rail_count(codes[30:-20], -128, 127) == 0
+    assert rail_count(codes[:1], -128, 127) == 1 and rail_count(codes[:0], -128, 127) == 0
+    wave = Waveform(codes=codes, y_increment=0.1, y_origin=0.0, y_reference=0.0, x_increment=1e-3, x_origin=0.0,
+                    code_min=-128, code_max=127)
+    assert clip_fraction(wave) == pytest.approx(0.005, rel=1e-12)
+
+
+def test_intervals_outside_the_record_or_not_numbers_are_refused():
+    trace, summ = ramps()
+    with pytest.raises(AnalysisError, match="empty"):
+        interval_stats(trace, summ, math.nan, 1.0)
+    with pytest.raises(AnalysisError, match="empty"):
+        interval_stats(trace, summ, 0.0, math.inf)
+    # half a sample before the first (t = −0.5 s) or after the last (t = 2.499 s) is outside
+    with pytest.raises(AnalysisError, match="outside"):
+        interval_stats(trace, summ, -0.5 - 0.5 * DX, 0.0)
+    with pytest.raises(AnalysisError, match="outside"):
+        interval_stats(trace, summ, 0.0, 2.499 + 0.5 * DX)
+
+
+def test_rms_of_a_power_below_one_watt():
+    # 1.9 V and 0.25 A: 0.475 W on every sample, rms 0.475 W over any interval
+    n = 1000
+    vw = wave_from_volts(np.full(n, 1.9), gain_v=1e-3, x_increment=DX)
+    iw = wave_from_volts(np.full(n, 0.25 * SHUNT), gain_v=1e-6, x_increment=DX, channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT)
+    st = interval_stats(trace, summarise(trace), 0.1234, 0.8766)
+    assert st.rms_w == pytest.approx(0.475, rel=1e-12) and st.mean_w == pytest.approx(0.475, rel=1e-12)
+
+
+def test_power_histogram_of_a_straight_line_is_flat():
+    # V = 10 V and I_k = k µA: P_k = 10 µW · k, evenly spaced. Samples 100 000 … 299 999 ([0.1, 0.299999] s) hold
+    # 200 000 values spread evenly over [1, 2.99999] W: 2000 in each of 100 equal bins (±1 at the bin edges)
+    trace = long_ramp(None)
+    summ = summarise(trace)
+    h = power_histogram(trace, summ, 0.1, 0.299999, bins=100)
+    assert h.samples == h.of_samples == 200_000
+    assert h.edges_w[0] == pytest.approx(1.0, rel=1e-9) and h.edges_w[-1] == pytest.approx(2.99999, rel=1e-9)
+    assert np.all(np.abs(h.counts - 2000) <= 1) and h.counts.sum() == 200_000
+    cdf = h.cdf()
+    assert cdf[49] == pytest.approx(0.5, abs=1e-5) and cdf[-1] == pytest.approx(1.0, rel=1e-12)
+    # above max_samples: 200 evenly spread blocks of max_samples/200 samples, still flat (within a block's count)
+    h = power_histogram(trace, summ, 0.1, 0.299999, bins=10, max_samples=20_000)
+    assert h.samples == 20_000 and h.of_samples == 200_000
+    assert np.all(np.abs(h.counts - 2000) <= 100)
