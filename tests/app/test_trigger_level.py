@@ -23,8 +23,8 @@ offset_v = 19.0
 [current]
 channel = 2
 probe_ratio = 1.0
-volts_per_div = 0.002
-offset_v = 0.005
+volts_per_div = {vdiv}
+offset_v = {offset}
 {how}
 {zero}
 
@@ -40,8 +40,9 @@ workdir = "/tmp/joulebench-trigger-level"
 """
 
 
-def bench(how: str, zero: str = ""):
-    return loads_bench(BENCH.format(how=how, zero=zero))
+def bench(how: str, zero: str = "", vdiv: float = 0.002, offset: float = 0.005):
+    """A bench whose current channel shows offset ± 5 divisions (the level must be on screen to be accepted)."""
+    return loads_bench(BENCH.format(how=how, zero=zero, vdiv=vdiv, offset=offset))
 
 
 def test_a_shunt_bench_never_zeroed_triggers_at_level_times_ohms():
@@ -57,5 +58,5 @@ def test_a_zeroed_shunt_bench_adds_the_channel_zero_offset():
 
 def test_a_zeroed_current_probe_bench_adds_a_negative_zero_offset():
     # a 10 A/V probe: 0.4 A reads 0.04 V; it reads -2 mV with no current, so the level is 0.038 V
-    got = trigger_level_v(bench("amps_per_volt = 10.0", "zero_offset_v = -0.002"))
+    got = trigger_level_v(bench("amps_per_volt = 10.0", "zero_offset_v = -0.002", vdiv=0.01, offset=0.04))
     assert got == pytest.approx(0.038, rel=1e-12)
