@@ -20,6 +20,9 @@ from app.errors import AnalysisError
 from app.measure.energy import PowerTrace
 
 
+LIVE_AXIS_PX = 64
+
+
 class LiveView(QWidget):
     run_toggled = Signal(bool)
 
@@ -56,6 +59,9 @@ class LiveView(QWidget):
                                                    ("Power", "W", (44, 160, 44)))):
             p = self.graphs.addPlot(row=row, col=0)
             p.setLabel("left", name, units=unit)
+            p.getAxis("left").setWidth(LIVE_AXIS_PX)      # one width: the three plots' edges line up
+            for side in ("left", "bottom"):
+                p.getAxis(side).setTextPen((40, 40, 40))
             if first is not None:
                 p.setXLink(first)
             first = first or p

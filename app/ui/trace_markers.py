@@ -24,7 +24,8 @@ MARKER_COLOR = (120, 0, 160)
 
 
 class MarkerPair:
-    """Markers A and B on one plot (the power plot), and the box of their statistics."""
+    """Markers A and B on one plot (the power plot, labelled), mirrored on others (mirror_on), and the box
+    of their statistics."""
 
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
@@ -41,6 +42,33 @@ class MarkerPair:
         plot.addItem(self.stats_box, ignoreBounds=True)
         self.last_stats: IntervalStats | None = None
         self.last_channels: tuple[ChannelStats, ChannelStats] | None = None
+        self.mirrors: list[tuple[pg.InfiniteLine, pg.InfiniteLine]] = []     # A and B on other plots
+
+    def mirror_on(self, plots: list[pg.PlotItem]) -> None:
+        """Markers A and B drawn on other plots too (the voltage and current), moving together: drag any of
+        them and all follow, with one readout."""
+        for plot in plots:
+            pair = []
+            for main in (self.m0, self.m1):
+                line = pg.InfiniteLine(main.value(), angle=90, movable=True, pen=pg.mkPen(MARKER_COLOR, width=2))
+                plot.addItem(line, ignoreBounds=True)
+                line.hide()
+                line.sigPositionChanged.connect(lambda ln, main=main: self._moved_mirror(ln, main))
+                pair.append(line)
+            self.mirrors.append((pair[0], pair[1]))
+        for m in (self.m0, self.m1):
+            m.sigPositionChanged.connect(self._sync)
+
+    def _moved_mirror(self, line: pg.InfiniteLine, main: pg.InfiniteLine) -> None:
+        if abs(line.value() - main.value()) > 0:
+            main.setValue(line.value())          # the statistics and the other plots follow
+
+    def _sync(self, *args) -> None:
+        for a, b in self.mirrors:
+            for line, main in ((a, self.m0), (b, self.m1)):
+                line.blockSignals(True)
+                line.setValue(main.value())
+                line.blockSignals(False)
 
     def connect(self, slot) -> None:
         """slot() whenever either marker moves."""
@@ -48,7 +76,7 @@ class MarkerPair:
             m.sigPositionChanged.connect(slot)
 
     def show(self) -> None:
-        for m in (self.m0, self.m1):
+        for m in (self.m0, self.m1, *(ln for pair in self.mirrors for ln in pair)):
             m.show()
 
     def place(self, t0: float, t1: float) -> None:
@@ -61,6 +89,7 @@ class MarkerPair:
         self.m1.setValue(min(t1, self.m0.value() + 0.5 * span))
         for m in (self.m0, self.m1):
             m.blockSignals(False)
+        self._sync()
 
     def clear(self) -> None:
         self.last_stats = self.last_channels = None
@@ -76,6 +105,7 @@ class MarkerPair:
         self.m0.setValue(t0)
         self.m0.blockSignals(False)
         self.m1.setValue(t1)
+        self._sync()
 
     def measure(self, trace: PowerTrace, summary: TraceSummary) -> IntervalStats | None:
         """The statistics between the markers (clipped to the trace), shown in the box placed beside them."""

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 
 from app.measure.energy import ChannelStats, IntervalStats, PowerTrace, TraceSummary
 from app.session.reader import WindowView
@@ -30,6 +30,8 @@ BINS_PER_PIXEL = 2
 AXIS_WIDTH_PX = 76
 Y_PAD = 0.06
 AXIS_TEXT = (40, 40, 40)
+PAN_FRACTION = 0.1                       # ← → move the view by a tenth of its span
+NAV_KEYS = (Qt.Key_Left, Qt.Key_Right, Qt.Key_Plus, Qt.Key_Equal, Qt.Key_Minus, Qt.Key_Home)
 CHANNELS = (("Voltage", "V", (31, 119, 180), ("v_min", "v_max")), ("Current", "A", (214, 39, 40), ("i_min", "i_max")),
             ("Power", "W", (44, 160, 44), ("p_min", "p_max")))
 
@@ -108,7 +110,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.marker_curve = self.overlay.marker_curve
         # markers A and B on the power plot, with their statistics (app/ui/trace_markers.py)
         self.markers = MarkerPair(self.plots[2][0])
+        self.markers.mirror_on([p for p, _ in self.plots[:2]])
         self.markers.connect(self._markers_changed)
+        self.setFocusPolicy(Qt.StrongFocus)         # the keys: ← → pan, + − zoom, Home fits all
         self.stats_box = self.markers.stats_box
         self.stats_box.setVisible(False)         # the statistics are in the readout under the plots (never over
                                                  # a trace or a marker's label); exports write them under the page
@@ -278,6 +282,29 @@ class TracePlot(pg.GraphicsLayoutWidget):
         """The whole window in view (the toolbar's Fit all, the Home key)."""
         if self.trace is not None:
             self.plots[0][0].setXRange(self.trace.t_first, self.trace.t_last, padding=0)
+
+    def keyPressEvent(self, event) -> None:
+        """← → pan a tenth of the view, + (or =) zooms in twice, − zooms out twice, Home shows the whole
+        window; the view stays inside the window."""
+        key = event.key()
+        if self.trace is None or key not in NAV_KEYS:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+        if key == Qt.Key_Home:
+            self.fit_all()
+            return
+        t_first, t_last = self.trace.t_first, self.trace.t_last
+        lo, hi = self.plots[0][0].viewRange()[0]
+        span, centre = hi - lo, (lo + hi) / 2
+        if key in (Qt.Key_Left, Qt.Key_Right):
+            shift = PAN_FRACTION * span * (1 if key == Qt.Key_Right else -1)
+            shift = min(max(shift, t_first - lo), t_last - hi) if span < t_last - t_first else 0.0
+            lo, hi = lo + shift, hi + shift
+        else:
+            half = span / 4 if key in (Qt.Key_Plus, Qt.Key_Equal) else span
+            lo, hi = max(t_first, centre - half), min(t_last, centre + half)
+        self.plots[0][0].setXRange(lo, hi, padding=0)
 
     # -- markers (app/ui/trace_markers.py) ----------------------------------------
     @property

@@ -66,3 +66,38 @@ def test_the_reviews_legend_names_every_span_on_show(qtbot, make_window, tmp_pat
     # the upper plots' time ticks carry no numbers: the one time scale, with its unit, is under the power plot
     assert not plot.plots[0][0].getAxis("bottom").style["showValues"]
     assert plot.plots[2][0].getAxis("bottom").style["showValues"]
+
+
+def test_keys_pan_and_zoom_and_markers_show_on_every_plot(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from tests.session_factory import write_session
+    w = make_window()
+    path = tmp_path / "s.h5"
+    write_session(path, [(4.0, 10.0, 0.5)])       # the window spans -0.1 s to 0.899 s
+    w.sessions.open_path(path)
+    plot = w.sessions.plot
+    vb = plot.plots[0][0]
+    vb.setXRange(0.2, 0.4, padding=0)
+    qtbot.keyClick(plot, Qt.Key_Right)            # a tenth of 0.2 s to the right
+    lo, hi = vb.viewRange()[0]
+    assert abs(lo - 0.22) < 1e-9 and abs(hi - 0.42) < 1e-9
+    qtbot.keyClick(plot, Qt.Key_Plus)             # twice as close, around the centre 0.32 s
+    lo, hi = vb.viewRange()[0]
+    assert abs(lo - 0.27) < 1e-9 and abs(hi - 0.37) < 1e-9
+    qtbot.keyClick(plot, Qt.Key_Minus)
+    lo, hi = vb.viewRange()[0]
+    assert abs(lo - 0.22) < 1e-9 and abs(hi - 0.42) < 1e-9
+    qtbot.keyClick(plot, Qt.Key_Home)
+    lo, hi = vb.viewRange()[0]
+    assert abs(lo - -0.1) < 1e-9 and abs(hi - 0.899) < 1e-9
+    # the markers on the voltage and current plots move with those on the power plot, and back
+    with qtbot.waitSignal(plot.markers_moved, timeout=5000):
+        plot.set_markers(0.05, 0.35)
+    for a, b in plot.markers.mirrors:
+        assert (a.value(), b.value()) == (0.05, 0.35) and a.isVisible()
+    with qtbot.waitSignal(plot.markers_moved, timeout=5000):
+        plot.markers.mirrors[0][1].setValue(0.45)   # B dragged on the voltage plot
+    assert plot.marker_times() == (0.05, 0.45) and plot.markers.mirrors[1][1].value() == 0.45
+    # 10 W from 0.05 s to 0.45 s: 4 J, by hand
+    assert abs(plot.last_stats.energy_j - 4.0) < 1e-9
