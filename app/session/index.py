@@ -88,19 +88,19 @@ def checksum_of(s: SessionReader) -> str:
 
 
 def _previous(out: Path, fpath: Path):
-    """The last index's runs (by file) and files (by path); empty when there is none or it does not read."""
+    """The last index's runs (one frame, RUN_COLUMNS only) and files (by path); (None, {}) when there is none or
+    it does not read."""
     pd = require("pandas", "the lab index")
     if not (out.exists() and fpath.exists()):
-        return {}, {}
+        return None, {}
     try:
         runs = pd.read_parquet(out)
         files = pd.read_parquet(fpath)
     except (OSError, ValueError) as exc:
         log.warning("the last index %s does not read (%s); indexing from scratch", out, exc)
-        return {}, {}
-    base = [name for name, _, _ in RUN_COLUMNS if name in runs.columns]
-    by_file = {path: part[base] for path, part in runs.groupby("session_file", sort=False)} if len(runs) else {}
-    return by_file, {row["path"]: row for row in files.to_dict("records")}
+        return None, {}
+    runs = runs[[name for name, _, _ in RUN_COLUMNS if name in runs.columns]]
+    return runs, {row["path"]: row for row in files.to_dict("records")}
 
 
 def _read_session(path: Path, rel: str) -> tuple[str, list[dict[str, Any]], str, str | None]:
@@ -147,10 +147,12 @@ def build_index(folder: str | Path, out: str | Path | None = None,
         raise SessionError(f"{folder}: not a folder; give the folder of sessions to index")
     out = Path(out) if out is not None else folder / INDEX_NAME
     fpath = files_path(out)
-    prev_runs, prev_files = _previous(out, fpath)
+    prev_frame, prev_files = _previous(out, fpath)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     result = IndexResult(out, fpath, None, None)
-    parts, new_rows, file_rows = [], [], []
+    kept: set[str] = set()                      # files whose rows of the last index are kept
+    new_rows: list[dict[str, Any]] = []
+    file_rows: list[dict[str, Any]] = []
     found = candidates(folder, {out.resolve(), fpath.resolve()})
     for k, path in enumerate(found):
         rel = path.relative_to(folder).as_posix()
@@ -168,17 +170,20 @@ def build_index(folder: str | Path, out: str | Path | None = None,
             entry.update({key: before[key] for key in ("checksum", "status", "reason", "runs", "indexed_at")})
             if before["status"] == "bad":
                 result.bad[rel] = before["reason"]
-            elif rel in prev_runs:
-                parts.append(prev_runs[rel])
+            else:
+                kept.add(rel)
             file_rows.append(entry)
             continue
-        entry.update(_index_one(path, rel, before, prev_runs, parts, new_rows, result))
+        entry.update(_index_one(path, rel, before, kept, new_rows, result))
         file_rows.append(entry)
         if progress is not None:
             progress(k + 1, len(found))
     result.removed = sorted(set(prev_files) - {row["path"] for row in file_rows})
-    parts.append(typed_frame(new_rows, expand=False))
-    base = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[-1]
+    base = typed_frame(new_rows, expand=False)
+    if prev_frame is not None and kept:
+        old = prev_frame[prev_frame["session_file"].isin(kept)]
+        base = pd.concat([old, base], ignore_index=True) if len(base) else old.reset_index(drop=True)
+    base = base.sort_values(["session_file", "run"], kind="stable", ignore_index=True)
     result.runs = expand_columns(base.astype({name: dtype for name, dtype, _ in RUN_COLUMNS}))
     files = pd.DataFrame({name: pd.array([r.get(name) for r in file_rows], dtype=dtype)
                           for name, dtype in FILE_COLUMNS})
@@ -187,20 +192,20 @@ def build_index(folder: str | Path, out: str | Path | None = None,
     return result
 
 
-def _index_one(path: Path, rel: str, before, prev_runs, parts: list, new_rows: list,
+def _index_one(path: Path, rel: str, before, kept: set[str], new_rows: list,
                result: IndexResult) -> dict[str, Any]:
-    """Open one new or changed file: its file-table fields; its kept rows appended to `parts` (frames), its rows
-    read to `new_rows` (dicts)."""
+    """Open one new or changed file: its file-table fields; its path added to `kept` (checksum unchanged: the
+    last index's rows stay) or its rows read into `new_rows`."""
     why = partial_reason(path)
     if why is not None:
         result.bad[rel] = why
         return {"status": "bad", "reason": why, "runs": 0}
     try:
-        if before is not None and before["status"] != "bad" and rel in prev_runs:
+        if before is not None and before["status"] != "bad":
             checksum = _checksum_only(path)
             if checksum == before["checksum"]:
                 result.checked.append(rel)
-                parts.append(prev_runs[rel])
+                kept.add(rel)
                 return {"checksum": checksum, "status": before["status"], "reason": before["reason"],
                         "runs": before["runs"]}
         checksum, rows, status, reason = _read_session(path, rel)
