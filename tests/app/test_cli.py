@@ -57,13 +57,15 @@ def hogs(request):
 def test_demo_capture_prints_a_plausible_result(tmp_path, hogs):
     # the demo's board follows the CPU time of the workload's own processes, so other load on the machine
     # neither triggers it early nor hides the workload
-    res = cli("capture", "--demo", "--workload", "cpu-burn", "--param", "seconds=1", "--out", tmp_path, timeout=180)
+    import json
+    res = cli("capture", "--demo", "--workload", "cpu-burn", "--param", "seconds=1", "--out", tmp_path, "--json",
+              timeout=180)
     assert res.returncode == 0, res.stderr
-    lines = res.stdout.splitlines()
-    assert lines[0].startswith("session: ") and "cpu-burn" in lines[1]
-    run = lines[3].split()
+    doc = json.loads(res.stdout)                 # the document of docs/command-line.md, not the table's layout
+    assert doc["session"].startswith(str(tmp_path)) and doc["workload"] == "cpu-burn"
+    [run] = doc["runs"]
     # the simulated board idles near 4.75 W and draws more with every core busy
-    assert run[0] == "1" and 4.0 < float(run[3]) < 6.0 and float(run[2]) > float(run[3])
+    assert run["run"] == 1 and 4.0 < run["idle_power_w"] < 6.0 and run["avg_power_w"] > run["idle_power_w"]
 
 
 def test_ctrl_c_saves_what_was_captured(tmp_path):
