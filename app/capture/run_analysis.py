@@ -36,6 +36,7 @@ from workloads.target import MARKER_EVENT, RunResult
 log = logging.getLogger(__name__)
 MARKER_SHARE_WARN = 0.01       # a marker command longer than this share of the run is warned about
 MARKER_EDGE_S = 1e-4           # slack on a marker-stamp bound (the edge's own sample and threshold)
+LATENCY_WIDENING = 5.0         # with no confirmed placement, the completion-latency allowance is widened this much
 
 
 def board_events(timing: RunTiming, live: RunLive) -> list[BoardEvent]:
@@ -139,7 +140,8 @@ class RunAnalysis:
                 placement = replace(placement, note=f"{placement.note}; no clock bound ({why}): searched over the "
                                                     "run's own span")
             else:
-                placement = place(first.trace, events, bound)
+                placement = place(first.trace, events, bound,
+                                  self._coarse_bound(first, live, LATENCY_WIDENING)[0])
             problems = check_events(events)
             self._event_problems = [f"the run's board events are out of order: {p}" for p in problems]
             if problems:
@@ -148,10 +150,12 @@ class RunAnalysis:
             self._placement_cache = (key, placement)
         return self._placement_cache[1]
 
-    def _coarse_bound(self, first: WindowData, live: RunLive) -> tuple[CoarseBound | None, str]:
-        """The first window's trigger on the board clock, from the desktop's stamps and the clock map."""
+    def _coarse_bound(self, first: WindowData, live: RunLive, widen: float = 1.0) -> tuple[CoarseBound | None, str]:
+        """The first window's trigger on the board clock, from the desktop's stamps and the clock map (with the
+        scope's completion-latency allowance times `widen`)."""
         stamps: TriggerStamps | None = getattr(self, "trigger_stamps", None)
-        self._bound_parts = None
+        if widen == 1.0:
+            self._bound_parts = None
         if stamps is None:
             return None, "the trigger's completion was not stamped"
         trace = first.trace
@@ -159,10 +163,11 @@ class RunAnalysis:
         post_s = trace.t_last + trace.dx
         try:
             bound = trigger_bound(live.clock(), stamps.done_after_s(window_s), stamps.done_s, post_s,
-                                  self.scope.completion_latency_s())
+                                  self.scope.completion_latency_s() * widen)
         except AlignmentInputError as exc:
             return None, str(exc)
-        self._bound_parts = {**bound.parts_s, "half_width_s": bound.half_width_s}
+        if widen == 1.0:
+            self._bound_parts = {**bound.parts_s, "half_width_s": bound.half_width_s}
         return bound, ""
 
     def _marker_placement(self, first: WindowData, timing: RunTiming, live: RunLive, rise: float,

@@ -390,7 +390,8 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         placement = Placement(begin_board, "given", 0.0)
     b0 = placement.scope_time(begin_board)
     e0 = b0 + T
-    alignment = {"method": placement.method, "u_s": placement.u_s, "delay_s": placement.delay_s,
+    alignment = {"method": placement.method, "board_at_zero_s": placement.board_at_zero_s, "u_s": placement.u_s,
+                 "delay_s": placement.delay_s,
                  "note": placement.note, "half_width_s": placement.half_width_s, "events": list(placement.events),
                  "residual_s": placement.residual_s,
                  "bound_s": list(placement.bound_s) if placement.bound_s is not None else None}

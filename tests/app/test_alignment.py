@@ -117,3 +117,22 @@ def test_a_bound_too_wide_to_search_is_named():
     assert wide.half_width_s > MAX_HALF_WIDTH_S
     p = place(syn.first.trace, syn.events, wide)
     assert p.method == "clock-bound" and "too wide" in p.note
+
+
+def test_a_scope_later_than_its_latency_allowance_is_found_with_the_wider_bound():
+    # the scope reports completion 0.3 s after the record's last sample, beyond the 0.1 s allowance: the trigger
+    # lies before the bound, whose anchors' windows miss the edges; the bound with 5 x the allowance holds it
+    from app.measure.alignment import place, trigger_bound
+    from tests.app.synthetic_runs import record
+    sc = Scenario(lead_s=0.5, warm_a=None, completion_lag_s=0.3, window_s=1.6, pretrigger=0.2)
+    syn = record(sc)
+    post = syn.first.trace.t_last + syn.first.trace.dx
+    narrow = trigger_bound(syn.clock, syn.done_after_s, syn.done_by_s, post, 0.1)
+    wider = trigger_bound(syn.clock, syn.done_after_s, syn.done_by_s, post, 0.5)
+    assert not narrow.lo_s <= syn.trigger_board_s <= narrow.hi_s
+    assert wider.lo_s <= syn.trigger_board_s <= wider.hi_s
+    assert place(syn.first.trace, syn.events, narrow).method != "edges"
+    p = place(syn.first.trace, syn.events, narrow, wider)
+    assert p.method == "edges" and "widened" in p.note
+    res = analyse_run(syn.first, syn.timing, ops=None, unc=UNC, placement=p)
+    assert abs(rel_error(res.energy_j, true_energy_j(sc))) < 0.01
