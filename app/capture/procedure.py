@@ -250,7 +250,8 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
             if worker is not None:
                 worker.join(30)
             res = result_box.get("r")
-            reason = "cancelled by the operator" if isinstance(exc, CancelledError) else str(exc)
+            reason = "cancelled by the operator" if isinstance(exc, CancelledError) \
+                else failure_message(exc, req.out_dir)
             record = self._partial_record(n, windows, res, live, idle_window) \
                 if isinstance(exc, CancelledError) else None
             if record is not None:

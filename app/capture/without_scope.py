@@ -9,6 +9,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from app.capture.context import failure_message
 from app.capture.live_run import RunLive
 from app.errors import AnalysisError
 from app.measure.telemetry_energy import IdleBaseline, estimate, idle_baseline
@@ -94,7 +95,8 @@ def run_without_scope(cap: "RunContext", writer: "SessionWriter", n: int, item: 
         res = result_box.get("r")
         if res is not None:
             run.set_telemetry(tele.samples_from_launcher(res.telemetry))
-        reason = "cancelled by the operator" if isinstance(exc, CancelledError) else str(exc)
+        reason = "cancelled by the operator" if isinstance(exc, CancelledError) \
+            else failure_message(exc, cap.req.out_dir)
         run.finish(cap.run_attrs(res), status="incomplete", reason=reason)
         raise
     return _finish(cap, run, n, result_box.get("r"), outcome, live, item, idle)

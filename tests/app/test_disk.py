@@ -157,6 +157,7 @@ def test_an_h5py_error_midway_still_closes_the_session(tmp_path, monkeypatch):
     with SessionReader(path) as s:
         assert s.status == "incomplete" and "is full" in s.attrs["reason"]
         assert s.run(1).status == "complete" and s.run(2).status == "incomplete"
+        assert s.run(2).attrs["reason"].startswith(f"the disk holding {tmp_path} is full (RuntimeError: ")
 
 
 def test_a_capture_that_may_not_fit_is_warned_about_before_connecting(small_disk, caplog):
