@@ -78,6 +78,7 @@ SI_UNITS = {"timeout_s": "s", "volts_per_div": "V/div", "offset_v": "V", "shunt_
             "trigger_timeout_s": "s", "settle_s": "s", "zero_offset_v": "V", "voltage_offset_error_v": "V",
             "current_offset_error_v": "V", "threshold_v": "V"}
 SIG_DIGITS = 6
+WIRING_PENDING = "The wiring is drawn here once the bench's fields are valid (Apply)."
 LABEL_MAX_PX = 190              # the label column's width; longer labels wrap
 
 
@@ -227,8 +228,10 @@ class BenchPanel(QWidget):
         self.wiring.setText(wiring_text(bench))
 
     def set_raw(self, data: dict, source_path: str = "") -> None:
-        """Fill the fields from a bench document as read (valid or not: a bad file is shown to be fixed)."""
+        """Fill the fields from a bench document as read (valid or not: a bad file is shown to be fixed). The
+        wiring is drawn again only from a valid bench (set_bench), never left showing the previous one."""
         self.source_path = source_path
+        self.wiring.setText(WIRING_PENDING)
         for name, w in self.fields.items():
             section, key = name.split(".")
             value = data.get(section, {}).get(key)

@@ -101,3 +101,14 @@ def test_keys_pan_and_zoom_and_markers_show_on_every_plot(qtbot, make_window, tm
     assert plot.marker_times() == (0.05, 0.45) and plot.markers.mirrors[1][1].value() == 0.45
     # 10 W from 0.05 s to 0.45 s: 4 J, by hand
     assert abs(plot.last_stats.energy_j - 4.0) < 1e-9
+
+
+def test_a_bad_bench_file_does_not_keep_the_previous_wiring(qtbot, make_window, tmp_path):
+    from app.bench.config import DEMO_BENCH
+    from app.ui.bench_panel import WIRING_PENDING
+    w = make_window()
+    assert "shunt 10 mΩ" in w.bench_panel.wiring.text()          # the demo bench's 0.01 ohm
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEMO_BENCH.read_text().replace("shunt_ohm = 0.01", "shunt_ohm = -1"))
+    w.show_bench_file_problems(str(bad), ValueError("shunt_ohm must be above 0"))
+    assert w.bench_panel.wiring.text() == WIRING_PENDING
