@@ -6,7 +6,8 @@ Each trial is a synthetic run (tests/app/synthetic_runs.py) with a randomised id
 start that is hidden or shows 0–400 ms after the exec, a warm-up at idle, at another power or at the work's
 own power, idle noise of 1–40 mA a sample, and in a third of the trials begin's and end's load changes
 ramping over 50–400 ms (no edge to place on). The desktop's side is randomised too: the scope's completion
-latency (0–100 ms, inside the capture's bound), the poll's phase and a busy desktop's delay (0–300 ms), the
+latency (0–100 ms, inside the capture's allowance; in a tenth of the trials 100–450 ms, beyond it, where
+only the capture's second, wider search holds the trigger), the poll's phase and a busy desktop's delay (0–300 ms), the
 exec's round trip (5–100 ms) and the fastest event's latency. The capture's bound and placement are made as
 in a capture (app/measure/alignment.py), the run analysed (app/measure/analysis.py) with tiny gain and no
 offset errors, so that the alignment term decides the coverage. The truth is the record's own ∫P over the
@@ -46,7 +47,7 @@ def scenario(rng: np.random.Generator, seed: int) -> Scenario:
         visible_after_s=float(rng.uniform(0.0, 0.4)), noise_a=float(rng.uniform(0.001, 0.04)), ramp_s=ramp,
         trigger_a=0.5 if warm == 0.26 else 0.38, window_s=lead + duration + 1.0, pretrigger=0.2, dx=2e-4,
         poll_delay_s=float(rng.uniform(0.0, 0.3)) if rng.random() < 0.3 else 0.0,
-        completion_lag_s=float(rng.uniform(0.0, 0.1)), exec_rtt_s=float(rng.uniform(0.005, 0.1)),
+        completion_lag_s=float(rng.uniform(0.0, 0.1)) if rng.random() < 0.9 else float(rng.uniform(0.1, 0.45)), exec_rtt_s=float(rng.uniform(0.005, 0.1)),
         event_latency_s=float(rng.uniform(0.0005, 0.01)), seed=seed)
 
 
@@ -57,7 +58,7 @@ def trial(sc: Scenario) -> dict:
     clean = true_energy_j(sc)                    # the analytic energy of the clean current
     err = res.energy_j - truth
     return {"method": placement.method, "error_rel": err / truth, "u_rel": res.uncertainty_j / truth,
-            "covered": abs(err) <= res.uncertainty_j, "covered_clean": abs(res.energy_j - clean) <= res.uncertainty_j,
+            "covered": abs(err) <= res.uncertainty_j, "late_scope": sc.completion_lag_s > sc.latency_bound_s, "covered_clean": abs(res.energy_j - clean) <= res.uncertainty_j,
             "clean_vs_recorded_rel": (truth - clean) / clean, "bound_holds": bound.lo_s <= syn.trigger_board_s <= bound.hi_s,
             "half_width_s": bound.half_width_s, "ramp": sc.ramp_s > 0}
 
@@ -86,6 +87,9 @@ def main(argv=None) -> int:
         "covered_share": sum(r["covered"] for r in rows) / n,
         "covered_share_vs_clean_truth": sum(r["covered_clean"] for r in rows) / n,
         "bound_holds_share": sum(r["bound_holds"] for r in rows) / n,
+        "late_scope_trials": sum(r["late_scope"] for r in rows),
+        "late_scope_covered_share": (sum(r["covered"] for r in rows if r["late_scope"])
+                                     / max(1, sum(r["late_scope"] for r in rows))),
         "placed_on_edges": len(edges),
         "edges_within_1pct_share": (sum(abs(r["error_rel"]) < 0.01 for r in edges) / len(edges)) if edges else None,
         "edges_covered_share": (sum(r["covered"] for r in edges) / len(edges)) if edges else None,

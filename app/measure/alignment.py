@@ -112,6 +112,7 @@ class Edge:
     t_s: float               # scope time of the step
     step_a: float            # after − before (amps)
     z: float                 # |step| in noise σ of the step statistic
+    width_s: float = 0.0     # how long the step takes beyond a clean one (a ramp): where in it the event lies
 
 
 def _block_means(trace: PowerTrace, j0: int, j1: int, b: int) -> np.ndarray:
@@ -169,8 +170,10 @@ def find_edges(trace: PowerTrace, t0_s: float, t1_s: float, span_s: float = STEP
         if b > 1:
             j_edge = _refine(trace, j_edge, b, max(2, min(span * b, 20_000)))
         t = trace.x0 + (j_edge - 0.5) * dx
+        # a clean step's top quarter spans span/2 blocks; what is wider is a ramp (or steps close together)
+        width = max(0.0, (z - a + 1) - span / 2) * b * dx
         if t0_s <= t <= t1_s:
-            edges.append(Edge(t, float(s[k_peak]), float(mag[k_peak] / sigma_s)))
+            edges.append(Edge(t, float(s[k_peak]), float(mag[k_peak] / sigma_s), width))
     edges.sort(key=lambda e: -e.z)
     return edges[:MAX_EDGES_PER_WINDOW]
 
@@ -199,6 +202,7 @@ class _Match:
     anchors: list[tuple[str, float]]      # (event, its offset) of the anchors that matched
     support: list[str]                    # exec/exit whose edges fit
     z_sum: float
+    width_s: float = 0.0                  # the widest matched edge (a ramp)
 
     @property
     def rank(self) -> tuple:
@@ -222,7 +226,7 @@ def _supports(e: BoardEvent, edges: list[Edge], offset: float, tol: float) -> bo
 
 
 def _match_at(offset: float, events: list[BoardEvent], edges: dict[str, list[Edge]], tol: float) -> _Match:
-    anchors, support, z = [], [], 0.0
+    anchors, support, z, width = [], [], 0.0, 0.0
     for e in events:
         if e.kind == "anchor":
             near = [g for g in edges[e.name] if abs(e.t_s - g.t_s - offset) <= tol]
@@ -230,9 +234,10 @@ def _match_at(offset: float, events: list[BoardEvent], edges: dict[str, list[Edg
                 g = min(near, key=lambda g: abs(e.t_s - g.t_s - offset))
                 anchors.append((e.name, e.t_s - g.t_s))
                 z += g.z
+                width = max(width, g.width_s)
         elif _supports(e, edges[e.name], offset, tol):
             support.append(e.name)
-    return _Match(offset, anchors, support, z)
+    return _Match(offset, anchors, support, z, width)
 
 
 def fine_placement(trace: PowerTrace, events: list[BoardEvent], bound: CoarseBound,
@@ -268,7 +273,8 @@ def fine_placement(trace: PowerTrace, events: list[BoardEvent], bound: CoarseBou
     residuals = [o - offset for _, o in best.anchors]
     residual = math.sqrt(sum(r * r for r in residuals) / len(residuals))
     resolution = max(trace.dx, 1e-9)
-    u_s = math.sqrt(residual ** 2 + resolution ** 2 / 3 + STAMP_U_S ** 2)
+    # a ramp: the event may lie anywhere along it (rectangular over its width)
+    u_s = math.sqrt(residual ** 2 + resolution ** 2 / 3 + STAMP_U_S ** 2 + best.width_s ** 2 / 12)
     names = tuple(n for n, _ in best.anchors) + tuple(f"{n} (support)" for n in best.support)
     note = (f"edges of {', '.join(n for n, _ in best.anchors)} matched inside the clock bound "
             f"(±{bound.half_width_s * 1e3:.1f} ms), residual {residual * 1e6:.0f} µs")
@@ -299,16 +305,17 @@ def place(trace: PowerTrace, events: list[BoardEvent], bound: CoarseBound,
 
     wider: the same bound with a generous completion-latency allowance (a scope, or a loaded desktop running
     a simulated one, may report completion later than the default allows, and then the trigger lies before
-    the bound). When the bound gives no placement confirmed by two events, the wider one is searched too; a
-    fallback then carries the wider bound."""
+    the bound). When the bound gives no placement confirmed by two events, the wider one is searched too, and
+    taken where two anchors agree there; otherwise the placement rests on the bound as the scope's allowance
+    states it."""
     placement, why = fine_placement(trace, events, bound)
     if wider is None or (placement is not None and placement.method == "edges"):
         return placement if placement is not None else place_in_bound(bound, why)
     wide, why_wide = fine_placement(trace, events, wider)
-    if wide is not None and wide.method == "edges":
+    # the wider span holds more unrelated steps: only two anchors agreeing (their spacing the board's) count
+    if wide is not None and wide.method == "edges" and sum("support" not in n for n in wide.events) >= 2:
         return replace(wide, note=f"{wide.note}; found only with the completion-latency allowance widened "
                                   f"(±{wider.half_width_s * 1e3:.0f} ms)")
-    if placement is not None:                 # a lone edge: its place, the wider bound carried around it
-        half = max(placement.board_at_zero_s - wider.lo_s, wider.hi_s - placement.board_at_zero_s)
-        return replace(placement, u_s=half / math.sqrt(3), half_width_s=half, bound_s=(wider.lo_s, wider.hi_s))
-    return place_in_bound(wider, f"{why}; and with the wider allowance: {why_wide}")
+    if placement is not None:                 # a lone edge, with its bound carried
+        return placement
+    return place_in_bound(bound, f"{why}; with the wider allowance: {why_wide}")

@@ -141,11 +141,13 @@ def record(sc: Scenario) -> Synthetic:
 
 
 def placed(sc: Scenario):
-    """(Synthetic, its bound, its placement) as the capture would make them."""
+    """(Synthetic, its bound, its placement) as the capture would make them (a second search with five times
+    the latency allowance when the first finds no confirmed placement)."""
     syn = record(sc)
-    bound = trigger_bound(syn.clock, syn.done_after_s, syn.done_by_s, syn.first.trace.t_last + syn.first.trace.dx,
-                          sc.latency_bound_s)
-    return syn, bound, place(syn.first.trace, syn.events, bound)
+    post = syn.first.trace.t_last + syn.first.trace.dx
+    bound = trigger_bound(syn.clock, syn.done_after_s, syn.done_by_s, post, sc.latency_bound_s)
+    wider = trigger_bound(syn.clock, syn.done_after_s, syn.done_by_s, post, 5 * sc.latency_bound_s)
+    return syn, bound, place(syn.first.trace, syn.events, bound, wider)
 
 
 def recorded_energy_j(syn: "Synthetic", sc: Scenario) -> float:
