@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bench.config import DEMO_BENCH, loads_bench  # noqa: E402
-from app.capture.procedure import Capture, CaptureRequest  # noqa: E402
-from app.session.reader import SessionReader  # noqa: E402
-from workloads.spec import find_workload  # noqa: E402
+from app.bench.config import DEMO_BENCH, loads_bench
+from app.capture.procedure import Capture, CaptureRequest
+from app.session.reader import SessionReader
+from workloads.spec import find_workload
 
 
 def rss_mib() -> float:
@@ -58,7 +58,7 @@ def main() -> int:
                              out_dir=out, label=f"soak {k}")
         try:
             Capture(req).run()
-        except Exception as exc:              # noqa: BLE001 - counted and reported
+        except Exception as exc:  # noqa: BLE001  (counted and reported)
             failures.append(f"capture {k}: {type(exc).__name__}: {exc}")
         rss.append(rss_mib())
     files = sorted(out.glob("*.h5"))
@@ -70,7 +70,7 @@ def main() -> int:
                 labels.add(s.attrs.get("label"))
             if damage:
                 unreadable.append(f"{f.name}: {damage}")
-        except Exception as exc:              # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001  (counted and reported)
             unreadable.append(f"{f.name}: {exc}")
     tenth = max(1, len(rss) // 10)
     early = sum(rss[tenth:2 * tenth]) / len(rss[tenth:2 * tenth]) if len(rss) >= 2 * tenth else rss[0]

@@ -10,7 +10,8 @@ why. The bounds are wide on purpose: they refuse nonsense (a typo, a unit slip o
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # the widest any supported scope family offers (instruments/families.py: Keysight InfiniiVision, Rigol, Tektronix
 # MSO, Siglent, R&S), with room to spare

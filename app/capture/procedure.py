@@ -96,7 +96,7 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
                                     f"file's folder ({spec.base_dir}); nothing was uploaded. Move the file "
                                     "there, or list its folder in target.upload_from in the bench file.")
         for item in plan:
-            item.command                 # an unknown --param name is refused here, before anything is connected
+            _ = item.command             # an unknown --param name is refused here, before anything is connected
         check_output_dir(req.out_dir)
         check_free_space(req.out_dir, bench, plan, req.windows)
         try:

@@ -35,6 +35,7 @@ from h5py import h5s
 from app.errors import SessionError
 from app.measure import scan_kernel
 from app.measure.energy import ROW, TraceSummary
+from app.session import integrity
 from app.session.format import (
     APP_VERSION,
     CHANNEL_UNITS,
@@ -51,7 +52,6 @@ from app.session.format import (
     set_attrs,
     window_name,
 )
-from app.session import integrity
 from app.session.overview import overview_rows, overview_tables
 from app.system import writeback
 from app.system.no_replace import rename_no_replace

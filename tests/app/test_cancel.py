@@ -68,7 +68,7 @@ def test_a_stop_signal_while_waiting_for_the_workload_exits_130_with_the_session
         if "waiting for the workload" in line or not line:
             break
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=90)
+    _, err = proc.communicate(timeout=90)
     err = "".join(seen) + err
     assert proc.returncode == 130, err[-2000:]
     assert "cancelled by the operator" in err and "marked incomplete" in err and "Traceback" not in err

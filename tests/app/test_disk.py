@@ -136,8 +136,8 @@ def test_an_h5py_error_midway_still_closes_the_session(tmp_path, monkeypatch):
     # HDF5 reports a full disk as a RuntimeError ("Unable to synchronously flush file (file write failed: …
     # errno = 28, error message = 'No space left on device' …)"): Capture.run caught only our own errors, so such
     # a failure left the .partial unclosed. Injected in the second run's window, after run 1 was saved.
-    from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
     from app.bench.config import DEMO_BENCH, load_bench
+    from app.capture.procedure import Capture, CaptureFailed, CaptureRequest
     from workloads.spec import find_workload
     real_finish = writer_module.WindowWriter.finish
 

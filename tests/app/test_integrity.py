@@ -88,7 +88,7 @@ def test_one_digit_changed_in_record_json_leaves_the_run_out_and_report_exits_2(
         assert list(s.damaged_runs) == [1] and "does not match the SHA-256 digest" in s.damaged_runs[1]
         assert [r.number for r in s.runs()] == [2]
         with pytest.raises(SessionError, match="run 1 is damaged"):
-            s.run(1).record
+            _ = s.run(1).record
         assert s.run(2).record["energy_j"] == pytest.approx(E_BY_HAND_J, rel=1e-9)
     out = tmp_path / "r.csv"
     res = main("report", path, "--csv", out)
@@ -114,7 +114,7 @@ def test_a_changed_y_increment_is_refused_not_exported_as_another_current(tmp_pa
     with SessionReader(path) as s:
         assert "window 1: its metadata" in s.damaged_runs[1]
         with pytest.raises(SessionError, match="run 1, window 1 is damaged"):
-            s.run(1).window(1).current
+            _ = s.run(1).window(1).current
     res = main("trace", path, "--run", 1, "--csv", tmp_path / "t.csv")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "run 1, window 1 is damaged" in res.stderr
