@@ -86,6 +86,8 @@ class ResultsPanel(QWidget):
         split.setStretchFactor(1, 2)
         split.setStretchFactor(2, 2)
         self.chart.setMaximumHeight(CHART_MAX_PX)
+        for side in ("left", "bottom"):
+            self.chart.getAxis(side).setTextPen((40, 40, 40))
         lay.addWidget(split)
         row = QHBoxLayout()
         self.budget_button = QPushButton("Uncertainty budget of the selected run…")

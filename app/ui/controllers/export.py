@@ -17,6 +17,7 @@ from app.report.formats import (
     ExportSource,
     export_format,
 )
+from app.ui.run_names import run_entry
 from app.ui.trace_markers import si, stats_box_text
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,16 @@ class ExportController:
         return max(0.0, (t1 - t0) / plot.trace.dx + 1) * CSV_BYTES_PER_ROW
 
     def figure_title(self) -> str:
+        """The session, run (and a campaign's entry), window and the markers' span."""
         run, window = self.review.shown()
         t0, t1 = self.review.plot.marker_times()
-        return f"{self.review.current.name} · run {run} · window {window} · markers {si(t0, 's')} – {si(t1, 's')}"
+        reader = getattr(self.review, "reader", None)
+        entry = ""
+        if reader is not None and run is not None:
+            attrs = reader.run(run).attrs
+            entry = f" ({run_entry(attrs)})" if attrs.get("label") else ""
+        return (f"{self.review.current.name} · run {run}{entry} · window {window} · "
+                f"markers {si(t0, 's')} – {si(t1, 's')}")
 
     def source(self, fmt: ExportFormat) -> ExportSource:
         """What the format is made from: the session on show; its run, window and the markers' span."""
