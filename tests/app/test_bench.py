@@ -209,3 +209,19 @@ def test_the_trigger_level_check_uses_the_channel_as_the_scope_shows_it():
     loads_bench(edit("trigger_level_a = 0.5", "trigger_level_a = 4.9"), "bench.toml")
     with pytest.raises(BenchError, match=r"shows -0.05 to 0.05 V \(-5 to 5 A\)"):
         loads_bench(edit("trigger_level_a = 0.5", "trigger_level_a = 5.1"), "bench.toml")
+
+
+@pytest.mark.parametrize("row", [FUZZ[0], FUZZ[2], FUZZ[6], FUZZ[9]], ids=lambda row: row[2])
+def test_fuzzed_bench_files_through_the_command_line_exit_2_before_connecting(tmp_path, row):
+    import subprocess
+    import sys
+    from pathlib import Path
+    old, new, key, words = row
+    bench = tmp_path / "bench.toml"
+    bench.write_text(edit(old, new))
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, str(root / "main.py"), "check", "--bench", str(bench)],
+                         capture_output=True, text=True, timeout=60, cwd=root, check=False)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith(f"error: {bench}: [{key}]") and words in res.stderr
+    assert res.stdout == ""                     # not even "valid": nothing was connected
