@@ -52,6 +52,9 @@ def main() -> int:
 
     def shot(name: str) -> None:
         app.processEvents()
+        if (w.width(), w.height()) != (width, height):     # the window grew past the screen it is meant for
+            raise SystemExit(f"{name}: the window is {w.width()}x{w.height()}, not {width}x{height}: something "
+                             "in it asks for more room than the screen has")
         w.grab().save(str(out / f"{name}.png"))
         log.info("saved %s.png", out / name)
 

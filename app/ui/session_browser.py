@@ -217,6 +217,7 @@ class SessionBrowser(QWidget):
         self.readout = QLabel(format_stats(None))
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.readout.setStyleSheet("font-family: monospace;")
+        self.readout.setWordWrap(True)            # a long readout wraps; it never widens the window
         rl.addWidget(self.readout)
         self.review = review             # the main window shows it in the middle; here when used alone
         split.addWidget(review)

@@ -166,7 +166,7 @@ def readout_text(st: IntervalStats | None, ch: tuple[ChannelStats, ChannelStats]
     if st is None or ch is None:
         return format_stats(st)
     v, i = ch
-    return (f"{format_stats(st)}   p2p {si(st.max_w - st.min_w, 'W')}   std {si(st.std_w, 'W')}   "
-            f"Q {si(i.mean * st.duration_s, 'C')}\n"
-            f"V  mean {si(v.mean, 'V')}  min {si(v.min, 'V')}  max {si(v.max, 'V')}  p2p {si(v.p2p, 'V')}      "
-            f"I  mean {si(i.mean, 'A')}  min {si(i.min, 'A')}  max {si(i.max, 'A')}  p2p {si(i.p2p, 'A')}")
+    return (f"{format_stats(st)}   Q {si(i.mean * st.duration_s, 'C')}\n"
+            f"V  mean {si(v.mean, 'V')}  min {si(v.min, 'V')}  max {si(v.max, 'V')}  p2p {si(v.p2p, 'V')}\n"
+            f"I  mean {si(i.mean, 'A')}  min {si(i.min, 'A')}  max {si(i.max, 'A')}  p2p {si(i.p2p, 'A')}      "
+            f"P  p2p {si(st.max_w - st.min_w, 'W')}  std {si(st.std_w, 'W')}")

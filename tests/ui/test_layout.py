@@ -7,8 +7,15 @@ LAPTOP_W, LAPTOP_H = 1366, 768
 MAX_MIN_WIDTH = 1280
 
 
-def test_the_window_fits_a_laptop_screen(qtbot, make_window):
+def test_the_window_fits_a_laptop_screen(qtbot, make_window, tmp_path):
+    from tests.session_factory import write_session
     w = make_window()
+    path = tmp_path / "s.h5"
+    write_session(path, [(4.0, 10.0, 0.5)])
+    w.sessions.open_path(path)                    # a window on show, with the markers' long readout
+    with qtbot.waitSignal(w.sessions.plot.markers_moved, timeout=5000):
+        w.sessions.plot.set_markers(0.05, 0.35)
+    assert "Δt 300 ms" in w.sessions.readout.text()
     hint = w.minimumSizeHint()
     assert hint.width() <= MAX_MIN_WIDTH and hint.height() <= LAPTOP_H
     assert w.minimumSize().width() <= MAX_MIN_WIDTH
