@@ -92,9 +92,13 @@ def write_html_report(paths: Iterable[str | Path], out_html: str | Path) -> Path
     best = min((s[f"{metric}_mean"] for s in summaries if s.get(f"{metric}_mean")), default=None)
     rows = []
     for s in summaries:
-        name = s.get("label") or s.get("workload")
+        label, workload = s.get("label") or "", s.get("workload") or ""
+        name = f"{label} · {workload}" if label and workload and label != workload else (label or workload)
+        params = s.get("params") or {}
+        params_text = ", ".join(f"{k}={v}" for k, v in sorted(params.items())) if isinstance(params, dict) \
+            else str(params)
         ratio = s[f"{metric}_mean"] / best if best and s.get(f"{metric}_mean") else None
-        rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(json.dumps(s.get('params') or {}))}</td>"
+        rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(params_text)}</td>"
                     f"<td>{s.get('n_runs')}</td><td>{_pm(s.get('energy_j_mean'), s.get('energy_j_ci95'))}"
                     f"</td><td>{_pm(s.get('j_per_gop_mean'), s.get('j_per_gop_ci95'))}</td>"
                     f"<td>{_fmt(s.get('avg_power_w_mean'))}</td><td>{_fmt(s.get('duration_s_mean'))}</td>"
