@@ -219,23 +219,27 @@ def _window(e: BoardEvent, bound: CoarseBound, tol: float) -> tuple[float, float
     return a - tol, b + tol
 
 
-def _supports(e: BoardEvent, edges: list[Edge], offset: float, tol: float) -> bool:
+def _supports(e: BoardEvent, edges: list[Edge], offset: float, tol: float, used: list[float]) -> bool:
+    """An edge of the record where e's edge may lie at this offset, other than one an anchor already took (the
+    drop before the exit must not confirm an `end` placed on that very drop)."""
     at = e.t_s - offset
     lo, hi = (at - tol, at + EXEC_SUPPORT_S) if e.kind == "exec" else (at - EXIT_SUPPORT_S, at + tol)
-    return any(lo <= g.t_s <= hi for g in edges)
+    return any(lo <= g.t_s <= hi and all(abs(g.t_s - u) > STEP_SPAN_S for u in used) for g in edges)
 
 
 def _match_at(offset: float, events: list[BoardEvent], edges: dict[str, list[Edge]], tol: float) -> _Match:
-    anchors, support, z, width = [], [], 0.0, 0.0
+    anchors, support, z, width, used = [], [], 0.0, 0.0, []
     for e in events:
         if e.kind == "anchor":
             near = [g for g in edges[e.name] if abs(e.t_s - g.t_s - offset) <= tol]
             if near:
                 g = min(near, key=lambda g: abs(e.t_s - g.t_s - offset))
                 anchors.append((e.name, e.t_s - g.t_s))
+                used.append(g.t_s)
                 z += g.z
                 width = max(width, g.width_s)
-        elif _supports(e, edges[e.name], offset, tol):
+    for e in events:
+        if e.kind != "anchor" and _supports(e, edges[e.name], offset, tol, used):
             support.append(e.name)
     return _Match(offset, anchors, support, z, width)
 
