@@ -22,6 +22,7 @@ from app.measure.energy import (
     MEANS_MAX_SAMPLES,
     ROW,
     PowerTrace,
+    amps_per_volt,
     channel_means,
     channel_stats,
     clip_fraction,
@@ -37,7 +38,9 @@ DX = 1e-3
 N = 3000                 # 3 s: five full rows of 512 and a short one
 X0 = -0.5                # the first sample's time: half a second before the trigger
 SHUNT = 0.01
-DESKEWS = [0.0, 0.4e-3, 2.7e-3, -2.3e-3]     # none, fractional, more than two samples, the current leading
+# none; fractional; more than two samples; the current leading (fractional, whole); two whole samples; 43 samples,
+# whose quotient by the 1 ms step is 42.99999999999999 in floating point (a whole number of samples all the same)
+DESKEWS = [0.0, 0.4e-3, 2.7e-3, -2.3e-3, -2e-3, 2e-3, 0.043]
 
 
 def current_line(falling: bool) -> tuple[float, float]:
@@ -69,13 +72,16 @@ def integral(poly, t0, t1):
 
 @pytest.mark.parametrize("falling", [False, True])
 @pytest.mark.parametrize("deskew_s", DESKEWS)
-@pytest.mark.parametrize("t0,t1", [(0.2503, 2.2777), (1.00005, 1.00095), (0.0, 2.0), ("first", "last")])
+@pytest.mark.parametrize("t0,t1", [(0.2503, 2.2777), (1.00005, 1.00095), (0.0, 2.0), ("first", "last"),
+                                   ("whole", "whole")])
 def test_interval_stats_off_the_grid_equal_the_analytic_integrals(deskew_s, t0, t1, falling):
     # (1.00005, 1.00095): both ends inside one 1 ms gap (the interval is 0.9 ms); ("first", "last"): from 0.3 of
     # the trace's first gap to 0.4 of a sample before its last sample
     trace, summ = ramps(deskew_s, falling=falling)
     if t0 == "first":
         t0, t1 = trace.t_first + 0.3 * DX, trace.t_last - 0.4 * DX
+    elif t0 == "whole":
+        t0, t1 = trace.t_first, trace.t_last
     p = power_poly(deskew_s, falling)
     span = t1 - t0
     e = integral(p, t0, t1)
@@ -256,4 +262,88 @@ def test_power_histogram_of_a_straight_line_is_flat():
     # above max_samples: 200 evenly spread blocks of max_samples/200 samples, still flat (within a block's count)
     h = power_histogram(trace, summ, 0.1, 0.299999, bins=10, max_samples=20_000)
     assert h.samples == 20_000 and h.of_samples == 200_000
-    assert np.all(np.abs(h.counts - 2000) <= 100)
+    assert np.all(np.abs(h.counts - 2000) <= 20)
+
+
+def test_channel_stats_on_the_grid_and_on_row_boundaries():
+    # ends exactly on samples are inside; rows of 512 samples start at t = −0.5 + 0.512·r s
+    trace, summ = ramps()
+    cases = [((0.25, 0.5), (0.25, 0.5)),            # on the grid: t = 0.25 … 0.5 s, both ends included
+             ((0.012, 1.036), (0.012, 1.036)),      # from the first sample of row 1 to the first of row 3
+             ((0.1003, 0.6003), (0.101, 0.6)),      # inside rows 1 and 2, no full row between
+             ((-0.5, -0.49), (-0.5, -0.49))]        # from the record's first sample
+    for (t0, t1), (ta, tb) in cases:
+        v, i = channel_stats(trace, summ, t0, t1)
+        assert (v.min, v.max) == (pytest.approx(12.0 - tb, rel=1e-12), pytest.approx(12.0 - ta, rel=1e-12)), t0
+        assert (i.min, i.max) == (pytest.approx(0.5 + 0.1 * ta, rel=1e-12), pytest.approx(0.5 + 0.1 * tb, rel=1e-12))
+        assert i.mean == pytest.approx(0.5 + 0.1 * (ta + tb) / 2, rel=1e-12)
+    # before the record: the first sample (t = −0.5 s: 12.5 V, 0.45 A)
+    assert channel_means(trace, -0.6, -0.55) == (pytest.approx(12.5, rel=1e-12), pytest.approx(0.45, rel=1e-12), 1)
+    assert summ.n == trace.n == N
+
+
+def test_the_current_channel_zero_offset_is_subtracted():
+    # the channel reads 0.3 mV with no current; it reads 6.3 mV: (6.3 − 0.3) mV / 0.01 ohm = 0.6 A; 19 V -> 11.4 W
+    n = 1000
+    vw = wave_from_volts(np.full(n, 19.0), gain_v=1e-3, x_increment=DX)
+    iw = wave_from_volts(np.full(n, 0.0063), gain_v=1e-6, x_increment=DX, channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT, current_zero_v=0.0003)
+    summ = summarise(trace)
+    assert interval_stats(trace, summ, 0.1, 0.9).mean_w == pytest.approx(11.4, rel=1e-9)
+    assert channel_stats(trace, summ, 0.1, 0.9)[1].max == pytest.approx(0.6, rel=1e-9)
+
+
+def test_a_trace_refuses_what_it_cannot_measure():
+    vw = wave_from_volts(np.full(10, 12.0), gain_v=1e-3)
+    iw = wave_from_volts(np.full(10, 0.01), gain_v=1e-6, channel=2)
+    with pytest.raises(AnalysisError, match='"board" or "supply"'):
+        PowerTrace(vw, iw, shunt_ohm=SHUNT, measured_at="wall")
+    with pytest.raises(AnalysisError, match="needs shunt_ohm"):
+        PowerTrace(vw, iw, amps_per_volt_=10.0, measured_at="supply")
+    for shunt, apv in ((None, None), (0.01, 10.0)):
+        with pytest.raises(AnalysisError, match="exactly one"):
+            amps_per_volt(shunt, apv)
+    for shunt, apv in ((0.0, None), (None, 0.0)):
+        with pytest.raises(AnalysisError, match="above 0"):
+            amps_per_volt(shunt, apv)
+    # a 0.5 A/V probe (a 2 V/A current probe) and a 2 ohm shunt are both 0.5 A per volt
+    assert amps_per_volt(None, 0.5) == 0.5 and amps_per_volt(2.0, None) == 0.5
+
+
+def test_rails_counted_across_the_pieces_of_a_long_record():
+    # 5 000 000 int8 codes, read for rails in pieces of 4 Mi codes: 100 at −128 in the first piece, 25 at +127
+    # across the pieces' border (index 4 194 304) and 50 at +127 at the end: 175 codes
+    codes = np.zeros(5_000_000, dtype=np.int8)
+    codes[:100] = -128
+    codes[4_194_290:4_194_315] = 127
+    codes[-50:] = 127
+    wave = Waveform(codes=codes, y_increment=0.1, y_origin=0.0, y_reference=0.0, x_increment=1e-6, x_origin=0.0,
+                    code_min=-128, code_max=127)
+    assert clip_fraction(wave) == pytest.approx(175 / 5_000_000, rel=1e-12)
+    empty = Waveform(codes=codes[:0], y_increment=0.1, y_origin=0.0, y_reference=0.0, x_increment=1e-6,
+                     x_origin=0.0, code_min=-128, code_max=127)
+    assert clip_fraction(empty) == 0.0
+
+
+def test_an_interval_half_a_microsecond_before_a_microsecond_record_is_refused():
+    trace = long_ramp(None)
+    with pytest.raises(AnalysisError, match="outside"):
+        interval_stats(trace, summarise(trace), -0.5e-6, 1e-3)
+
+
+def test_power_histogram_of_a_constant_power_and_of_more_than_a_million_samples():
+    # 9.5 W on every sample: all of them in the first bin, which starts at 9.5 W
+    n = 1000
+    vw = wave_from_volts(np.full(n, 19.0), gain_v=1e-3, x_increment=DX)
+    iw = wave_from_volts(np.full(n, 0.5 * SHUNT), gain_v=1e-6, x_increment=DX, channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT)
+    h = power_histogram(trace, summarise(trace), 0.1, 0.9, bins=10)
+    assert h.counts[0] == 801 and h.counts.sum() == 801 and h.edges_w[0] == pytest.approx(9.5, rel=1e-12)
+    # 1 500 001 samples of a straight line read in pieces of 2^20: each counted once, 150 000 (±1) in each of 10 bins
+    k = np.arange(1_600_000)
+    vw = wave_from_volts(np.full(k.size, 10.0), gain_v=1e-3, x_increment=1e-6)
+    iw = wave_from_volts(k * 1e-6 * SHUNT, gain_v=1e-8, x_increment=1e-6, dtype=np.int32, channel=2)
+    trace = PowerTrace(vw, iw, shunt_ohm=SHUNT)
+    h = power_histogram(trace, summarise(trace), 0.05, 1.55, bins=10)
+    assert h.samples == h.of_samples == 1_500_001 and h.counts.sum() == 1_500_001
+    assert np.all(np.abs(h.counts - 150_000) <= 1)
