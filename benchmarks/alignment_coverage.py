@@ -28,10 +28,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bench.config import UncertaintyConfig  # noqa: E402
-from app.errors import AnalysisError  # noqa: E402
-from app.measure.analysis import analyse_run  # noqa: E402
-from tests.app.synthetic_runs import BUSY_A, Scenario, placed, recorded_energy_j, true_energy_j  # noqa: E402
+from app.bench.config import UncertaintyConfig
+from app.errors import AnalysisError
+from app.measure.analysis import analyse_run
+from tests.app.synthetic_runs import (
+    BUSY_A,
+    Scenario,
+    placed,
+    recorded_energy_j,
+    true_energy_j,
+)
 
 log = logging.getLogger("alignment_coverage")
 UNC = UncertaintyConfig(shunt_tolerance=1e-4, voltage_gain_error=1e-4, current_gain_error=1e-4,

@@ -12,14 +12,6 @@ from app.capture.context import CaptureOutcome
 from app.capture.live_run import RunLive
 from app.capture.windows import TriggerStamps
 from app.errors import AnalysisError, JoulebenchError
-from app.measure.analysis import (
-    LAUNCH_GUARD_MIN_S,
-    MIN_IDLE_S,
-    ChannelSettings,
-    RunTiming,
-    WindowData,
-    analyse_run,
-)
 from app.measure.alignment import (
     AlignmentInputError,
     BoardEvent,
@@ -27,6 +19,14 @@ from app.measure.alignment import (
     check_events,
     place,
     trigger_bound,
+)
+from app.measure.analysis import (
+    LAUNCH_GUARD_MIN_S,
+    MIN_IDLE_S,
+    ChannelSettings,
+    RunTiming,
+    WindowData,
+    analyse_run,
 )
 from app.measure.region import Placement, marker_edges_s
 from app.measure.telemetry_energy import compare_with_shunt

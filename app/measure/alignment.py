@@ -20,6 +20,7 @@ term (`place_in_bound`): the expanded uncertainty then covers the error.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 
@@ -137,13 +138,13 @@ def find_edges(trace: PowerTrace, t0_s: float, t1_s: float, span_s: float = STEP
     between the mean current over span_s after and before each instant (a matched filter for a step), located
     to a sample. Noise σ comes from the window itself (robust spread of the block-to-block differences)."""
     dx = trace.dx
-    j0 = max(0, int(math.floor((t0_s - span_s - trace.x0) / dx)))
-    j1 = min(trace.n, int(math.ceil((t1_s + span_s - trace.x0) / dx)) + 1)
+    j0 = max(0, math.floor((t0_s - span_s - trace.x0) / dx))
+    j1 = min(trace.n, math.ceil((t1_s + span_s - trace.x0) / dx) + 1)
     if j1 - j0 < 8:
         return []
     b = max(1, -(-(j1 - j0) // SEARCH_POINTS))
     means = _block_means(trace, j0, j1, b)
-    span = max(2, int(round(span_s / (b * dx))))
+    span = max(2, round(span_s / (b * dx)))
     if means.size < 2 * span + 1:
         return []
     s = _steps(means, span)
@@ -166,7 +167,7 @@ def find_edges(trace: PowerTrace, t0_s: float, t1_s: float, span_s: float = STEP
             a -= 1                              # a plateau over the ramp)
         while z + 1 < hi and mag[z + 1] >= half:
             z += 1
-        j_edge = j0 + int(round((a + z) / 2 + span)) * b      # the first sample after the step
+        j_edge = j0 + round((a + z) / 2 + span) * b      # the first sample after the step
         if b > 1:
             j_edge = _refine(trace, j_edge, b, max(2, min(span * b, 20_000)))
         t = trace.x0 + (j_edge - 0.5) * dx
@@ -183,7 +184,7 @@ def _runs(ok: np.ndarray, sign: np.ndarray) -> list[tuple[int, int]]:
     key = np.where(ok, sign, 0).astype(np.int8)
     change = np.nonzero(np.diff(key))[0] + 1
     bounds = np.concatenate([[0], change, [key.size]])
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if key[a] != 0]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if key[a] != 0]
 
 
 def _refine(trace: PowerTrace, j_edge: int, b: int, span: int) -> int:

@@ -88,7 +88,7 @@ def current_a(sc: Scenario, t: np.ndarray) -> np.ndarray:
 def true_energy_j(sc: Scenario, dt: float = 1e-6) -> float:
     """∫ P over [begin, end], P = 19 V · I: exact for steps (a midpoint sum on a 1 µs grid: the levels change
     on it), and for ramps the same sum (error below 1e-9 relative)."""
-    t = sc.begin_s + (np.arange(int(round(sc.duration_s / dt))) + 0.5) * dt
+    t = sc.begin_s + (np.arange(round(sc.duration_s / dt)) + 0.5) * dt
     return float(np.sum(VOLTS * current_a(sc, t)) * dt)
 
 
@@ -112,7 +112,7 @@ def record(sc: Scenario) -> Synthetic:
     if above.size == 0:
         raise ValueError("the scenario never crosses the trigger level")
     trig = float(fine[above[0] + 1])
-    n = int(round(sc.window_s / sc.dx))
+    n = round(sc.window_s / sc.dx)
     x0 = -sc.pretrigger * sc.window_s
     t_board = trig + x0 + np.arange(n) * sc.dx
     amps = current_a(sc, t_board) + rng.normal(0.0, sc.noise_a, n)
@@ -150,7 +150,7 @@ def placed(sc: Scenario):
     return syn, bound, place(syn.first.trace, syn.events, bound, wider)
 
 
-def recorded_energy_j(syn: "Synthetic", sc: Scenario) -> float:
+def recorded_energy_j(syn: Synthetic, sc: Scenario) -> float:
     """∫ P over the true [begin, end] of the samples as recorded (noise and all), by the trapezoid rule with
     linear interpolation at the ends, written here with numpy alone: the error of the placement, apart from
     the record's noise, which is not an alignment error."""

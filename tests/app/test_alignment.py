@@ -72,7 +72,7 @@ def test_noisy_idle_hides_the_start():
 def test_busy_desktop_poll_late():
     # the poll that saw the completion came 0.3 s late: the bound widens and still holds the trigger
     sc = Scenario(lead_s=0.5, warm_a=0.55, poll_delay_s=0.3, window_s=1.6, pretrigger=0.2)
-    syn, bound, _, _ = analysed(sc)
+    _, bound, _, _ = analysed(sc)
     assert bound.half_width_s > 0.15
     _within_1_percent(sc, {"begin", "end"})
 
@@ -82,7 +82,7 @@ def test_slow_ramps_give_no_edge_and_U_covers_the_clock_bound():
     # centre, its whole width is in the budget, and the error lies within the expanded U
     sc = Scenario(lead_s=0.5, warm_a=None, ramp_s=0.3, duration_s=0.8, window_s=2.0, pretrigger=0.3,
                   trigger_a=0.3, latency_bound_s=0.3)
-    syn, bound, placement, res = analysed(sc)
+    _, bound, placement, res = analysed(sc)
     truth = true_energy_j(sc)
     assert placement.method == "clock-bound" and placement.half_width_s == pytest.approx(bound.half_width_s)
     assert "no edge" in placement.note or "no offset" in placement.note

@@ -89,7 +89,7 @@ def test_marker_command_of_100_ms(tmp_path):
     slow = (f"python3 -c 'import time; time.sleep(0.1); print(repr(time.monotonic()), VOLTS)' >> {marker}")
     extra = (f'[marker]\nchannel = 3\nthreshold_v = 1.5\nhigh = "{slow.replace("VOLTS", "3.3")}"\n'
              f'low = "{slow.replace("VOLTS", "0.0")}"\n')
-    r, details = _run(tmp_path, extra=extra, warm_s=0.15)
+    r, _ = _run(tmp_path, extra=extra, warm_s=0.15)
     _within(r, 0.005)
     assert r["alignment"] == "marker, edges" and {"begin", "end"} <= set(r["alignment_events"])
     assert any("marker command for begin took" in w for w in r["warnings"])

@@ -18,9 +18,14 @@ from app.measure.alignment import (
     place,
     trigger_bound,
 )
-from app.measure.analysis import WindowData, alignment_u_j, analyse_run, RunTiming
+from app.measure.analysis import RunTiming, WindowData, alignment_u_j, analyse_run
 from app.measure.energy import PowerTrace, summarise
-from app.measure.region import EXEC_TO_CURRENT_S, ClockMap, marker_edges_s, place_by_launch
+from app.measure.region import (
+    EXEC_TO_CURRENT_S,
+    ClockMap,
+    marker_edges_s,
+    place_by_launch,
+)
 from tests.helpers import wave_from_volts
 
 SHUNT = 0.01
@@ -136,7 +141,7 @@ def _run(lead_s=0.5, t_s=0.5, warm_a=0.25, tear_s=0.1, dx=1e-4, board_zero=1000.
     """Idle 0.25 A, warm-up (warm_a) from the exec to begin, 0.75 A over [begin, end], 0.4 A teardown, idle.
     The trigger (t = 0) is begin's rise; the board clock reads board_zero there."""
     x0 = -0.2 - lead_s
-    t = grid(int(round((lead_s + t_s + 0.6) / dx)), dx, x0)
+    t = grid(round((lead_s + t_s + 0.6) / dx), dx, x0)
     amps = steps(t, [(-9, 0.25), (-lead_s, warm_a), (0.0, 0.75), (t_s, 0.40), (t_s + tear_s, 0.25)])
     w = trace_of(amps, dx, x0)
     events = [BoardEvent("exec", board_zero - lead_s, "exec"), BoardEvent("begin", board_zero, "anchor"),
