@@ -87,6 +87,22 @@ def main() -> int:
     tr = w.sessions.plot.trace
     w.sessions.plot.set_markers(0.0, min(tr.t_last, 0.8))
     shot("review")
+    # a campaign: the quick heat-slab suite, its entries named in the table, Results and the review
+    from app.bench.config import DEMO_BENCH as _bench
+    suite = _bench.parent / "suites" / "heat-slab-quick.toml"
+    campaign = {}
+    w.campaign_done.connect(lambda doc: campaign.setdefault("doc", doc))
+    w.tabs.setCurrentWidget(w.campaign_panel)
+    w.campaign_panel.load(str(suite))
+    w.campaign_panel.run_button.click()
+    while not campaign:
+        wait(200)
+    if campaign["doc"] is None:
+        log.error("the campaign failed: %s", w.message.text)
+        return 1
+    w.sessions.show_run(Path(campaign["doc"]["session"]), 1)     # the review names the run's entry
+    wait(800)
+    shot("campaign")
     w.close()
     w.deleteLater()
     app.processEvents()

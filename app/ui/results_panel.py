@@ -27,7 +27,8 @@ from app.session.reader import SessionReader
 from app.ui.budget_dialog import BudgetDialog, budget_rows, budget_summary
 from app.ui.run_names import entry_name, params_text
 
-CHART_MAX_PX = 240               # one run's bar should not take half the dock
+CHART_MAX_PX = 240
+CHART_TICKS_PX = 44               # one run's bar should not take half the dock
 RUN_COLUMNS = ("Workload", "Run", "Status", "Energy ± U (J)", "Avg P (W)", "Idle P (W)", "Dynamic E (J)", "T (s)",
                "J/GOp", "Method", "Source", "Telemetry Δ (%)", "Warnings", "Parameters")
 SUMMARY_COLUMNS = ("Workload", "Parameters", "Runs", "Energy mean ± 95 % CI (J)", "J/GOp mean ± 95 % CI",
@@ -88,6 +89,7 @@ class ResultsPanel(QWidget):
         self.chart.setMaximumHeight(CHART_MAX_PX)
         for side in ("left", "bottom"):
             self.chart.getAxis(side).setTextPen((40, 40, 40))
+        self.chart.getAxis("bottom").setHeight(CHART_TICKS_PX)   # two lines: the entry and its parameters
         lay.addWidget(split)
         row = QHBoxLayout()
         self.budget_button = QPushButton("Uncertainty budget of the selected run…")
