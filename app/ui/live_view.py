@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from app.errors import AnalysisError
 from app.measure.energy import PowerTrace
 
-
 LIVE_AXIS_PX = 64
 
 

@@ -13,7 +13,6 @@ from app.errors import JoulebenchError
 from app.ui.campaign_panel import CampaignPanel
 from app.ui.workers import CampaignWorker
 
-
 METRIC_WORDS = {"j_per_gop": "energy per operation (J/GOp)", "energy_j": "energy per run (J)"}
 
 
