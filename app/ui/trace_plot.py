@@ -110,6 +110,9 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.marker_curve = self.overlay.marker_curve
         # markers A and B on the power plot, with their statistics (app/ui/trace_markers.py)
         self.markers = MarkerPair(self.plots[2][0])
+        for strip in (self.strip, self.timeline, self.marker_plot):      # dark text on every axis
+            for side in ("left", "bottom"):
+                strip.getAxis(side).setTextPen(AXIS_TEXT)
         self.markers.mirror_on([p for p, _ in self.plots[:2]])
         self.markers.connect(self._markers_changed)
         self.setFocusPolicy(Qt.StrongFocus)         # the keys: ← → pan, + − zoom, Home fits all
