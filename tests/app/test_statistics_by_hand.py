@@ -347,3 +347,27 @@ def test_power_histogram_of_a_constant_power_and_of_more_than_a_million_samples(
     h = power_histogram(trace, summarise(trace), 0.05, 1.55, bins=10)
     assert h.samples == h.of_samples == 1_500_001 and h.counts.sum() == 1_500_001
     assert np.all(np.abs(h.counts - 150_000) <= 1)
+
+
+def test_a_deskew_leaving_fewer_than_two_common_samples_is_refused():
+    # 10 samples a channel; the current 8 samples late: voltage samples 0 and 1 meet current samples 8 and 9 (two
+    # in common: a trace of 2 samples); 9 samples late leaves one in common, which cannot be integrated
+    vw = wave_from_volts(np.full(10, 12.0), gain_v=1e-3)
+    iw = wave_from_volts(np.full(10, 0.01), gain_v=1e-6, channel=2)
+    assert PowerTrace(vw, iw, shunt_ohm=SHUNT, deskew_s=8 * DX).n == 2
+    with pytest.raises(AnalysisError, match="fewer than 2 samples"):
+        PowerTrace(vw, iw, shunt_ohm=SHUNT, deskew_s=9 * DX)
+    with pytest.raises(AnalysisError, match="fewer than 2 samples"):
+        PowerTrace(vw, iw, shunt_ohm=SHUNT, deskew_s=-9 * DX)
+
+
+def test_power_histogram_of_a_record_that_starts_before_the_trigger():
+    # ramps(): t from −0.5 s; [−0.4, 0.5] s holds samples 100 … 1000: 901 of them, all counted; and from the first
+    # sample, [−0.5, 0.5] s: 1001
+    trace, summ = ramps()
+    assert power_histogram(trace, summ, -0.5, 0.5, bins=10).of_samples == 1001
+    h = power_histogram(trace, summ, -0.4, 0.5, bins=10)
+    assert h.samples == h.of_samples == 901 and h.counts.sum() == 901
+    p = power_poly(0.0)
+    assert h.edges_w[0] == pytest.approx(float(p(-0.4)), rel=1e-9) and h.edges_w[-1] == pytest.approx(float(p(0.5)),
+                                                                                                       rel=1e-9)
