@@ -207,14 +207,17 @@ class SshTarget(Target):
             raise TargetError(f"{self.description}: the board refused our login ({exc.reason}). Check target.user "
                               "and target.identity_file (or that your key is in the agent), and that the public key "
                               "is in ~/.ssh/authorized_keys on the board.") from None
-        except asyncssh.DisconnectError as exc:
+        except (asyncssh.DisconnectError, ConnectionResetError) as exc:
+            # a server that finds no host key algorithm in common closes the connection; depending on timing
+            # the close arrives as an SSH disconnect or as a TCP reset
             if self._host_is_known():
                 # a recorded key of one type and a server offering another: no host key algorithm in common,
                 # which is a changed key as far as the operator is concerned (the interception warning)
                 err = self._host_key_error()
                 if err.changed:
                     raise err from None
-            raise TargetError(f"{self.description}: the SSH server closed the connection ({exc.reason}).") from None
+            why = exc.reason if isinstance(exc, asyncssh.DisconnectError) else "reset"
+            raise TargetError(f"{self.description}: the SSH server closed the connection ({why}).") from None
         except (OSError, asyncssh.Error) as exc:
             raise TargetError(f"{self.description}: cannot connect ({exc}). Is the board on and reachable, is the "
                               "host name or ~/.ssh/config alias right, is sshd running?") from None
