@@ -93,6 +93,7 @@ class TargetConfig:
     setup: tuple[str, ...] = ()
     telemetry: str = "auto"
     upload_from: tuple[str, ...] = ()        # folders beyond a workload file's own that its files may come from
+    keepalive_s: float = 15.0                # an SSH link silent this long is declared lost
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "telemetry": _choice(TELEMETRY),
         "upload_from": _Key("strlist", False, _any, "a list of folders on this computer whose files workloads may "
                             "upload (beyond each workload file's own folder)"),
+        "keepalive_s": _Key("float", False, lambda x: 1 <= x <= 3600, "a number of seconds from 1 to 3600 (how long "
+                            "an SSH link may stay silent before the run is declared lost)"),
     },
     "uncertainty": {
         "shunt_tolerance": _Key("float", False, lambda x: 0 <= x < 1, "a relative tolerance (a bound) from 0 up to 1 "

@@ -51,7 +51,7 @@ def make_target(bench: BenchConfig, password: str | None = None) -> Target:
         return LocalTarget(t.workdir)
     from workloads.ssh_target import SshTarget
     return SshTarget(t.host, port=t.port, user=t.user, identity_file=t.identity_file, known_hosts=t.known_hosts,
-                     workdir=t.workdir, password=password)
+                     workdir=t.workdir, password=password, keepalive_s=t.keepalive_s)
 
 
 def probe_bench(bench: BenchConfig, password: str | None = None) -> tuple[str, str, dict, str]:

@@ -225,3 +225,17 @@ def test_fuzzed_bench_files_through_the_command_line_exit_2_before_connecting(tm
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.startswith(f"error: {bench}: [{key}]") and words in res.stderr
     assert res.stdout == ""                     # not even "valid": nothing was connected
+
+
+def test_the_ssh_keepalive_comes_from_the_bench_file():
+    from app.bench.connections import make_target
+    for text, expected_s in ((edit('known_hosts = "~/.ssh/known_hosts"\n',
+                                   'known_hosts = "~/.ssh/known_hosts"\nkeepalive_s = 4\n'), 4.0),
+                             (GOOD, 15.0)):              # docs/bench-file.md: 15 s when the file gives none
+        target = make_target(loads_bench(text))
+        try:
+            assert target.keepalive_s == expected_s
+        finally:
+            target.close()
+    with pytest.raises(BenchError, match="keepalive_s"):
+        loads_bench(edit('known_hosts = "~/.ssh/known_hosts"\n', 'known_hosts = "~/.ssh/known_hosts"\nkeepalive_s = 0.1\n'))
