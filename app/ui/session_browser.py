@@ -295,9 +295,15 @@ class SessionBrowser(QWidget):
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for n in self.reader.run_numbers():
+            if n in self.reader.damaged_runs:          # named, so the operator sees it was left out and why
+                self.run_box.addItem(f"{n} · damaged", n)
+                continue
             entry = run_entry(self.reader.run(n).attrs) if self.reader.group_attrs("campaign") else ""
             self.run_box.addItem(f"{n} · {entry}" if entry else str(n), n)
         self.run_box.blockSignals(False)
+        damage = self.reader.damage()
+        if damage:
+            self.error.emit(f"{Path(path).name}: damaged metadata, left out of the results: " + "; ".join(damage))
         if draw:
             self._run_chosen()
         return True
