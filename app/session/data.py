@@ -126,24 +126,29 @@ def run_row(run: RunView, base: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def reader_rows(s: SessionReader, base: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every undamaged run of an open session as a row on `base`, and what was left out ('run N: why').
+    SessionError when the session's own metadata is damaged."""
+    own = getattr(s, "session_damage", None)
+    if own:
+        raise SessionError(f"{s.path}: the session's own metadata is damaged: {own}")
+    damaged = dict(getattr(s, "damaged_runs", {}))
+    rows, left_out = [], [f"run {n}: {why}" for n, why in damaged.items()]
+    for n in s.run_numbers():
+        if n in damaged:
+            continue
+        try:
+            rows.append(run_row(s.run(n), base))
+        except SessionError as exc:
+            left_out.append(f"run {n}: {exc}")
+    return rows, left_out
+
+
 def session_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Every undamaged run of one file as a row, and what was left out ('run N: why'). SessionError when the
     file itself does not read."""
     with SessionReader(path) as s:
-        base = session_context(s)
-        damaged = dict(getattr(s, "damaged_runs", {}))
-        rows, left_out = [], [f"run {n}: {why}" for n, why in damaged.items()]
-        own = getattr(s, "session_damage", None)
-        if own:
-            raise SessionError(f"{path}: the session's own metadata is damaged: {own}")
-        for n in s.run_numbers():
-            if n in damaged:
-                continue
-            try:
-                rows.append(run_row(s.run(n), base))
-            except SessionError as exc:
-                left_out.append(f"run {n}: {exc}")
-    return rows, left_out
+        return reader_rows(s, session_context(s))
 
 
 def _cell(value: Any) -> Any:

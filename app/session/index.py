@@ -31,7 +31,7 @@ from app.session.data import (
     RUN_COLUMNS,
     expand_columns,
     partial_reason,
-    run_row,
+    reader_rows,
     session_context,
     typed_frame,
 )
@@ -107,19 +107,7 @@ def _read_session(path: Path, rel: str) -> tuple[str, list[dict[str, Any]], str,
     """(checksum, rows, status, reason) of one session; SessionError when it does not read at all."""
     with SessionReader(path) as s:
         checksum = checksum_of(s)
-        own = getattr(s, "session_damage", None)
-        if own:
-            raise SessionError(f"the session's own metadata is damaged: {own}")
-        base = {**session_context(s), "session_file": rel}
-        damaged = dict(getattr(s, "damaged_runs", {}))
-        rows, left = [], [f"run {n}: {why}" for n, why in damaged.items()]
-        for n in s.run_numbers():
-            if n in damaged:
-                continue
-            try:
-                rows.append(run_row(s.run(n), base))
-            except SessionError as exc:
-                left.append(f"run {n}: {exc}")
+        rows, left = reader_rows(s, {**session_context(s), "session_file": rel})
     return checksum, rows, ("ok" if not left else "runs left out"), ("; ".join(left) or None)
 
 
