@@ -23,6 +23,26 @@ CONNECT_ADVICE = ("Is the scope on, is its LAN interface enabled, and is the add
                   "(Keysight and most scopes listen on port 5025, Rigol on 5555.)")
 
 
+def check_tcpip_resource(resource_name: str) -> None:
+    """A TCPIP resource's port and host, checked before pyvisa-py sees them: its own errors for a typo in the
+    port or an unknown host are a bare exception or an unrelated errno."""
+    parts = resource_name.split("::")
+    if not parts or not parts[0].upper().startswith("TCPIP") or len(parts) < 3:
+        return
+    host = parts[1]
+    if parts[-1].upper() == "SOCKET":
+        port = parts[2]
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise InstrumentError(f"cannot open {resource_name}: the port {port!r} is not a TCP port (1 to 65535). "
+                                  "Write it as TCPIP::HOST::PORT::SOCKET, e.g. TCPIP::192.168.1.50::5025::SOCKET.")
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InstrumentError(f"cannot open {resource_name}: the host name {host!r} does not resolve "
+                              f"({getattr(exc, 'strerror', None) or exc}). Check scope.resource: the scope's IP "
+                              "address, or a name your DNS or /etc/hosts knows.") from None
+
+
 def _import_pyvisa():
     import pyvisa
     from pyvisa import constants, errors
@@ -49,6 +69,7 @@ class VisaTransport(Transport):
             kwargs.update(read_termination="\n", write_termination="\n")
         else:
             kwargs.update(write_termination="\n")
+        check_tcpip_resource(resource_name)
         try:
             self._res = self._rm.open_resource(resource_name, **kwargs)
         except errors.VisaIOError as exc:
