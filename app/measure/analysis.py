@@ -360,6 +360,14 @@ def _marker_region(marker_region_s: tuple[float, float | None], placement: Place
     return b0, e0
 
 
+def _one_window_warning(captured: int) -> str:
+    """Said with what was captured: even with the default of three sampled windows, a short run may leave only
+    one that holds enough of [begin, end]."""
+    return (f"ONE WINDOW ONLY: of the {captured} window(s) captured, one holds enough of [begin, end], so the "
+            "spread of power over the run is not measured and not in the uncertainty; a run long enough for more "
+            "sampled windows (--windows) gives a confidence interval")
+
+
 def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | None, unc: UncertaintyConfig,
                 steady: list[WindowData] | None = None, placement: Placement | None = None,
                 voltage: ChannelSettings | None = None, current: ChannelSettings | None = None,
@@ -439,8 +447,7 @@ def analyse_run(first: WindowData, timing: RunTiming | float, *, ops: float | No
         avg, ci = mean_ci95(means)
         energy, method = avg * T, "extrapolated"
         if len(means) < 2:
-            warnings.append("ONE WINDOW ONLY: the spread of power over the run is not measured and not in the "
-                            "uncertainty; capture more windows (--windows 3 or more) for a confidence interval")
+            warnings.append(_one_window_warning(len(all_windows)))
         else:
             _, s, _ = sample_stats(means)
             spread_rel = (s / math.sqrt(len(means)) / abs(avg)) if avg else 0.0
