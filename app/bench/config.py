@@ -326,6 +326,11 @@ def is_no_scope(resource: str) -> bool:
     return resource.strip().lower() == NO_SCOPE
 
 
+def is_simulated(resource: str) -> bool:
+    """The simulated scope ("sim", "sim:PERSONA…"): its numbers show how Joulebench works, not a board."""
+    return resource.strip().lower().startswith("sim")
+
+
 def _check_channels(ctx: _Ctx, v: dict[str, Any], c: dict[str, Any]) -> None:
     if "zero_offset_v" in c and abs(c["zero_offset_v"]) > 5 * c["volts_per_div"] \
             * c["probe_ratio"]:

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from app.bench.config import is_simulated
 from app.report.numbers import format_value, with_uncertainty
 from app.report.tables import build_report
 from app.session.reader import SessionReader
@@ -64,7 +65,7 @@ def _simulated_note(paths: list[Path]) -> str:
     for p in paths:
         with SessionReader(p) as s:
             resource = str(s.group_attrs("bench").get("resource", ""))
-        if resource.strip().lower().startswith("sim"):
+        if is_simulated(resource):
             sims.append(resource)
     if not sims:
         return ""

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from app.bench.config import is_simulated
 from app.errors import ReportError, SessionError
 from app.measure.analysis import sample_stats
 from app.session.reader import SessionReader
@@ -29,7 +30,7 @@ RUN_FIELDS = ("run", "duration_s", "windows", "window_s", "avg_power_w", "idle_p
               "uncertainty_j", "clipped", "warnings")
 DETAIL_FIELDS = ("power_ci95_w", "clip_fraction_voltage", "clip_fraction_current")
 SESSION_FIELDS = ("session_file", "session_created", "session_label", "session_uuid", "workload", "scope_idn",
-                  "scope_driver", "target_kind", "target_host")
+                  "scope_driver", "scope_simulated", "target_kind", "target_host")
 RUN_EXTRA = ("label", "params", "scored", "run_status", "run_reason", "run_started", "exit_status")
 SUMMARY_STATS = ("energy_j", "dynamic_energy_j", "j_per_gop", "avg_power_w", "duration_s")
 COLUMNS = (("row_type",) + SESSION_FIELDS + RUN_EXTRA + RUN_FIELDS + DETAIL_FIELDS + ("n_runs",)
@@ -57,8 +58,10 @@ def session_run_rows(path: str | Path) -> list[dict[str, Any]]:
         base = {"row_type": "run", "session_file": str(path), "session_created": s.attrs.get("created"),
                 "session_label": s.attrs.get("label"), "session_uuid": s.attrs.get("uuid"),
                 "workload": s.workload_name, "scope_idn": bench.get("scope_idn"),
-                "scope_driver": bench.get("scope_driver"), "target_kind": target.get("kind"),
-                "target_host": target.get("host")}
+                "scope_driver": bench.get("scope_driver"),
+                # the simulated scope says so in every row: its numbers are not measurements of a board
+                "scope_simulated": is_simulated(str(bench.get("resource", ""))),
+                "target_kind": target.get("kind"), "target_host": target.get("host")}
         for run in s.runs():
             row = dict(base)
             params = run.attrs.get("params")

@@ -59,6 +59,8 @@ def test_report_rows_and_summary(tmp_path):
     assert float(w1["energy_j_ci95"]) == pytest.approx(12.7062047 * 0.5, rel=1e-6)
     assert float(w1["j_per_gop_mean"]) == pytest.approx(5.5, rel=1e-9)
     assert summ["w2"]["energy_j_ci95"] == ""
+    # the factory's sessions were captured on resource "sim": every run row says it is simulated
+    assert {r["scope_simulated"] for r in runs} == {"true"}         # booleans as the report writes them
 
 
 def test_report_plot_png(tmp_path):
