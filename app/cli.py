@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -259,10 +260,15 @@ def _cancel_on_signals(what):
     def on_signal(signum, frame):
         if cancel.is_set():
             raise KeyboardInterrupt
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        print(f"\nstopping ({name}): the {what} is being stopped and what was captured saved (Ctrl-C again to "
-              "abort)", file=sys.stderr)
         cancel.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        # straight to the file descriptor: the handler runs between two bytecodes of the main thread, which may
+        # be inside sys.stderr's own write (a progress line), and the buffered writer refuses a reentrant call
+        try:
+            os.write(sys.stderr.fileno(), f"\nstopping ({name}): the {what} is being stopped and what was captured "
+                     "saved (Ctrl-C again to abort)\n".encode())
+        except (OSError, ValueError):
+            pass
     return cancel, {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
 
 
