@@ -174,7 +174,9 @@ PERSONA_DRIVERS = {"keysight": "keysight-infiniivision", "rigol": "rigol-ds1000z
 @pytest.mark.parametrize("persona", list(PERSONA_DRIVERS))
 def test_short_run_with_warm_up_and_teardown_within_1_percent(rig, persona):
     tmp, control, profile, script = rig
-    bench = loads_bench(bench_text(f"sim:{persona}:{profile}").replace("WORK", str(tmp / "work")))
+    # a 2 s window: the 0.65 s of warm-up and work fit even when a busy machine starts the workload's
+    # interpreter half a second after the launcher's own draw has triggered the scope (seen in CI)
+    bench = loads_bench(bench_text(f"sim:{persona}:{profile}", window_s=2.0).replace("WORK", str(tmp / "work")))
     out = capture(bench, workload(tmp, script, control), tmp)
     assert out.complete and len(out.runs) == 1
     r = out.runs[0]
