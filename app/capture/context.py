@@ -26,6 +26,8 @@ from workloads.spec import WorkloadSpec
 from workloads.target import RunResult, Target
 
 log = logging.getLogger(__name__)
+NO_DURATION = ("the run's duration is unknown: the workload printed no usable begin/end events and the launcher "
+               "reported no stamps")
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,6 @@ class Capture(RunContext, WindowTaking, RunAnalysis):
         self.scope: Scope | None = None
         self.applied: Applied | None = None
         self._forced_at: dict[int, float] = {}       # id(WindowData) -> desktop instant its trigger was forced
-        self._launch_edges: dict[int, tuple] = {}     # id(WindowData) -> its launch edge, found while it arrived
         self._marker_wave: Waveform | None = None
         self._last_details: dict | None = None
         self.writer: SessionWriter | None = None

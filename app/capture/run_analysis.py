@@ -8,7 +8,7 @@ import logging
 import math
 from dataclasses import replace
 
-from app.capture.context import CaptureOutcome
+from app.capture.context import NO_DURATION, CaptureOutcome
 from app.capture.live_run import RunLive
 from app.capture.windows import TriggerStamps
 from app.errors import AnalysisError, JoulebenchError
@@ -245,8 +245,7 @@ class RunAnalysis:
         timing = self.timing(res, live)
         try:
             if timing is None:
-                raise AnalysisError("the run's duration is unknown: the workload printed no usable begin/end "
-                                    "events and the launcher reported no stamps")
+                raise AnalysisError(NO_DURATION)
             result = self._analyse(windows, timing, res.protocol.ops, live, idle_window)
         except AnalysisError as exc:
             run.finish(attrs, status="failed", reason=str(exc))

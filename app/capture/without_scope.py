@@ -9,7 +9,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from app.capture.context import failure_message
+from app.capture.context import NO_DURATION, failure_message
 from app.capture.live_run import RunLive
 from app.errors import AnalysisError
 from app.measure.telemetry_energy import IdleBaseline, estimate, idle_baseline
@@ -112,8 +112,7 @@ def _finish(cap: "RunContext", run: "RunWriter", n: int, res: RunResult | None, 
     timing = cap.timing(res, live)
     try:
         if timing is None or timing.begin_s is None or timing.end_s is None:
-            raise AnalysisError("the run's duration is unknown: the workload printed no usable begin/end events "
-                                "and the launcher reported no stamps")
+            raise AnalysisError(NO_DURATION)
         est = estimate(samples, timing.begin_s, timing.end_s, launch_s=timing.launch_s, exit_s=timing.exit_s,
                        info=tele.nvml_info(res.telemetry), idle=idle)
         record = {"run": n, **est.record(res.protocol.ops)}

@@ -72,18 +72,21 @@ def _json_attr(attrs: dict, key: str, default: Any) -> Any:
         return default
 
 
+def _attrs_and_damage(group: h5py.Group, damage: str | None) -> tuple[dict, str | None]:
+    """A group's attributes, and its damage (the digest's verdict, else attributes that do not read)."""
+    try:
+        return read_attrs(group), damage
+    except (OSError, KeyError, RuntimeError) as exc:
+        return {}, damage or f"its attributes cannot be read ({exc})"
+
+
 class WindowView:
     def __init__(self, group: h5py.Group, path: Path, run: int, number: int):
         self.group = group
         self.path = path
         self.run = run
         self.number = number
-        self.damage = integrity.check(group, integrity.window_digest)
-        try:
-            self.attrs = read_attrs(group)
-        except (OSError, KeyError, RuntimeError) as exc:
-            self.attrs = {}
-            self.damage = self.damage or f"its attributes cannot be read ({exc})"
+        self.attrs, self.damage = _attrs_and_damage(group, integrity.check(group, integrity.window_digest))
 
     def _trusted(self) -> None:
         if self.damage is not None:
@@ -162,12 +165,8 @@ class RunView:
         self.group = group
         self.path = path
         self.number = number
-        self.damage = damage             # the run's own metadata (its windows are checked each on its own)
-        try:
-            self.attrs = read_attrs(group)
-        except (OSError, KeyError, RuntimeError) as exc:
-            self.attrs = {}
-            self.damage = self.damage or f"its attributes cannot be read ({exc})"
+        # the run's own metadata (its windows are checked each on its own)
+        self.attrs, self.damage = _attrs_and_damage(group, damage)
 
     def _trusted(self) -> None:
         if self.damage is not None:
